@@ -1,0 +1,5 @@
+from __future__ import annotations
+
+from dalil.cli import main
+
+main()

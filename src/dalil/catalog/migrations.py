@@ -1,0 +1,166 @@
+"""Named, transactional schema migrations.
+
+Each migration runs once, in its own transaction, and is recorded in ``schema_migrations``.
+Before migrating an existing catalogue, a backup copy is taken with SQLite's backup API.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from pathlib import Path
+
+from dalil.catalog.db import atomic
+from dalil.timeutil import utc_now
+
+
+@dataclass(frozen=True, slots=True)
+class Migration:
+    name: str
+    apply: Callable[[sqlite3.Connection], None]
+
+
+def _run_script(conn: sqlite3.Connection, script: str) -> None:
+    # executescript() would COMMIT the surrounding transaction; run statement by statement.
+    for statement in script.split(";"):
+        if statement.strip():
+            conn.execute(statement)
+
+
+def _initial(conn: sqlite3.Connection) -> None:
+    _run_script(
+        conn,
+        """
+        CREATE TABLE acquisitions (
+            id INTEGER PRIMARY KEY,
+            label TEXT NOT NULL UNIQUE,
+            source_label TEXT NOT NULL,
+            note TEXT,
+            actor TEXT NOT NULL,
+            sources TEXT NOT NULL,
+            opened_at TEXT NOT NULL,
+            closed_at TEXT,
+            counts TEXT
+        );
+        CREATE TABLE items (
+            sha256 TEXT PRIMARY KEY,
+            size INTEGER NOT NULL,
+            media_type TEXT NOT NULL,
+            acquisition_id INTEGER NOT NULL REFERENCES acquisitions(id),
+            ingested_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE item_flags (
+            sha256 TEXT NOT NULL REFERENCES items(sha256),
+            flag TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            PRIMARY KEY (sha256, flag)
+        ) WITHOUT ROWID;
+        CREATE INDEX item_flags_flag ON item_flags(flag);
+        CREATE TABLE occurrences (
+            id INTEGER PRIMARY KEY,
+            sha256 TEXT NOT NULL REFERENCES items(sha256),
+            acquisition_id INTEGER NOT NULL REFERENCES acquisitions(id),
+            source_label TEXT NOT NULL,
+            path BLOB NOT NULL,
+            path_text TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            mtime_ns INTEGER,
+            ctime_ns INTEGER,
+            atime_ns INTEGER,
+            mode INTEGER,
+            UNIQUE (source_label, path, sha256)
+        );
+        CREATE INDEX occurrences_sha256 ON occurrences(sha256);
+        CREATE INDEX occurrences_acquisition ON occurrences(acquisition_id);
+        CREATE TABLE skipped_entries (
+            id INTEGER PRIMARY KEY,
+            acquisition_id INTEGER NOT NULL REFERENCES acquisitions(id),
+            path BLOB NOT NULL,
+            path_text TEXT NOT NULL,
+            kind TEXT NOT NULL,
+            reason TEXT NOT NULL,
+            UNIQUE (acquisition_id, path, kind)
+        );
+        CREATE TABLE metadata (
+            sha256 TEXT PRIMARY KEY REFERENCES items(sha256),
+            camera_make TEXT,
+            camera_model TEXT,
+            camera_serial TEXT,
+            lens TEXT,
+            captured_at TEXT,
+            gps_lat REAL,
+            gps_lon REAL,
+            gps_alt REAL,
+            orientation INTEGER,
+            software TEXT,
+            width INTEGER,
+            height INTEGER,
+            raw TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE fingerprints (
+            sha256 TEXT NOT NULL REFERENCES items(sha256),
+            algorithm TEXT NOT NULL,
+            value TEXT NOT NULL,
+            quality INTEGER NOT NULL,
+            PRIMARY KEY (sha256, algorithm)
+        ) WITHOUT ROWID;
+        CREATE TABLE derivatives (
+            sha256 TEXT NOT NULL REFERENCES items(sha256),
+            kind TEXT NOT NULL,
+            path TEXT NOT NULL,
+            media_type TEXT NOT NULL,
+            width INTEGER,
+            height INTEGER,
+            recipe TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            PRIMARY KEY (sha256, kind)
+        ) WITHOUT ROWID;
+        CREATE TABLE ledger (
+            seq INTEGER PRIMARY KEY,
+            event TEXT NOT NULL,
+            leaf_hash BLOB NOT NULL
+        );
+        CREATE TABLE checkpoints (
+            id INTEGER PRIMARY KEY,
+            origin TEXT NOT NULL,
+            size INTEGER NOT NULL,
+            root TEXT NOT NULL,
+            time TEXT NOT NULL,
+            signature TEXT NOT NULL
+        );
+        """,
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (Migration("0001_initial", _initial),)
+
+
+def applied(conn: sqlite3.Connection) -> list[str]:
+    conn.execute(
+        "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
+    )
+    return [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY name")]
+
+
+def migrate(conn: sqlite3.Connection, db_path: Path | None = None) -> list[str]:
+    """Apply pending migrations in order; return their names.
+
+    When the catalogue already has migrations and some are pending, a backup
+    ``catalog.sqlite.bak-<name>`` is written next to ``db_path`` first.
+    """
+    done = set(applied(conn))
+    pending = [m for m in MIGRATIONS if m.name not in done]
+    if pending and done and db_path is not None:
+        backup = sqlite3.connect(db_path.with_name(f"{db_path.name}.bak-{pending[0].name}"))
+        with backup:
+            conn.backup(backup)
+        backup.close()
+    for migration in pending:
+        with atomic(conn):
+            migration.apply(conn)
+            conn.execute(
+                "INSERT INTO schema_migrations (name, applied_at) VALUES (?, ?)",
+                (migration.name, utc_now()),
+            )
+    return [m.name for m in pending]

@@ -1,0 +1,185 @@
+"""Read-side queries over the catalogue, shared by every interface."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from typing import Any
+
+from dalil.errors import UsageError
+
+_HEX = set("0123456789abcdef")
+
+
+def resolve_item(conn: sqlite3.Connection, ref: str) -> str:
+    """The full SHA-256 of an item given as ``sha256:<hex>``, full hex, or a unique prefix."""
+    prefix = ref.strip().lower().removeprefix("sha256:")
+    if len(prefix) < 4 or not set(prefix) <= _HEX:
+        raise UsageError(f"{ref!r} is not an item hash or a prefix of at least 4 hex digits")
+    rows = conn.execute(
+        "SELECT sha256 FROM items WHERE sha256 >= ? AND sha256 < ? ORDER BY sha256 LIMIT 2",
+        (prefix, prefix + "g"),
+    ).fetchall()
+    if not rows:
+        raise UsageError(f"no item matches {ref!r}")
+    if len(rows) > 1:
+        raise UsageError(f"{ref!r} matches several items; give more digits")
+    return str(rows[0][0])
+
+
+def item_flags(conn: sqlite3.Connection, sha256: str) -> dict[str, str]:
+    rows = conn.execute(
+        "SELECT flag, reason FROM item_flags WHERE sha256 = ? ORDER BY flag", (sha256,)
+    )
+    return {flag: reason for flag, reason in rows}
+
+
+def list_items(
+    conn: sqlite3.Connection,
+    *,
+    media_type: str | None = None,
+    flag: str | None = None,
+    acquisition: str | None = None,
+    limit: int | None = None,
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    """Items with their flags, filtered; ``media_type`` may be a prefix such as ``image/``."""
+    where: list[str] = []
+    params: list[Any] = []
+    if media_type:
+        if media_type.endswith("/"):
+            where.append("i.media_type LIKE ?")
+            params.append(media_type + "%")
+        else:
+            where.append("i.media_type = ?")
+            params.append(media_type)
+    if flag:
+        if flag == "any":
+            where.append("EXISTS (SELECT 1 FROM item_flags f WHERE f.sha256 = i.sha256)")
+        else:
+            where.append(
+                "EXISTS (SELECT 1 FROM item_flags f WHERE f.sha256 = i.sha256 AND f.flag = ?)"
+            )
+            params.append(flag)
+    if acquisition:
+        where.append(
+            "EXISTS (SELECT 1 FROM occurrences o JOIN acquisitions a ON a.id = o.acquisition_id"
+            " WHERE o.sha256 = i.sha256 AND a.label = ?)"
+        )
+        params.append(acquisition)
+    sql = "SELECT i.sha256, i.size, i.media_type, i.ingested_at FROM items i"
+    if where:
+        sql += " WHERE " + " AND ".join(where)
+    sql += " ORDER BY i.ingested_at, i.sha256 LIMIT ? OFFSET ?"
+    params += [-1 if limit is None else limit, offset]
+    rows = conn.execute(sql, params).fetchall()
+    flags: dict[str, list[str]] = {}
+    digests = [r["sha256"] for r in rows]
+    for start in range(0, len(digests), 500):
+        chunk = digests[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for digest, name in conn.execute(
+            f"SELECT sha256, flag FROM item_flags WHERE sha256 IN ({marks}) ORDER BY flag", chunk
+        ):
+            flags.setdefault(digest, []).append(name)
+    return [
+        {
+            "sha256": r["sha256"],
+            "size": r["size"],
+            "media_type": r["media_type"],
+            "flags": flags.get(r["sha256"], []),
+            "ingested_at": r["ingested_at"],
+        }
+        for r in rows
+    ]
+
+
+def list_acquisitions(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    out = []
+    for r in conn.execute("SELECT * FROM acquisitions ORDER BY id"):
+        out.append(
+            {
+                "acquisition": r["label"],
+                "from": r["source_label"],
+                "note": r["note"],
+                "actor": r["actor"],
+                "sources": json.loads(r["sources"]),
+                "opened_at": r["opened_at"],
+                "closed_at": r["closed_at"],
+                "status": "closed" if r["closed_at"] else "open (interrupted: run ingest again)",
+                "counts": json.loads(r["counts"]) if r["counts"] else None,
+            }
+        )
+    return out
+
+
+_META_FIELDS = (
+    "camera_make",
+    "camera_model",
+    "camera_serial",
+    "lens",
+    "captured_at",
+    "gps_lat",
+    "gps_lon",
+    "gps_alt",
+    "orientation",
+    "software",
+    "width",
+    "height",
+)
+
+
+def item_detail(conn: sqlite3.Connection, sha256: str) -> dict[str, Any]:
+    """Everything the catalogue knows about one item (not its ledger events)."""
+    row = conn.execute("SELECT * FROM items WHERE sha256 = ?", (sha256,)).fetchone()
+    if row is None:
+        raise UsageError(f"no item sha256:{sha256}")
+    meta_row = conn.execute("SELECT * FROM metadata WHERE sha256 = ?", (sha256,)).fetchone()
+    metadata: dict[str, Any] = {name: None for name in _META_FIELDS}
+    raw: dict[str, Any] = {}
+    if meta_row is not None:
+        metadata = {name: meta_row[name] for name in _META_FIELDS}
+        raw = json.loads(meta_row["raw"])
+    fp = conn.execute(
+        "SELECT value, quality FROM fingerprints WHERE sha256 = ? AND algorithm = 'pdq'",
+        (sha256,),
+    ).fetchone()
+    occurrences = [
+        {
+            "acquisition": o["label"],
+            "from": o["source_label"],
+            "path": o["path_text"],
+            "size": o["size"],
+            "mtime_ns": o["mtime_ns"],
+        }
+        for o in conn.execute(
+            "SELECT o.*, a.label FROM occurrences o JOIN acquisitions a ON a.id = o.acquisition_id"
+            " WHERE o.sha256 = ? ORDER BY o.id",
+            (sha256,),
+        )
+    ]
+    derivatives = [
+        {
+            "kind": d["kind"],
+            "path": d["path"],
+            "media_type": d["media_type"],
+            "width": d["width"],
+            "height": d["height"],
+            "recipe": json.loads(d["recipe"]),
+        }
+        for d in conn.execute("SELECT * FROM derivatives WHERE sha256 = ?", (sha256,))
+    ]
+    flags = item_flags(conn, sha256)
+    return {
+        "sha256": sha256,
+        "size": row["size"],
+        "media_type": row["media_type"],
+        "ingested_at": row["ingested_at"],
+        "flags": sorted(flags),
+        "flag_reasons": flags,
+        "metadata": metadata,
+        "metadata_raw": raw,
+        "fingerprint": None if fp is None else {"pdq": fp["value"], "quality": fp["quality"]},
+        "occurrences": occurrences,
+        "derivatives": derivatives,
+    }

@@ -1,0 +1,32 @@
+"""The ``dalil`` command line: a thin layer over the library (Typer + Rich).
+
+One module per subcommand. Errors meant for the user are translated here, in one place, into a
+one-line message and the exit codes of DESIGN.md: 0 ok, 1 integrity failure, 2 usage or input
+error, 3 finished but some inputs could not be read.
+"""
+
+from __future__ import annotations
+
+import sys
+
+from dalil.cli import (  # noqa: F401  (each module registers its commands on ``app``)
+    acquisitions,
+    demo,
+    ingest,
+    init,
+    items,
+    ledger,
+    show,
+    verify,
+)
+from dalil.cli.app import app, console_err
+from dalil.errors import DalilError
+
+
+def main() -> None:
+    """Entry point of the ``dalil`` console script."""
+    try:
+        app(standalone_mode=True)
+    except DalilError as exc:
+        console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+        sys.exit(exc.exit_code)

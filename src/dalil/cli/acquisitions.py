@@ -1,0 +1,45 @@
+"""``dalil acquisitions``: every intake, with its source, counts and status."""
+
+from __future__ import annotations
+
+from rich.table import Table
+
+from dalil.catalog.queries import list_acquisitions
+from dalil.cli.app import (
+    DEFAULT_VAULT_PATH,
+    JsonOption,
+    VaultOption,
+    app,
+    console,
+    emit_json,
+    open_vault,
+)
+
+
+@app.command()
+def acquisitions(vault: VaultOption = DEFAULT_VAULT_PATH, json_: JsonOption = False) -> None:
+    """List acquisitions (one per ingest run)."""
+    opened = open_vault(vault)
+    conn = opened.connect(readonly=True)
+    try:
+        rows = list_acquisitions(conn)
+    finally:
+        conn.close()
+    if json_:
+        emit_json(rows)
+        return
+    table = Table(title=f"{len(rows)} acquisition(s)")
+    for column in ("id", "from", "by", "opened", "status", "items new", "occurrences"):
+        table.add_column(column)
+    for row in rows:
+        counts = row["counts"] or {}
+        table.add_row(
+            row["acquisition"],
+            row["from"],
+            row["actor"],
+            row["opened_at"][:19],
+            row["status"],
+            str(counts.get("items_new", "")),
+            str(counts.get("occurrences", "")),
+        )
+    console.print(table)

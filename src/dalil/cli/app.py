@@ -1,0 +1,66 @@
+"""The Typer application and options shared by every command."""
+
+from __future__ import annotations
+
+import getpass
+import json
+import sys
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.console import Console
+
+from dalil.errors import DalilError
+from dalil.vault import DEFAULT_VAULT, Vault
+
+app = typer.Typer(
+    name="dalil",
+    help="Dalil: an evidence vault that proves nothing was changed, added or removed.",
+    no_args_is_help=True,
+    add_completion=False,
+    pretty_exceptions_enable=False,
+)
+console = Console()
+console_err = Console(stderr=True)
+
+VaultOption = Annotated[
+    Path,
+    typer.Option(
+        "--vault",
+        envvar="DALIL_VAULT",
+        help="The vault folder (default: $DALIL_VAULT, else ./dalil-vault).",
+        show_default=False,
+    ),
+]
+JsonOption = Annotated[
+    bool, typer.Option("--json", help="Print machine-readable JSON on standard output.")
+]
+ActorOption = Annotated[
+    str | None,
+    typer.Option("--as", help="Who is acting, for the ledger (default: your login name)."),
+]
+
+DEFAULT_VAULT_PATH = Path(DEFAULT_VAULT)
+
+
+def actor_name(given: str | None) -> str:
+    if given:
+        return given
+    try:
+        return getpass.getuser()
+    except (OSError, KeyError):
+        return "unknown"
+
+
+def open_vault(path: Path) -> Vault:
+    return Vault.open(path)
+
+
+def emit_json(data: Any) -> None:
+    sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
+
+
+def fail(exc: DalilError) -> None:
+    console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+    raise typer.Exit(exc.exit_code)

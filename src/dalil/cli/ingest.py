@@ -1,0 +1,118 @@
+"""``dalil ingest``: one acquisition from folders, files or zip archives."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.progress import (
+    BarColumn,
+    DownloadColumn,
+    Progress,
+    TaskID,
+    TextColumn,
+    TimeRemainingColumn,
+    TransferSpeedColumn,
+)
+from rich.table import Table
+
+from dalil.cli.app import (
+    DEFAULT_VAULT_PATH,
+    ActorOption,
+    JsonOption,
+    VaultOption,
+    actor_name,
+    app,
+    console,
+    console_err,
+    emit_json,
+    open_vault,
+)
+from dalil.ingest.session import IngestOptions, IngestReport, IngestSession
+from dalil.ingest.session import Progress as IngestProgress
+
+
+def progress_bar() -> Progress:
+    return Progress(
+        TextColumn("[bold]{task.description}"),
+        BarColumn(),
+        TextColumn("{task.fields[files]} files"),
+        DownloadColumn(),
+        TransferSpeedColumn(),
+        TimeRemainingColumn(),
+        console=console_err,
+        transient=True,
+    )
+
+
+@app.command()
+def ingest(
+    paths: Annotated[list[Path], typer.Argument(help="Folders, files or zip archives.")],
+    source: Annotated[
+        str,
+        typer.Option(
+            "--from", help='Where this came from, e.g. "USB stick #2 received from X on 3 May".'
+        ),
+    ],
+    note: Annotated[str | None, typer.Option("--note", help="Free-text note.")] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")
+    ] = 0,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    as_: ActorOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Store every file byte for byte, describe and fingerprint it, and sign the ledger."""
+    opened = open_vault(vault)
+    options = IngestOptions(paths, source, actor_name(as_), note, jobs)
+    with progress_bar() as bar:
+        task: TaskID = bar.add_task("Ingesting", total=None, files="0/0")
+
+        def on_progress(p: IngestProgress) -> None:
+            bar.update(
+                task,
+                completed=p.bytes_done,
+                total=p.bytes_total or None,
+                files=f"{p.files_done}/{p.files_total}",
+            )
+
+        report = IngestSession(opened, options, on_progress).run()
+    if json_:
+        emit_json(report.to_dict())
+    else:
+        print_report(report)
+    raise typer.Exit(report.exit_code)
+
+
+def print_report(report: IngestReport) -> None:
+    t = report.tally
+    verb = "Resumed" if report.resumed else "Closed"
+    console.print(
+        f"{verb} acquisition [bold]{report.acquisition}[/]: {t.files_seen} files "
+        f"({t.bytes_seen / 1e6:.1f} MB) in {report.seconds:.1f} s — "
+        f"{t.items_new} new items, {t.items_known} already in the vault, "
+        f"{t.occurrences_new} new occurrences."
+    )
+    if t.flagged:
+        table = Table(title=f"{len(t.flagged)} flagged item(s) (stored, with a reason)")
+        table.add_column("item")
+        table.add_column("path")
+        table.add_column("flags")
+        for flagged in t.flagged[:50]:
+            table.add_row(
+                flagged["sha256"][:12],
+                flagged["path"],
+                "; ".join(f"{k}: {v}" for k, v in flagged["reasons"].items()),
+            )
+        console.print(table)
+    if t.skipped:
+        console.print(f"{len(t.skipped)} entries recorded but not stored (links, devices …):")
+        for entry in t.skipped[:20]:
+            console.print(f"  {entry['path']}: {entry['reason']}", highlight=False)
+    if t.unreadable:
+        console.print(f"[bold red]{len(t.unreadable)} file(s) could not be read:[/]")
+        for entry in t.unreadable:
+            console.print(f"  {entry['path']}: {entry['reason']}", highlight=False)
+    cp = report.checkpoint
+    console.print(f"Signed checkpoint: {cp['size']} events, root {cp['root'][:16]}…")

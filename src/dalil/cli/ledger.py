@@ -1,0 +1,129 @@
+"""``dalil ledger …``: check the ledger, sign a checkpoint, export an inclusion proof."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from dalil.catalog import atomic
+from dalil.catalog.queries import resolve_item
+from dalil.cli.app import (
+    DEFAULT_VAULT_PATH,
+    JsonOption,
+    VaultOption,
+    app,
+    console,
+    emit_json,
+    open_vault,
+)
+from dalil.cli.verify import print_report
+from dalil.errors import EXIT_INTEGRITY, UsageError
+from dalil.verify import verify_ledger
+
+ledger_app = typer.Typer(help="The tamper-evident ledger.", no_args_is_help=True)
+app.add_typer(ledger_app, name="ledger")
+
+
+@ledger_app.command("verify")
+def ledger_verify(vault: VaultOption = DEFAULT_VAULT_PATH, json_: JsonOption = False) -> None:
+    """Check every event and every signed checkpoint (objects are not re-hashed)."""
+    report = verify_ledger(open_vault(vault))
+    if json_:
+        emit_json(report.to_dict())
+    else:
+        print_report(report)
+    raise typer.Exit(0 if report.ok else EXIT_INTEGRITY)
+
+
+@ledger_app.command("checkpoint")
+def ledger_checkpoint(vault: VaultOption = DEFAULT_VAULT_PATH, json_: JsonOption = False) -> None:
+    """Sign the ledger's current size and root hash with the vault key."""
+    opened = open_vault(vault)
+    with opened.writer_lock():
+        conn = opened.connect()
+        try:
+            with atomic(conn):
+                checkpoint = opened.ledger(conn).checkpoint()
+        finally:
+            conn.close()
+    if json_:
+        emit_json(checkpoint.to_dict())
+        return
+    console.print(
+        f"Signed checkpoint: {checkpoint.size} events, root {checkpoint.root}, {checkpoint.time}"
+    )
+
+
+@ledger_app.command("proof")
+def ledger_proof(
+    item: Annotated[
+        str | None, typer.Argument(help="Item hash or prefix: proves its ingest event.")
+    ] = None,
+    seq: Annotated[int | None, typer.Option("--seq", help="Prove this event instead.")] = None,
+    out: Annotated[
+        Path | None, typer.Option("--out", "-o", help="Write the proof to this file.")
+    ] = None,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+) -> None:
+    """An inclusion proof (JSON) that tools/verify_proof.py checks without Dalil."""
+    opened = open_vault(vault)
+    conn = opened.connect(readonly=True)
+    try:
+        ledger = opened.ledger(conn, signing=False)
+        if seq is None:
+            if item is None:
+                raise UsageError("give an ITEM or --seq N")
+            digest = resolve_item(conn, item)
+            ingested = [
+                e for e in ledger.events_about(f"sha256:{digest}") if e["action"] == "item.ingested"
+            ]
+            if not ingested:
+                raise UsageError(f"no ingest event for sha256:{digest}")
+            seq = int(ingested[0]["seq"])
+        try:
+            proof = ledger.proof(seq)
+        except ValueError as exc:
+            raise UsageError(str(exc)) from exc
+    finally:
+        conn.close()
+    text = json.dumps(proof, ensure_ascii=False, indent=2) + "\n"
+    if out is None:
+        typer.echo(text, nl=False)
+    else:
+        out.write_text(text, encoding="utf-8")
+        console.print(f"Wrote the proof of event {seq} to {out}")
+
+
+@ledger_app.command("events")
+def ledger_events(
+    action: Annotated[str | None, typer.Option("--action", help="Only this action.")] = None,
+    start: Annotated[int, typer.Option("--from-seq", help="First event number.")] = 0,
+    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 100,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    json_: JsonOption = False,
+) -> None:
+    """List ledger events."""
+    opened = open_vault(vault)
+    conn = opened.connect(readonly=True)
+    try:
+        events = []
+        for event in opened.ledger(conn, signing=False).events(start):
+            if action is None or event["action"] == action:
+                events.append(event)
+                if len(events) >= limit:
+                    break
+    finally:
+        conn.close()
+    if json_:
+        emit_json(events)
+        return
+    table = Table(title=f"{len(events)} event(s)")
+    for column in ("seq", "time", "actor", "action", "subject"):
+        table.add_column(column)
+    for e in events:
+        table.add_row(str(e["seq"]), e["time"][:19], e["actor"], e["action"], e["subject"])
+    console.print(table)

@@ -1,0 +1,32 @@
+"""Errors that carry a message meant for the user.
+
+Each interface translates them in one place (the CLI turns them into one line and the exit
+code below); the core never prints.
+"""
+
+from __future__ import annotations
+
+EXIT_OK = 0
+EXIT_INTEGRITY = 1
+EXIT_USAGE = 2
+EXIT_PARTIAL = 3
+
+
+class DalilError(Exception):
+    """Base class for errors a user can act on."""
+
+    exit_code = EXIT_USAGE
+
+
+class UsageError(DalilError):
+    """Bad arguments or input: nothing was changed."""
+
+
+class VaultError(DalilError):
+    """The vault is missing, locked, or of an unknown format."""
+
+
+class IntegrityError(DalilError):
+    """The vault failed an integrity check."""
+
+    exit_code = EXIT_INTEGRITY

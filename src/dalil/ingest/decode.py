@@ -1,0 +1,196 @@
+"""Decode an image once, at reduced size, for every derived product.
+
+JPEGs are decoded with DCT scaling straight to about the thumbnail size, by libjpeg-turbo
+(PyTurboJPEG) when it is installed — it also reports corrupt entropy data, which Pillow
+silently ignores — else by Pillow's ``draft``. Other formats are decoded once by Pillow and
+reduced. The reduced, upright image gives the thumbnail and the PDQ fingerprint. Decoding
+problems become flags with reasons, never exceptions.
+"""
+
+from __future__ import annotations
+
+import io
+import warnings
+from dataclasses import dataclass, field
+from functools import cache
+from pathlib import Path
+from typing import Any
+
+from PIL import Image, ImageFile
+
+from dalil.ingest import metadata as metadata_stage
+from dalil.media import pdq
+
+WORK_SIDE = 512  # non-JPEG images are reduced to about this before fingerprinting
+
+_TRANSPOSE = {
+    2: Image.Transpose.FLIP_LEFT_RIGHT,
+    3: Image.Transpose.ROTATE_180,
+    4: Image.Transpose.FLIP_TOP_BOTTOM,
+    5: Image.Transpose.TRANSPOSE,
+    6: Image.Transpose.ROTATE_270,
+    7: Image.Transpose.TRANSVERSE,
+    8: Image.Transpose.ROTATE_90,
+}
+
+
+@dataclass(slots=True)
+class ImageAnalysis:
+    flags: dict[str, str] = field(default_factory=dict)
+    metadata: metadata_stage.Metadata | None = None
+    pdq: pdq.PdqHash | None = None
+    thumbnail: bytes | None = None
+    thumbnail_size: tuple[int, int] | None = None
+    decode_scale: int = 1
+
+
+@cache
+def _turbojpeg() -> Any:
+    """libjpeg-turbo's TurboJPEG API, or None when the library is not installed."""
+    try:
+        from turbojpeg import TurboJPEG
+
+        return TurboJPEG()
+    except (ImportError, OSError, RuntimeError):
+        return None
+
+
+@cache
+def register_heif() -> None:
+    """Teach Pillow to open HEIC/HEIF (pillow-heif); idempotent."""
+    import pillow_heif
+
+    pillow_heif.register_heif_opener()
+
+
+def analyse(
+    source: bytes | Path, *, thumbnail_side: int, thumbnail_quality: int, max_pixels: int
+) -> ImageAnalysis:
+    """Metadata, thumbnail (JPEG bytes) and PDQ fingerprint of one image."""
+    register_heif()
+    result = ImageAnalysis()
+    data = source if isinstance(source, bytes) else source.read_bytes()
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        _analyse(result, data, thumbnail_side, thumbnail_quality, max_pixels)
+    notes = sorted({str(w.message) for w in caught})
+    if notes:
+        result.flags.setdefault("decode_warning", "; ".join(notes)[:500])
+    return result
+
+
+def _analyse(result: ImageAnalysis, data: bytes, side: int, quality: int, max_pixels: int) -> None:
+    try:
+        header = Image.open(io.BytesIO(data))
+    except Image.DecompressionBombError as exc:
+        result.flags["decompression_bomb"] = str(exc)
+        return
+    except Exception as exc:  # Pillow raises many types on hostile input
+        result.flags["corrupt"] = f"cannot open image: {exc}"
+        return
+    meta, notes = metadata_stage.extract(header)
+    result.metadata = meta
+    if notes:
+        result.flags["metadata_error"] = "; ".join(notes)[:500]
+    width, height = header.size
+    if width * height > max_pixels:
+        result.flags["decompression_bomb"] = (
+            f"{width}x{height} = {width * height} pixels exceeds the limit of {max_pixels}"
+        )
+        return
+    image: Image.Image | None = None
+    if header.format == "JPEG" and _turbojpeg() is not None:
+        image = _decode_turbo(result, data, header.size, side)
+    if image is None and not {"corrupt", "truncated"} & result.flags.keys():
+        image = _decode_pillow(result, header, data, side)
+    if image is None:
+        return
+    try:
+        upright = _upright(image, meta.orientation)
+    except Exception as exc:
+        result.flags["corrupt"] = f"cannot convert image: {exc}"
+        return
+    result.pdq = pdq.pdq_from_image(upright)
+    thumb = upright.copy()
+    thumb.thumbnail((side, side), Image.Resampling.BICUBIC)
+    buffer = io.BytesIO()
+    thumb.save(buffer, "JPEG", quality=quality)
+    result.thumbnail = buffer.getvalue()
+    result.thumbnail_size = thumb.size
+
+
+def _scale_for(size: tuple[int, int], side: int) -> int:
+    """The largest DCT reduction (8, 4, 2, 1) that keeps both sides at least ``side``."""
+    for denominator in (8, 4, 2):
+        if size[0] // denominator >= side and size[1] // denominator >= side:
+            return denominator
+    return 1
+
+
+def _decode_turbo(
+    result: ImageAnalysis, data: bytes, size: tuple[int, int], side: int
+) -> Image.Image | None:
+    from turbojpeg import TJPF_RGB
+
+    scale = _scale_for(size, side)
+    with warnings.catch_warnings(record=True) as caught:
+        warnings.simplefilter("always")
+        try:
+            array = _turbojpeg().decode(data, scaling_factor=(1, scale), pixel_format=TJPF_RGB)
+        except OSError as exc:
+            reason = str(exc)
+            if "Unsupported color conversion" in reason:
+                return None  # CMYK/YCCK: Pillow can convert those
+            result.flags["corrupt"] = f"cannot decode JPEG: {reason}"
+            return None
+    problems = sorted({str(w.message) for w in caught})
+    if problems:
+        text = "; ".join(problems)
+        kind = "truncated" if "Premature end of JPEG file" in text else "corrupt"
+        result.flags[kind] = f"JPEG data damaged: {text}"[:500]
+    result.decode_scale = scale
+    return Image.fromarray(array, "RGB")
+
+
+def _decode_pillow(
+    result: ImageAnalysis, header: Image.Image, data: bytes, side: int
+) -> Image.Image | None:
+    try:
+        image = _pillow_load(header, data, side, truncated_ok=False)
+    except Exception as exc:
+        reason = str(exc) or type(exc).__name__
+        if "truncated" not in reason:
+            result.flags["corrupt"] = f"cannot decode image: {reason}"
+            return None
+        result.flags["truncated"] = reason
+        try:  # still make a thumbnail of what is there
+            image = _pillow_load(Image.open(io.BytesIO(data)), data, side, truncated_ok=True)
+        except Exception:
+            return None
+    result.decode_scale = max(1, round(header.size[0] / max(1, image.size[0])))
+    if max(image.size) > 2 * WORK_SIDE:
+        image = image.reduce(max(1, max(image.size) // WORK_SIDE))
+    return image
+
+
+def _pillow_load(image: Image.Image, data: bytes, side: int, truncated_ok: bool) -> Image.Image:
+    if image.format == "JPEG":
+        image.draft("RGB", (side, side))
+    previous = ImageFile.LOAD_TRUNCATED_IMAGES
+    ImageFile.LOAD_TRUNCATED_IMAGES = truncated_ok
+    try:
+        image.load()
+    finally:
+        ImageFile.LOAD_TRUNCATED_IMAGES = previous
+    return image
+
+
+def _upright(image: Image.Image, orientation: int | None) -> Image.Image:
+    method = _TRANSPOSE.get(orientation or 1)
+    if method is not None:
+        image = image.transpose(method)
+    if image.mode in ("RGB", "L"):
+        return image
+    if image.mode in ("I;16", "I;16B", "I;16L", "I"):
+        return image.point(lambda v: v / 256).convert("L")
+    return image.convert("RGB")

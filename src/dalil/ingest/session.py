@@ -1,0 +1,293 @@
+"""The ingest session: one acquisition per run, assembled from the stage functions.
+
+The session knows no interface. A CLI or web app passes a progress callback and reads the
+returned :class:`IngestReport`. Killing the process at any moment loses nothing already
+recorded: objects are published atomically, catalogue batches are transactions, and running
+the same command again resumes the unfinished acquisition.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import time
+from collections import deque
+from collections.abc import Callable, Iterable
+from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dalil.catalog import atomic
+from dalil.errors import UsageError
+from dalil.ingest.paths import display
+from dalil.ingest.record import Recorder, Tally
+from dalil.ingest.walk import FileEntry, SkippedEntry, walk
+from dalil.ingest.worker import FileTask, ItemResult, MemberTask, init_worker, run_task
+from dalil.timeutil import utc_now
+from dalil.vault import Vault
+
+Task = FileTask | MemberTask
+
+
+@dataclass(frozen=True, slots=True)
+class Progress:
+    files_done: int
+    files_total: int
+    bytes_done: int
+    bytes_total: int
+    current: str
+
+
+ProgressCallback = Callable[[Progress], None]
+
+
+@dataclass(slots=True)
+class IngestReport:
+    acquisition: str
+    resumed: bool
+    tally: Tally
+    checkpoint: dict[str, Any]
+    seconds: float
+    acquisition_counts: dict[str, int] = field(default_factory=dict)
+
+    @property
+    def exit_code(self) -> int:
+        return 3 if self.tally.unreadable else 0
+
+    def to_dict(self) -> dict[str, Any]:
+        t = self.tally
+        return {
+            "acquisition": self.acquisition,
+            "resumed": self.resumed,
+            "files_seen": t.files_seen,
+            "bytes_seen": t.bytes_seen,
+            "items_new": t.items_new,
+            "items_known": t.items_known,
+            "occurrences_new": t.occurrences_new,
+            "unreadable": t.unreadable,
+            "flagged": t.flagged,
+            "skipped": t.skipped,
+            "checkpoint": self.checkpoint,
+            "seconds": round(self.seconds, 3),
+            "acquisition_counts": self.acquisition_counts,
+        }
+
+
+@dataclass(frozen=True, slots=True)
+class IngestOptions:
+    sources: list[Path]
+    source_label: str
+    actor: str
+    note: str | None = None
+    jobs: int = 0
+
+
+class IngestSession:
+    """Run one ingest: walk, read/hash/store and describe in a pool, record in batches."""
+
+    def __init__(
+        self, vault: Vault, options: IngestOptions, progress: ProgressCallback | None = None
+    ) -> None:
+        self.vault = vault
+        self.options = options
+        self.progress = progress
+        jobs = options.jobs or vault.settings.jobs or (os.cpu_count() or 1)
+        self.jobs = max(1, jobs)
+
+    def run(self) -> IngestReport:
+        started = time.monotonic()
+        sources = self._check_sources()
+        with self.vault.writer_lock():
+            _clean_tmp(self.vault.tmp_dir)
+            conn = self.vault.connect()
+            try:
+                return self._run(conn, sources, started)
+            finally:
+                conn.close()
+
+    def _check_sources(self) -> list[Path]:
+        if not self.options.sources:
+            raise UsageError("nothing to ingest: give at least one file or folder")
+        if not self.options.source_label.strip():
+            raise UsageError("--from must say where the material came from")
+        for source in self.options.sources:
+            if not os.path.lexists(source):
+                raise UsageError(f"{source}: no such file or folder")
+        return [Path(os.path.abspath(s)) for s in self.options.sources]
+
+    def _run(self, conn: Any, sources: list[Path], started: float) -> IngestReport:
+        ledger = self.vault.ledger(conn)
+        acq_id, label, resumed = self._open_acquisition(conn, ledger, sources)
+        recorder = Recorder(
+            conn, ledger, self.options.actor, acq_id, label, self.options.source_label
+        )
+        entries = list(walk(sources))
+        files = [e for e in entries if isinstance(e, FileEntry)]
+        with atomic(conn):
+            for entry in entries:
+                if isinstance(entry, SkippedEntry):
+                    recorder.record_skipped(entry.rel_path, entry.kind, entry.reason)
+        tasks: deque[Task] = deque(
+            FileTask(f.abs_path, f.rel_path, f.size, f.mtime_ns, f.ctime_ns, f.atime_ns, f.mode)
+            for f in files
+        )
+        self._totals = [len(files), sum(f.size for f in files)]
+        self._done = [0, 0]
+        self._pump(tasks, recorder)
+        return self._close(conn, ledger, recorder, acq_id, label, resumed, started)
+
+    # -- acquisition ------------------------------------------------------------------------
+
+    def _open_acquisition(
+        self, conn: Any, ledger: Any, sources: list[Path]
+    ) -> tuple[int, str, bool]:
+        sources_json = json.dumps([str(s) for s in sources], ensure_ascii=False)
+        row = conn.execute(
+            "SELECT id, label FROM acquisitions WHERE closed_at IS NULL AND source_label = ?"
+            " AND sources = ? ORDER BY id DESC LIMIT 1",
+            (self.options.source_label, sources_json),
+        ).fetchone()
+        with atomic(conn):
+            if row is not None:
+                ledger.append(
+                    self.options.actor,
+                    "acquisition.resumed",
+                    f"acquisition:{row['label']}",
+                    {"reason": "an earlier run of this acquisition did not finish"},
+                )
+                return int(row["id"]), str(row["label"]), True
+            number = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM acquisitions").fetchone()
+            label = f"A{int(number[0]):04d}"
+            cur = conn.execute(
+                "INSERT INTO acquisitions (label, source_label, note, actor, sources, opened_at)"
+                " VALUES (?, ?, ?, ?, ?, ?)",
+                (
+                    label,
+                    self.options.source_label,
+                    self.options.note,
+                    self.options.actor,
+                    sources_json,
+                    utc_now(),
+                ),
+            )
+            ledger.append(
+                self.options.actor,
+                "acquisition.opened",
+                f"acquisition:{label}",
+                {
+                    "from": self.options.source_label,
+                    "note": self.options.note,
+                    "sources": [str(s) for s in sources],
+                },
+            )
+            return int(cur.lastrowid), label, False
+
+    def _close(
+        self,
+        conn: Any,
+        ledger: Any,
+        recorder: Recorder,
+        acq_id: int,
+        label: str,
+        resumed: bool,
+        started: float,
+    ) -> IngestReport:
+        with atomic(conn):
+            counts = _acquisition_counts(conn, acq_id)
+            conn.execute(
+                "UPDATE acquisitions SET closed_at = ?, counts = ? WHERE id = ?",
+                (utc_now(), json.dumps(counts), acq_id),
+            )
+            ledger.append(self.options.actor, "acquisition.closed", f"acquisition:{label}", counts)
+            checkpoint = ledger.checkpoint()
+        return IngestReport(
+            acquisition=label,
+            resumed=resumed,
+            tally=recorder.tally,
+            checkpoint={"size": checkpoint.size, "root": checkpoint.root, "time": checkpoint.time},
+            seconds=time.monotonic() - started,
+            acquisition_counts=counts,
+        )
+
+    # -- the pool ---------------------------------------------------------------------------
+
+    def _pump(self, tasks: deque[Task], recorder: Recorder) -> None:
+        batch: list[ItemResult] = []
+        last_flush = time.monotonic()
+        batch_size = self.vault.settings.batch_size
+        settings = self.vault.settings
+
+        def collect(results: Iterable[ItemResult]) -> None:
+            nonlocal last_flush
+            for result in results:
+                batch.append(result)
+                self._advance(result)
+                for member_task in result.member_tasks:
+                    tasks.append(member_task)
+                    self._totals[0] += len(member_task.members)
+                    self._totals[1] += sum(m.size for m in member_task.members)
+            if len(batch) >= batch_size or time.monotonic() - last_flush > 1.0:
+                recorder.write(batch)
+                batch.clear()
+                last_flush = time.monotonic()
+
+        if self.jobs == 1:
+            init_worker(str(self.vault.root), settings)
+            while tasks:
+                collect(run_task(tasks.popleft()))
+        else:
+            with ProcessPoolExecutor(
+                self.jobs, initializer=init_worker, initargs=(str(self.vault.root), settings)
+            ) as pool:
+                in_flight: set[Future[list[ItemResult]]] = set()
+                while tasks or in_flight:
+                    while tasks and len(in_flight) < self.jobs * 3:
+                        in_flight.add(pool.submit(run_task, tasks.popleft()))
+                    done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
+                    for future in done:
+                        collect(future.result())
+        if batch:
+            recorder.write(batch)
+
+    def _advance(self, result: ItemResult) -> None:
+        self._done[0] += 1
+        self._done[1] += result.size
+        if self.progress is not None:
+            self.progress(
+                Progress(
+                    self._done[0],
+                    self._totals[0],
+                    self._done[1],
+                    self._totals[1],
+                    display(result.rel_path),
+                )
+            )
+
+
+def _acquisition_counts(conn: Any, acq_id: int) -> dict[str, int]:
+    def one(sql: str) -> int:
+        return int(conn.execute(sql, (acq_id,)).fetchone()[0])
+
+    return {
+        "occurrences": one("SELECT COUNT(*) FROM occurrences WHERE acquisition_id = ?"),
+        "items_new": one("SELECT COUNT(*) FROM items WHERE acquisition_id = ?"),
+        "flagged": one(
+            "SELECT COUNT(DISTINCT f.sha256) FROM item_flags f JOIN items i USING (sha256)"
+            " WHERE i.acquisition_id = ?"
+        ),
+        "skipped": one(
+            "SELECT COUNT(*) FROM skipped_entries WHERE acquisition_id = ? AND kind != 'unreadable'"
+        ),
+        "unreadable": one(
+            "SELECT COUNT(*) FROM skipped_entries WHERE acquisition_id = ? AND kind = 'unreadable'"
+        ),
+    }
+
+
+def _clean_tmp(tmp_dir: Path) -> None:
+    """Remove staging files left by a killed run (the writer lock is held)."""
+    tmp_dir.mkdir(parents=True, exist_ok=True)
+    for entry in tmp_dir.iterdir():
+        if entry.is_file():
+            entry.unlink()

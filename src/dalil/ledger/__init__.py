@@ -1,0 +1,1 @@
+"""Tamper-evident ledger for Dalil: Merkle tree, canonical encodings, signed checkpoints."""

@@ -1,0 +1,119 @@
+"""Vault settings: every setting declared once, with its default and its help text.
+
+Settings live in ``dalil.toml`` under ``[settings]``; a test checks each one is documented in
+docs/settings.md.
+"""
+
+from __future__ import annotations
+
+import tomllib
+from dataclasses import dataclass, fields
+from pathlib import Path
+from typing import Any
+
+from dalil.errors import VaultError
+
+FORMAT_VERSION = 1
+
+
+@dataclass(frozen=True, slots=True)
+class Setting:
+    name: str
+    default: int | bool | str
+    help: str
+
+
+SETTINGS: tuple[Setting, ...] = (
+    Setting("jobs", 0, "Worker processes for ingest and verify; 0 means one per CPU core."),
+    Setting("fsync", True, "Flush every stored object to disk before it is catalogued."),
+    Setting("thumbnail_size", 256, "Longest side, in pixels, of the thumbnail derivative."),
+    Setting("thumbnail_quality", 80, "JPEG quality of thumbnails."),
+    Setting(
+        "max_image_pixels",
+        150_000_000,
+        "Images with more pixels are stored but not decoded (flagged decompression_bomb).",
+    ),
+    Setting(
+        "in_memory_limit",
+        64 * 1024 * 1024,
+        "Files up to this many bytes are read into memory once; larger ones are streamed.",
+    ),
+    Setting("zip_max_depth", 3, "How deep zip archives inside zip archives are expanded."),
+    Setting(
+        "zip_max_ratio",
+        200,
+        "A zip member expanding more than this many times its compressed size is not expanded.",
+    ),
+    Setting(
+        "zip_max_member_bytes",
+        16 * 1024**3,
+        "A zip member declaring more bytes than this is not expanded.",
+    ),
+    Setting("batch_size", 200, "Catalogue rows written per transaction during ingest."),
+)
+
+
+@dataclass(frozen=True, slots=True)
+class Settings:
+    jobs: int = 0
+    fsync: bool = True
+    thumbnail_size: int = 256
+    thumbnail_quality: int = 80
+    max_image_pixels: int = 150_000_000
+    in_memory_limit: int = 64 * 1024 * 1024
+    zip_max_depth: int = 3
+    zip_max_ratio: int = 200
+    zip_max_member_bytes: int = 16 * 1024**3
+    batch_size: int = 200
+
+    @classmethod
+    def from_mapping(cls, values: dict[str, Any]) -> Settings:
+        known = {f.name: f for f in fields(cls)}
+        kwargs: dict[str, Any] = {}
+        for key, value in values.items():
+            if key not in known:
+                raise VaultError(f"dalil.toml: unknown setting {key!r}")
+            default = getattr(cls(), key)
+            if type(value) is not type(default):
+                raise VaultError(
+                    f"dalil.toml: setting {key!r} must be {type(default).__name__}, not {value!r}"
+                )
+            kwargs[key] = value
+        return cls(**kwargs)
+
+
+def read_config(path: Path) -> dict[str, Any]:
+    """Read ``dalil.toml``; raise VaultError with the reason if it is unreadable."""
+    try:
+        with path.open("rb") as fh:
+            return tomllib.load(fh)
+    except FileNotFoundError as exc:
+        raise VaultError(f"{path.parent} is not a Dalil vault (no dalil.toml)") from exc
+    except tomllib.TOMLDecodeError as exc:
+        raise VaultError(f"{path}: {exc}") from exc
+
+
+def _toml_value(value: int | bool | str) -> str:
+    if isinstance(value, bool):
+        return "true" if value else "false"
+    if isinstance(value, int):
+        return str(value)
+    escaped = value.replace("\\", "\\\\").replace('"', '\\"')
+    return f'"{escaped}"'
+
+
+def render_config(vault_id: str, created_at: str, settings: Settings) -> str:
+    """Render a fresh ``dalil.toml`` with every setting and its help as a comment."""
+    lines = [
+        "# Dalil vault. Do not edit [vault]; settings may be changed.",
+        "[vault]",
+        f"format_version = {FORMAT_VERSION}",
+        f"id = {_toml_value(vault_id)}",
+        f"created_at = {_toml_value(created_at)}",
+        "",
+        "[settings]",
+    ]
+    for setting in SETTINGS:
+        lines.append(f"# {setting.help}")
+        lines.append(f"{setting.name} = {_toml_value(getattr(settings, setting.name))}")
+    return "\n".join(lines) + "\n"
