@@ -7,8 +7,6 @@ error, 3 finished but some inputs could not be read.
 
 from __future__ import annotations
 
-import sys
-
 from dalil.cli import (  # noqa: F401  (each module registers its commands on ``app``)
     acquisitions,
     demo,
@@ -19,14 +17,9 @@ from dalil.cli import (  # noqa: F401  (each module registers its commands on ``
     show,
     verify,
 )
-from dalil.cli.app import app, console_err
-from dalil.errors import DalilError
+from dalil.cli.app import app
 
 
 def main() -> None:
     """Entry point of the ``dalil`` console script."""
-    try:
-        app(standalone_mode=True)
-    except DalilError as exc:
-        console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
-        sys.exit(exc.exit_code)
+    app()

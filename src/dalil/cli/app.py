@@ -10,19 +10,34 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from typer.core import TyperGroup
 
 from dalil.errors import DalilError
 from dalil.vault import DEFAULT_VAULT, Vault
 
+console = Console()
+console_err = Console(stderr=True)
+
+
+class _Commands(TyperGroup):
+    """Translate errors meant for the user into one line and the documented exit code."""
+
+    def invoke(self, ctx: Any) -> Any:
+        try:
+            return super().invoke(ctx)
+        except DalilError as exc:
+            console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            raise typer.Exit(exc.exit_code) from exc
+
+
 app = typer.Typer(
+    cls=_Commands,
     name="dalil",
     help="Dalil: an evidence vault that proves nothing was changed, added or removed.",
     no_args_is_help=True,
     add_completion=False,
     pretty_exceptions_enable=False,
 )
-console = Console()
-console_err = Console(stderr=True)
 
 VaultOption = Annotated[
     Path,
@@ -59,8 +74,3 @@ def open_vault(path: Path) -> Vault:
 
 def emit_json(data: Any) -> None:
     sys.stdout.write(json.dumps(data, ensure_ascii=False, indent=2, default=str) + "\n")
-
-
-def fail(exc: DalilError) -> None:
-    console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
-    raise typer.Exit(exc.exit_code)

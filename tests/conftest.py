@@ -1,0 +1,110 @@
+"""Shared fixtures: real vaults in temporary folders, real files, the real CLI."""
+
+from __future__ import annotations
+
+import io
+import os
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import numpy as np
+import pytest
+from PIL import Image
+from typer.testing import CliRunner
+
+from dalil.cli.app import app
+from dalil.vault import Vault
+
+REPO = Path(__file__).resolve().parents[1]
+CORPUS = REPO.parent / "shared" / "corpus"
+
+
+@pytest.fixture
+def corpus() -> Path:
+    if not CORPUS.is_dir():
+        pytest.skip(f"the shared test corpus is absent ({CORPUS}); it is not part of a clone")
+    return CORPUS
+
+
+@pytest.fixture
+def vault(tmp_path: Path) -> Vault:
+    return Vault.init(tmp_path / "vault", "tester")
+
+
+def jpeg_bytes(
+    seed: int,
+    size: tuple[int, int] = (320, 240),
+    *,
+    make: str = "Dalil",
+    model: str = "TestCam",
+    serial: str | None = "SN-0001",
+    when: str = "2013:05:04 10:11:12",
+    quality: int = 90,
+) -> bytes:
+    """A small, distinct, non-graphic JPEG (smooth random shapes) with EXIF."""
+    rng = np.random.default_rng(seed)
+    h, w = size[1], size[0]
+    yy, xx = np.mgrid[0:h, 0:w]
+    img = np.zeros((h, w, 3), dtype=np.float32)
+    for c in range(3):
+        fx, fy, phase = rng.uniform(0.5, 6, 2).tolist() + [rng.uniform(0, 6.28)]
+        img[..., c] = 127 + 100 * np.sin(xx / w * fx * 6.28 + phase) * np.cos(yy / h * fy * 6.28)
+    img += rng.normal(0, 6, img.shape)
+    pil = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")
+    exif = Image.Exif()
+    exif[0x010F] = make
+    exif[0x0110] = model
+    exif[0x0112] = 1
+    ifd = exif.get_ifd(0x8769)
+    ifd[0x9003] = when
+    if serial:
+        ifd[0xA431] = serial
+    buffer = io.BytesIO()
+    pil.save(buffer, "JPEG", quality=quality, exif=exif)
+    return buffer.getvalue()
+
+
+@pytest.fixture
+def make_jpeg() -> Callable[..., bytes]:
+    return jpeg_bytes
+
+
+def write_photos(folder: Path, count: int, start: int = 0) -> list[Path]:
+    folder.mkdir(parents=True, exist_ok=True)
+    paths = []
+    for i in range(start, start + count):
+        path = folder / f"IMG_{i:04d}.JPG"
+        path.write_bytes(jpeg_bytes(i))
+        paths.append(path)
+    return paths
+
+
+@pytest.fixture
+def cli() -> Callable[..., tuple[int, str]]:
+    """Run the CLI in-process (Typer's runner); returns (exit code, stdout)."""
+    runner = CliRunner()
+
+    def run(*args: str | os.PathLike[str]) -> tuple[int, str]:
+        result = runner.invoke(app, [str(a) for a in args], catch_exceptions=False)
+        return result.exit_code, result.stdout
+
+    return run
+
+
+def dalil_command(*args: str | os.PathLike[str]) -> list[str]:
+    return [sys.executable, "-m", "dalil", *[str(a) for a in args]]
+
+
+def run_dalil(
+    *args: str | os.PathLike[str], prefix: list[str] | None = None
+) -> subprocess.CompletedProcess[str]:
+    """Run the real ``dalil`` in a subprocess."""
+    return subprocess.run(
+        (prefix or []) + dalil_command(*args),
+        capture_output=True,
+        text=True,
+        check=False,
+        timeout=600,
+    )
