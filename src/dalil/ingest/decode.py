@@ -105,8 +105,10 @@ def _analyse(result: ImageAnalysis, data: bytes, side: int, quality: int, max_pi
         image = _decode_pillow(result, header, data, side)
     if image is None:
         return
+    # HEIF decoders already apply the container's rotation (pillow-heif says so in info).
+    pending = None if "original_orientation" in header.info else meta.orientation
     try:
-        upright = _upright(image, meta.orientation)
+        upright = _upright(image, pending)
     except Exception as exc:
         result.flags["corrupt"] = f"cannot convert image: {exc}"
         return

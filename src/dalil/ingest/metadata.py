@@ -80,7 +80,7 @@ def _text(value: Any) -> str | None:
         value = value.decode("utf-8", "replace")
     if not isinstance(value, str):
         return None if value is None else str(value)
-    value = value.strip("\x00").strip()
+    value = value.split("\x00", 1)[0].strip()  # EXIF ASCII ends at the first NUL
     return value or None
 
 
@@ -168,6 +168,9 @@ def extract(image: Image.Image) -> tuple[Metadata, list[str]]:
     meta.camera_serial = _text(exif_ifd.get(0xA431)) or _text(ifd0.get(0xC62F))
     meta.lens = _text(exif_ifd.get(0xA434))
     orientation = ifd0.get(0x0112)
+    # pillow-heif rotates HEIF pixels on decode and resets the tag; it keeps the file's value.
+    if image.info.get("original_orientation") is not None:
+        orientation = image.info["original_orientation"]
     meta.orientation = orientation if isinstance(orientation, int) else None
     meta.captured_at = _capture_time(exif_ifd)
     meta.gps_lat, meta.gps_lon, meta.gps_alt = _gps(gps)

@@ -1,0 +1,76 @@
+"""kill -9 at any moment, then the same command again: the job completes, nothing is lost."""
+
+from __future__ import annotations
+
+import json
+import os
+import random
+import signal
+import sqlite3
+import subprocess
+import time
+import zipfile
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import dalil_command, jpeg_bytes, run_dalil
+
+
+@pytest.fixture(scope="module")
+def big_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
+    src = tmp_path_factory.mktemp("kill") / "stick"
+    for folder in range(4):
+        (src / f"DCIM/10{folder}CAM").mkdir(parents=True)
+        for i in range(40):
+            n = folder * 40 + i
+            data = jpeg_bytes(n, (640, 480))
+            (src / f"DCIM/10{folder}CAM/IMG_{n:04d}.JPG").write_bytes(data)
+    with zipfile.ZipFile(src / "handover.zip", "w") as zf:
+        for i in range(30):
+            zf.writestr(f"batch/IMG_{i:04d}.JPG", jpeg_bytes(1000 + i, (640, 480)))
+        zf.writestr("batch/dup.JPG", jpeg_bytes(3, (640, 480)))
+    return src
+
+
+def _kill_after(command: list[str], seconds: float) -> None:
+    proc = subprocess.Popen(
+        command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
+    )
+    time.sleep(seconds)
+    try:
+        os.killpg(proc.pid, signal.SIGKILL)  # the main process and its workers, mid-write
+    except ProcessLookupError:
+        pass
+    proc.wait()
+
+
+def test_kill_nine_then_rerun_completes(big_source: Path, tmp_path: Path) -> None:
+    vault = tmp_path / "vault"
+    assert run_dalil("init", "--vault", vault).returncode == 0
+    command = dalil_command(
+        "ingest", big_source, "--from", "stick #7", "--vault", vault, "--jobs", "2"
+    )
+    rng = random.Random(20261126)
+    for delay in sorted(rng.uniform(0.8, 4.0) for _ in range(3)):
+        _kill_after(command, delay)
+    done = run_dalil(*command[3:], "--json")
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["resumed"], "no kill landed mid-ingest"
+    check = run_dalil("verify", "--vault", vault, "--json")
+    report = json.loads(check.stdout)
+    assert report["ok"], report["problems"]
+    assert check.returncode == 0
+
+    conn = sqlite3.connect(vault / "catalog.sqlite")
+    # 160 loose photos + 30 zip members (+1 duplicate member) + the zip itself
+    assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 160 + 30 + 1
+    assert conn.execute("SELECT COUNT(*) FROM occurrences").fetchone()[0] == 160 + 31 + 1
+    acquisitions = conn.execute("SELECT label, closed_at FROM acquisitions").fetchall()
+    assert len(acquisitions) == 1 and acquisitions[0][1] is not None
+    objects = [p for p in (vault / "objects").rglob("*") if p.is_file()]
+    assert len(objects) == 191
+    assert not [p for p in (vault / "tmp").iterdir() if p.is_file()]
+
+    again = run_dalil(*command[3:], "--json")
+    assert json.loads(again.stdout)["occurrences_new"] == 0

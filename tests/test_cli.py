@@ -1,0 +1,139 @@
+"""The command line: JSON contracts, exit codes, proofs checkable without Dalil."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from collections.abc import Callable
+from pathlib import Path
+
+import pytest
+
+from tests.conftest import REPO, write_photos
+
+Cli = Callable[..., tuple[int, str]]
+
+
+@pytest.fixture
+def ingested(cli: Cli, tmp_path: Path) -> tuple[Path, dict]:
+    vault = tmp_path / "vault"
+    source = tmp_path / "stick"
+    write_photos(source / "DCIM", 4)
+    (source / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0 not really")
+    code, _ = cli("init", "--vault", vault, "--json")
+    assert code == 0
+    code, out = cli("ingest", source, "--from", "stick #1", "--vault", vault, "--json")
+    assert code == 0
+    return vault, json.loads(out)
+
+
+def test_ingest_json_contract(ingested: tuple[Path, dict]) -> None:
+    _, report = ingested
+    for key in ("files_seen", "items_new", "items_known", "occurrences_new", "unreadable",
+                "flagged", "acquisition", "checkpoint"):
+        assert key in report
+    assert report["files_seen"] == 5 and report["items_new"] == 5
+    assert report["acquisition"] == "A0001"
+    assert set(report["checkpoint"]) >= {"size", "root"}
+    flagged = report["flagged"][0]
+    assert set(flagged) >= {"sha256", "path", "flags"}
+    assert flagged["path"] == "stick/broken.jpg"
+
+
+def test_items_show_acquisitions(cli: Cli, ingested: tuple[Path, dict]) -> None:
+    vault, _ = ingested
+    code, out = cli("items", "--vault", vault, "--json")
+    items = json.loads(out)
+    assert code == 0 and len(items) == 5
+    assert set(items[0]) >= {"sha256", "size", "media_type", "flags"}
+    code, out = cli("items", "--vault", vault, "--flag", "any", "--json")
+    assert len(json.loads(out)) == 1
+    code, out = cli("items", "--vault", vault, "--type", "image/jpeg", "--acquisition", "A0001",
+                    "--json")
+    assert len(json.loads(out)) == 5  # the broken file starts like a JPEG: typed by content
+    code, out = cli("items", "--vault", vault, "--type", "text/", "--json")
+    assert json.loads(out) == []
+    photo = next(i for i in items if not i["flags"])
+    code, out = cli("show", photo["sha256"][:10], "--vault", vault, "--json")
+    detail = json.loads(out)
+    assert code == 0
+    assert detail["metadata"]["camera_make"] == "Dalil"
+    assert detail["metadata"]["camera_serial"] == "SN-0001"
+    assert detail["metadata"]["captured_at"] == "2013-05-04T10:11:12"
+    assert len(detail["fingerprint"]["pdq"]) == 64
+    assert detail["occurrences"][0]["acquisition"] == "A0001"
+    assert [e["action"] for e in detail["events"]] == ["item.ingested"]
+    assert detail["derivatives"][0]["kind"] == "thumbnail"
+    assert (vault / detail["derivatives"][0]["path"]).is_file()
+    code, out = cli("acquisitions", "--vault", vault, "--json")
+    acq = json.loads(out)[0]
+    assert acq["from"] == "stick #1" and acq["counts"]["items_new"] == 5
+
+
+def test_exit_codes(cli: Cli, ingested: tuple[Path, dict], tmp_path: Path) -> None:
+    vault, _ = ingested
+    assert cli("verify", "--vault", vault)[0] == 0
+    assert cli("ingest", tmp_path / "nope", "--from", "x", "--vault", vault)[0] == 2
+    assert cli("verify", "--vault", tmp_path / "no-vault")[0] == 2
+    assert cli("show", "zzzz", "--vault", vault)[0] == 2
+    assert cli("init", "--vault", vault)[0] == 2
+    obj = next(p for p in (vault / "objects").rglob("*") if p.is_file())
+    obj.chmod(0o644)
+    obj.write_bytes(b"altered")
+    code, out = cli("verify", "--vault", vault, "--json")
+    assert code == 1
+    report = json.loads(out)
+    assert not report["ok"] and report["problems"][0]["kind"] == "object_altered"
+    assert report["objects_checked"] == 5
+
+
+def test_vault_from_environment(
+    cli: Cli, ingested: tuple[Path, dict], monkeypatch: pytest.MonkeyPatch
+) -> None:
+    vault, _ = ingested
+    monkeypatch.setenv("DALIL_VAULT", str(vault))
+    code, out = cli("items", "--json")
+    assert code == 0 and len(json.loads(out)) == 5
+
+
+def test_proof_checks_with_standalone_script(
+    cli: Cli, ingested: tuple[Path, dict], tmp_path: Path
+) -> None:
+    vault, report = ingested
+    digest = report["flagged"][0]["sha256"]
+    proof_file = tmp_path / "proof.json"
+    code, _ = cli("ledger", "proof", digest[:8], "--vault", vault, "--out", proof_file)
+    assert code == 0
+    script = REPO / "tools" / "verify_proof.py"
+    key = vault / "keys" / "vault.pub"
+    ok = subprocess.run([sys.executable, "-I", script, proof_file, "--public-key", key],
+                        capture_output=True, text=True, check=False)
+    assert ok.returncode == 0 and ok.stdout.startswith("VERIFIED"), ok.stdout + ok.stderr
+    proof = json.loads(proof_file.read_text())
+    proof["event"]["details"]["size"] += 1
+    proof_file.write_text(json.dumps(proof))
+    bad = subprocess.run([sys.executable, "-I", script, proof_file],
+                         capture_output=True, text=True, check=False)
+    assert bad.returncode == 1 and bad.stdout.startswith("FAILED")
+
+
+def test_ledger_commands(cli: Cli, ingested: tuple[Path, dict]) -> None:
+    vault, report = ingested
+    code, out = cli("ledger", "verify", "--vault", vault, "--json")
+    assert code == 0 and json.loads(out)["ok"]
+    code, out = cli("ledger", "checkpoint", "--vault", vault, "--json")
+    assert code == 0 and json.loads(out)["size"] == report["checkpoint"]["size"]
+    code, out = cli("ledger", "events", "--vault", vault, "--action", "item.flagged", "--json")
+    assert [e["action"] for e in json.loads(out)] == ["item.flagged"]
+    actions = [e["action"] for e in json.loads(cli("ledger", "events", "--vault", vault,
+                                                   "--json")[1])]
+    assert actions[:2] == ["vault.created", "acquisition.opened"]
+    assert actions[-1] == "acquisition.closed"
+
+
+def test_help_lists_every_command(cli: Cli) -> None:
+    code, out = cli("--help")
+    assert code == 0
+    for name in ("init", "ingest", "verify", "items", "show", "acquisitions", "ledger", "demo"):
+        assert name in out
