@@ -1,0 +1,60 @@
+"""Creating and opening vaults."""
+
+from __future__ import annotations
+
+import stat
+from pathlib import Path
+
+import pytest
+
+from dalil.errors import UsageError, VaultError
+from dalil.settings import SETTINGS, Settings
+from dalil.vault import Vault
+from dalil.verify import verify
+from tests.conftest import REPO
+
+
+def test_init_layout(tmp_path: Path) -> None:
+    vault = Vault.init(tmp_path / "v", "tester")
+    for sub in ("dalil.toml", "catalog.sqlite", "objects/sha256", "derived", "keys", "tmp"):
+        assert (vault.root / sub).exists(), sub
+    mode = stat.S_IMODE((vault.root / "keys" / "vault.key").stat().st_mode)
+    assert mode == 0o600
+    reopened = Vault.open(vault.root)
+    assert reopened.vault_id == vault.vault_id
+    assert reopened.settings == Settings()
+    report = verify(reopened, jobs=1)
+    assert report.ok and report.events_checked == 1
+
+
+def test_init_refuses_existing_or_nonempty(tmp_path: Path) -> None:
+    Vault.init(tmp_path / "v", "tester")
+    with pytest.raises(UsageError):
+        Vault.init(tmp_path / "v", "tester")
+    (tmp_path / "busy").mkdir()
+    (tmp_path / "busy" / "x").write_text("x")
+    with pytest.raises(UsageError):
+        Vault.init(tmp_path / "busy", "tester")
+
+
+def test_open_rejects_non_vault_and_bad_settings(tmp_path: Path) -> None:
+    with pytest.raises(VaultError):
+        Vault.open(tmp_path)
+    vault = Vault.init(tmp_path / "v", "tester")
+    config = vault.root / "dalil.toml"
+    config.write_text(config.read_text().replace("jobs = 0", 'jobs = "many"'))
+    with pytest.raises(VaultError, match="jobs"):
+        Vault.open(vault.root)
+
+
+def test_single_writer_lock(tmp_path: Path) -> None:
+    vault = Vault.init(tmp_path / "v", "tester")
+    with vault.writer_lock(), pytest.raises(VaultError, match="busy"), vault.writer_lock():
+        pass
+
+
+def test_every_setting_is_documented() -> None:
+    docs = (REPO / "docs" / "settings.md").read_text()
+    for setting in SETTINGS:
+        assert f"`{setting.name}`" in docs, setting.name
+    assert {s.name for s in SETTINGS} == set(Settings.__dataclass_fields__)
