@@ -49,7 +49,7 @@ def jpeg_bytes(
     yy, xx = np.mgrid[0:h, 0:w]
     img = np.zeros((h, w, 3), dtype=np.float32)
     for c in range(3):
-        fx, fy, phase = rng.uniform(0.5, 6, 2).tolist() + [rng.uniform(0, 6.28)]
+        fx, fy, phase = [*rng.uniform(0.5, 6, 2).tolist(), rng.uniform(0, 6.28)]
         img[..., c] = 127 + 100 * np.sin(xx / w * fx * 6.28 + phase) * np.cos(yy / h * fy * 6.28)
     img += rng.normal(0, 6, img.shape)
     pil = Image.fromarray(np.clip(img, 0, 255).astype(np.uint8), "RGB")

@@ -30,8 +30,16 @@ def ingested(cli: Cli, tmp_path: Path) -> tuple[Path, dict]:
 
 def test_ingest_json_contract(ingested: tuple[Path, dict]) -> None:
     _, report = ingested
-    for key in ("files_seen", "items_new", "items_known", "occurrences_new", "unreadable",
-                "flagged", "acquisition", "checkpoint"):
+    for key in (
+        "files_seen",
+        "items_new",
+        "items_known",
+        "occurrences_new",
+        "unreadable",
+        "flagged",
+        "acquisition",
+        "checkpoint",
+    ):
         assert key in report
     assert report["files_seen"] == 5 and report["items_new"] == 5
     assert report["acquisition"] == "A0001"
@@ -49,8 +57,9 @@ def test_items_show_acquisitions(cli: Cli, ingested: tuple[Path, dict]) -> None:
     assert set(items[0]) >= {"sha256", "size", "media_type", "flags"}
     code, out = cli("items", "--vault", vault, "--flag", "any", "--json")
     assert len(json.loads(out)) == 1
-    code, out = cli("items", "--vault", vault, "--type", "image/jpeg", "--acquisition", "A0001",
-                    "--json")
+    code, out = cli(
+        "items", "--vault", vault, "--type", "image/jpeg", "--acquisition", "A0001", "--json"
+    )
     assert len(json.loads(out)) == 5  # the broken file starts like a JPEG: typed by content
     code, out = cli("items", "--vault", vault, "--type", "text/", "--json")
     assert json.loads(out) == []
@@ -107,14 +116,19 @@ def test_proof_checks_with_standalone_script(
     assert code == 0
     script = REPO / "tools" / "verify_proof.py"
     key = vault / "keys" / "vault.pub"
-    ok = subprocess.run([sys.executable, "-I", script, proof_file, "--public-key", key],
-                        capture_output=True, text=True, check=False)
+    ok = subprocess.run(
+        [sys.executable, "-I", script, proof_file, "--public-key", key],
+        capture_output=True,
+        text=True,
+        check=False,
+    )
     assert ok.returncode == 0 and ok.stdout.startswith("VERIFIED"), ok.stdout + ok.stderr
     proof = json.loads(proof_file.read_text())
     proof["event"]["details"]["size"] += 1
     proof_file.write_text(json.dumps(proof))
-    bad = subprocess.run([sys.executable, "-I", script, proof_file],
-                         capture_output=True, text=True, check=False)
+    bad = subprocess.run(
+        [sys.executable, "-I", script, proof_file], capture_output=True, text=True, check=False
+    )
     assert bad.returncode == 1 and bad.stdout.startswith("FAILED")
 
 
@@ -126,8 +140,9 @@ def test_ledger_commands(cli: Cli, ingested: tuple[Path, dict]) -> None:
     assert code == 0 and json.loads(out)["size"] == report["checkpoint"]["size"]
     code, out = cli("ledger", "events", "--vault", vault, "--action", "item.flagged", "--json")
     assert [e["action"] for e in json.loads(out)] == ["item.flagged"]
-    actions = [e["action"] for e in json.loads(cli("ledger", "events", "--vault", vault,
-                                                   "--json")[1])]
+    actions = [
+        e["action"] for e in json.loads(cli("ledger", "events", "--vault", vault, "--json")[1])
+    ]
     assert actions[:2] == ["vault.created", "acquisition.opened"]
     assert actions[-1] == "acquisition.closed"
 

@@ -115,8 +115,9 @@ def test_occurrence_planted(copy: Vault) -> None:
     assert kinds(copy) == {"catalogue_row_unrecorded"}
 
 
-def _rewrite_event(conn: sqlite3.Connection, seq: int, change: Callable[[dict], None], *,
-                   fix_hash: bool) -> None:
+def _rewrite_event(
+    conn: sqlite3.Connection, seq: int, change: Callable[[dict], None], *, fix_hash: bool
+) -> None:
     text = conn.execute("SELECT event FROM ledger WHERE seq = ?", (seq,)).fetchone()[0]
     event = json.loads(text)
     change(event)
@@ -133,7 +134,7 @@ def _rewrite_event(conn: sqlite3.Connection, seq: int, change: Callable[[dict], 
 def _first_ingest_seq(conn: sqlite3.Connection) -> int:
     return int(
         conn.execute(
-            "SELECT MIN(seq) FROM ledger WHERE event LIKE '%\"action\":\"item.ingested\"%'"
+            'SELECT MIN(seq) FROM ledger WHERE event LIKE \'%"action":"item.ingested"%\''
         ).fetchone()[0]
     )
 
@@ -147,8 +148,11 @@ def test_ledger_event_edited(copy: Vault, fix_hash: bool) -> None:
     found = {p.kind for p in report.problems}
     assert "ledger_event_altered" in found
     assert "checkpoint_mismatch" in found
-    assert any(f"event {seq}" in p.detail or f"event {seq + 1}" in p.detail
-               for p in report.problems if p.kind == "ledger_event_altered")
+    assert any(
+        f"event {seq}" in p.detail or f"event {seq + 1}" in p.detail
+        for p in report.problems
+        if p.kind == "ledger_event_altered"
+    )
 
 
 def test_ledger_event_deleted(copy: Vault) -> None:
@@ -166,12 +170,20 @@ def test_ledger_event_inserted(copy: Vault) -> None:
         last = conn.execute("SELECT MAX(seq) FROM ledger").fetchone()[0]
         for s in range(last, seq - 1, -1):  # make room, as a forger would
             conn.execute("UPDATE ledger SET seq = seq + 1 WHERE seq = ?", (s,))
-        forged = {"seq": seq, "time": "2013-01-01T00:00:00Z", "actor": "forger",
-                  "action": "item.ingested", "subject": "sha256:" + "1" * 64,
-                  "details": {"sha256": "1" * 64, "size": 1}, "prev": ""}
+        forged = {
+            "seq": seq,
+            "time": "2013-01-01T00:00:00Z",
+            "actor": "forger",
+            "action": "item.ingested",
+            "subject": "sha256:" + "1" * 64,
+            "details": {"sha256": "1" * 64, "size": 1},
+            "prev": "",
+        }
         data = canonical_json(forged)
-        conn.execute("INSERT INTO ledger (seq, event, leaf_hash) VALUES (?, ?, ?)",
-                     (seq, data.decode(), leaf_hash(data)))
+        conn.execute(
+            "INSERT INTO ledger (seq, event, leaf_hash) VALUES (?, ?, ?)",
+            (seq, data.decode(), leaf_hash(data)),
+        )
     found = kinds(copy)
     assert "ledger_event_inserted" in found
 
@@ -187,7 +199,7 @@ def test_ledger_truncated_below_checkpoint(copy: Vault) -> None:
 def test_checkpoint_forged_with_another_key(copy: Vault) -> None:
     forger = Ed25519PrivateKey.generate()
     with db(copy) as conn:
-        cp_id, origin, size, root, time = conn.execute(
+        cp_id, origin, size, _root, time = conn.execute(
             "SELECT id, origin, size, root, time FROM checkpoints ORDER BY id DESC LIMIT 1"
         ).fetchone()
         from dalil.ledger.canonical import checkpoint_message
@@ -204,7 +216,9 @@ def test_checkpoint_forged_with_another_key(copy: Vault) -> None:
 
 def test_checkpoint_size_edited(copy: Vault) -> None:
     with db(copy) as conn:
-        conn.execute("UPDATE checkpoints SET size = size - 1 WHERE id = (SELECT MAX(id) FROM checkpoints)")
+        conn.execute(
+            "UPDATE checkpoints SET size = size - 1 WHERE id = (SELECT MAX(id) FROM checkpoints)"
+        )
     assert "checkpoint_signature_invalid" in kinds(copy)
 
 

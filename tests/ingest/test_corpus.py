@@ -66,13 +66,33 @@ def _exiftool(samples: Path) -> list[dict[str, object]]:
         pytest.skip("exiftool is not installed (scripts/setup.sh installs it)")
     out = subprocess.run(
         [
-            "exiftool", "-j", "-n", "-r", "-q", "-q",
-            "-ext", "jpg", "-ext", "jpeg", "-ext", "heic", "-ext", "heif", "-ext", "tiff",
-            "-IFD0:Make", "-IFD0:Model", "-ExifIFD:DateTimeOriginal", "-IFD0:Orientation",
-            "-Composite:GPSLatitude", "-Composite:GPSLongitude",
+            "exiftool",
+            "-j",
+            "-n",
+            "-r",
+            "-q",
+            "-q",
+            "-ext",
+            "jpg",
+            "-ext",
+            "jpeg",
+            "-ext",
+            "heic",
+            "-ext",
+            "heif",
+            "-ext",
+            "tiff",
+            "-IFD0:Make",
+            "-IFD0:Model",
+            "-ExifIFD:DateTimeOriginal",
+            "-IFD0:Orientation",
+            "-Composite:GPSLatitude",
+            "-Composite:GPSLongitude",
             str(samples),
         ],
-        capture_output=True, text=True, check=False,
+        capture_output=True,
+        text=True,
+        check=False,
     ).stdout
     return list(json.loads(out))
 

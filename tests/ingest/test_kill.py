@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import json
 import os
 import random
@@ -38,10 +39,8 @@ def _kill_after(command: list[str], seconds: float) -> None:
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
     time.sleep(seconds)
-    try:
+    with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)  # the main process and its workers, mid-write
-    except ProcessLookupError:
-        pass
     proc.wait()
 
 

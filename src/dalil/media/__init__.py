@@ -1,0 +1,1 @@
+"""Media analysis helpers (perceptual hashing)."""

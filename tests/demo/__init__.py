@@ -1,0 +1,1 @@
+"""Tests for the synthetic demo collection generator (dalil.demo)."""
