@@ -86,7 +86,15 @@ def hash_file(path: str) -> tuple[str, str | None, int]:
 
 
 def verify(vault: Vault, *, jobs: int = 0, progress: HashProgress | None = None) -> VerifyReport:
-    """Check the whole vault; never modifies it."""
+    """Check the whole vault; never modifies it.
+
+    Holds the vault's writer lock, so an ingest cannot publish objects mid-check.
+    """
+    with vault.writer_lock():
+        return _verify(vault, jobs, progress)
+
+
+def _verify(vault: Vault, jobs: int, progress: HashProgress | None) -> VerifyReport:
     report = VerifyReport()
     conn = vault.connect(readonly=True)
     try:

@@ -34,11 +34,28 @@ def big_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
     return src
 
 
-def _kill_after(command: list[str], seconds: float) -> None:
+def _open_acquisition(vault: Path) -> bool:
+    try:
+        conn = sqlite3.connect(f"file:{vault / 'catalog.sqlite'}?mode=ro", uri=True)
+        try:
+            row = conn.execute("SELECT 1 FROM acquisitions WHERE closed_at IS NULL").fetchone()
+        finally:
+            conn.close()
+    except sqlite3.OperationalError:
+        return False
+    return row is not None
+
+
+def _kill_during_ingest(command: list[str], vault: Path, seconds: float) -> None:
+    """Start ingest, wait until it has opened its acquisition, then kill -9 it after a delay."""
     proc = subprocess.Popen(
         command, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True
     )
+    deadline = time.monotonic() + 60
+    while not _open_acquisition(vault) and proc.poll() is None and time.monotonic() < deadline:
+        time.sleep(0.02)
     time.sleep(seconds)
+    assert proc.poll() is None, "ingest finished before it could be killed"
     with contextlib.suppress(ProcessLookupError):
         os.killpg(proc.pid, signal.SIGKILL)  # the main process and its workers, mid-write
     proc.wait()
@@ -47,12 +64,14 @@ def _kill_after(command: list[str], seconds: float) -> None:
 def test_kill_nine_then_rerun_completes(big_source: Path, tmp_path: Path) -> None:
     vault = tmp_path / "vault"
     assert run_dalil("init", "--vault", vault).returncode == 0
+    config = vault / "dalil.toml"  # small batches: more transaction boundaries to land in
+    config.write_text(config.read_text().replace("batch_size = 200", "batch_size = 8"))
     command = dalil_command(
         "ingest", big_source, "--from", "stick #7", "--vault", vault, "--jobs", "2"
     )
     rng = random.Random(20261126)
-    for delay in sorted(rng.uniform(0.8, 4.0) for _ in range(3)):
-        _kill_after(command, delay)
+    for _ in range(3):
+        _kill_during_ingest(command, vault, rng.uniform(0.0, 0.8))
     done = run_dalil(*command[3:], "--json")
     assert done.returncode == 0, done.stderr
     assert json.loads(done.stdout)["resumed"], "no kill landed mid-ingest"

@@ -14,7 +14,7 @@ import warnings
 from dataclasses import dataclass, field
 from functools import cache
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 from PIL import Image, ImageFile
 
@@ -66,22 +66,38 @@ def register_heif() -> None:
 def analyse(
     source: bytes | Path, *, thumbnail_side: int, thumbnail_quality: int, max_pixels: int
 ) -> ImageAnalysis:
-    """Metadata, thumbnail (JPEG bytes) and PDQ fingerprint of one image."""
+    """Metadata, thumbnail (JPEG bytes) and PDQ fingerprint of one image.
+
+    ``source`` is the file's bytes when it was read into memory, else the stored object's path
+    (large files: Pillow then reads only what it needs).
+    """
     register_heif()
     result = ImageAnalysis()
-    data = source if isinstance(source, bytes) else source.read_bytes()
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
-        _analyse(result, data, thumbnail_side, thumbnail_quality, max_pixels)
+        if isinstance(source, bytes):
+            _analyse(
+                result, source, io.BytesIO(source), thumbnail_side, thumbnail_quality, max_pixels
+            )
+        else:
+            with source.open("rb") as fh:
+                _analyse(result, None, fh, thumbnail_side, thumbnail_quality, max_pixels)
     notes = sorted({str(w.message) for w in caught})
     if notes:
         result.flags.setdefault("decode_warning", "; ".join(notes)[:500])
     return result
 
 
-def _analyse(result: ImageAnalysis, data: bytes, side: int, quality: int, max_pixels: int) -> None:
+def _analyse(
+    result: ImageAnalysis,
+    data: bytes | None,
+    fh: BinaryIO,
+    side: int,
+    quality: int,
+    max_pixels: int,
+) -> None:
     try:
-        header = Image.open(io.BytesIO(data))
+        header = Image.open(fh)
     except Image.DecompressionBombError as exc:
         result.flags["decompression_bomb"] = str(exc)
         return
@@ -99,10 +115,10 @@ def _analyse(result: ImageAnalysis, data: bytes, side: int, quality: int, max_pi
         )
         return
     image: Image.Image | None = None
-    if header.format == "JPEG" and _turbojpeg() is not None:
+    if header.format == "JPEG" and data is not None and _turbojpeg() is not None:
         image = _decode_turbo(result, data, header.size, side)
     if image is None and not {"corrupt", "truncated"} & result.flags.keys():
-        image = _decode_pillow(result, header, data, side)
+        image = _decode_pillow(result, header, fh, side)
     if image is None:
         return
     # HEIF decoders already apply the container's rotation (pillow-heif says so in info).
@@ -155,10 +171,10 @@ def _decode_turbo(
 
 
 def _decode_pillow(
-    result: ImageAnalysis, header: Image.Image, data: bytes, side: int
+    result: ImageAnalysis, header: Image.Image, fh: BinaryIO, side: int
 ) -> Image.Image | None:
     try:
-        image = _pillow_load(header, data, side, truncated_ok=False)
+        image = _pillow_load(header, side, truncated_ok=False)
     except Exception as exc:
         reason = str(exc) or type(exc).__name__
         if "truncated" not in reason:
@@ -166,7 +182,8 @@ def _decode_pillow(
             return None
         result.flags["truncated"] = reason
         try:  # still make a thumbnail of what is there
-            image = _pillow_load(Image.open(io.BytesIO(data)), data, side, truncated_ok=True)
+            fh.seek(0)
+            image = _pillow_load(Image.open(fh), side, truncated_ok=True)
         except Exception:
             return None
     result.decode_scale = max(1, round(header.size[0] / max(1, image.size[0])))
@@ -175,7 +192,7 @@ def _decode_pillow(
     return image
 
 
-def _pillow_load(image: Image.Image, data: bytes, side: int, truncated_ok: bool) -> Image.Image:
+def _pillow_load(image: Image.Image, side: int, truncated_ok: bool) -> Image.Image:
     if image.format == "JPEG":
         image.draft("RGB", (side, side))
     previous = ImageFile.LOAD_TRUNCATED_IMAGES

@@ -111,9 +111,13 @@ class IngestSession:
             raise UsageError("nothing to ingest: give at least one file or folder")
         if not self.options.source_label.strip():
             raise UsageError("--from must say where the material came from")
+        vault_root = os.path.realpath(self.vault.root)
         for source in self.options.sources:
             if not os.path.lexists(source):
                 raise UsageError(f"{source}: no such file or folder")
+            real = os.path.realpath(source)
+            if os.path.commonpath([real, vault_root]) in (real, vault_root):
+                raise UsageError(f"{source}: overlaps the vault itself; choose another source")
         return [Path(os.path.abspath(s)) for s in self.options.sources]
 
     def _run(self, conn: Any, sources: list[Path], started: float) -> IngestReport:
