@@ -53,13 +53,13 @@ def demo(
             transient=True,
         ) as bar:
             task = bar.add_task("generate", total=None)
-            manifest = generate_collection(
+            generate_collection(
                 collection,
                 cards=cards,
                 seed=seed,
+                manifest_path=out / "manifest.json",
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
-        manifest.write_json(out / "manifest.json")
     actor = actor_name(as_)
     opened = Vault.open(vault) if (vault / CONFIG_NAME).exists() else Vault.init(vault, actor)
     options = IngestOptions(
@@ -83,8 +83,9 @@ def demo(
         console.print(f"Sample collection: {collection}  (manifest: {out / 'manifest.json'})")
         console.print(f"Vault: {opened.root}")
         print_report(report)
+        hint = "" if vault == DEFAULT_VAULT_PATH else f" --vault {vault}"
         console.print(
-            "Next: [bold]dalil items[/], [bold]dalil show <hash>[/], [bold]dalil verify[/]"
-            f" (with --vault {vault} if it is not ./dalil-vault)."
+            f"Next: [bold]dalil items{hint}[/], [bold]dalil show <hash>{hint}[/],"
+            f" [bold]dalil verify{hint}[/]"
         )
     raise typer.Exit(report.exit_code)

@@ -96,9 +96,9 @@ def print_report(report: IngestReport) -> None:
     )
     if t.flagged:
         table = Table(title=f"{len(t.flagged)} flagged item(s) (stored, with a reason)")
-        table.add_column("item")
-        table.add_column("path")
-        table.add_column("flags")
+        table.add_column("item", no_wrap=True)
+        table.add_column("path", overflow="fold")
+        table.add_column("flags", overflow="fold")
         for flagged in t.flagged[:50]:
             table.add_row(
                 flagged["sha256"][:12],
