@@ -12,19 +12,15 @@ from dalil.cli.app import (
     app,
     console,
     emit_json,
-    open_vault,
+    reading,
 )
 
 
 @app.command()
 def acquisitions(vault: VaultOption = DEFAULT_VAULT_PATH, json_: JsonOption = False) -> None:
     """List acquisitions (one per ingest run)."""
-    opened = open_vault(vault)
-    conn = opened.connect(readonly=True)
-    try:
+    with reading(vault) as (_, conn):
         rows = list_acquisitions(conn)
-    finally:
-        conn.close()
     if json_:
         emit_json(rows)
         return

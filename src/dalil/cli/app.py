@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import getpass
 import json
+import sqlite3
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -70,6 +73,17 @@ def actor_name(given: str | None) -> str:
 
 def open_vault(path: Path) -> Vault:
     return Vault.open(path)
+
+
+@contextmanager
+def reading(path: Path) -> Iterator[tuple[Vault, sqlite3.Connection]]:
+    """Open a vault and a read-only catalogue connection, closed afterwards."""
+    vault = Vault.open(path)
+    conn = vault.connect(readonly=True)
+    try:
+        yield vault, conn
+    finally:
+        conn.close()
 
 
 def emit_json(data: Any) -> None:

@@ -31,10 +31,12 @@ from dalil.cli.app import (
 )
 from dalil.ingest.session import IngestOptions, IngestReport, IngestSession
 from dalil.ingest.session import Progress as IngestProgress
+from dalil.vault import Vault
 
 
-def progress_bar() -> Progress:
-    return Progress(
+def run_ingest(vault: Vault, options: IngestOptions) -> IngestReport:
+    """Run an ingest session with a progress bar (files, bytes, rate, ETA) on stderr."""
+    with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
         TextColumn("{task.fields[files]} files"),
@@ -43,7 +45,18 @@ def progress_bar() -> Progress:
         TimeRemainingColumn(),
         console=console_err,
         transient=True,
-    )
+    ) as bar:
+        task: TaskID = bar.add_task("Ingesting", total=None, files="0/0")
+
+        def on_progress(p: IngestProgress) -> None:
+            bar.update(
+                task,
+                completed=p.bytes_done,
+                total=p.bytes_total or None,
+                files=f"{p.files_done}/{p.files_total}",
+            )
+
+        return IngestSession(vault, options, on_progress).run()
 
 
 @app.command()
@@ -65,19 +78,7 @@ def ingest(
 ) -> None:
     """Store every file byte for byte, describe and fingerprint it, and sign the ledger."""
     opened = open_vault(vault)
-    options = IngestOptions(paths, source, actor_name(as_), note, jobs)
-    with progress_bar() as bar:
-        task: TaskID = bar.add_task("Ingesting", total=None, files="0/0")
-
-        def on_progress(p: IngestProgress) -> None:
-            bar.update(
-                task,
-                completed=p.bytes_done,
-                total=p.bytes_total or None,
-                files=f"{p.files_done}/{p.files_total}",
-            )
-
-        report = IngestSession(opened, options, on_progress).run()
+    report = run_ingest(opened, IngestOptions(paths, source, actor_name(as_), note, jobs))
     if json_:
         emit_json(report.to_dict())
     else:

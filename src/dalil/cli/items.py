@@ -15,7 +15,7 @@ from dalil.cli.app import (
     app,
     console,
     emit_json,
-    open_vault,
+    reading,
 )
 
 
@@ -37,9 +37,7 @@ def items(
     json_: JsonOption = False,
 ) -> None:
     """List the vault's items."""
-    opened = open_vault(vault)
-    conn = opened.connect(readonly=True)
-    try:
+    with reading(vault) as (_, conn):
         rows = list_items(
             conn,
             media_type=media_type,
@@ -48,8 +46,6 @@ def items(
             limit=limit,
             offset=offset,
         )
-    finally:
-        conn.close()
     if json_:
         emit_json(rows)
         return

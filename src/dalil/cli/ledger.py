@@ -19,6 +19,7 @@ from dalil.cli.app import (
     console,
     emit_json,
     open_vault,
+    reading,
 )
 from dalil.cli.verify import print_report
 from dalil.errors import EXIT_INTEGRITY, UsageError
@@ -70,9 +71,7 @@ def ledger_proof(
     vault: VaultOption = DEFAULT_VAULT_PATH,
 ) -> None:
     """An inclusion proof (JSON) that tools/verify_proof.py checks without Dalil."""
-    opened = open_vault(vault)
-    conn = opened.connect(readonly=True)
-    try:
+    with reading(vault) as (opened, conn):
         ledger = opened.ledger(conn, signing=False)
         if seq is None:
             if item is None:
@@ -88,8 +87,6 @@ def ledger_proof(
             proof = ledger.proof(seq)
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
-    finally:
-        conn.close()
     text = json.dumps(proof, ensure_ascii=False, indent=2) + "\n"
     if out is None:
         typer.echo(text, nl=False)
@@ -107,17 +104,13 @@ def ledger_events(
     json_: JsonOption = False,
 ) -> None:
     """List ledger events."""
-    opened = open_vault(vault)
-    conn = opened.connect(readonly=True)
-    try:
+    with reading(vault) as (opened, conn):
         events = []
         for event in opened.ledger(conn, signing=False).events(start):
             if action is None or event["action"] == action:
                 events.append(event)
                 if len(events) >= limit:
                     break
-    finally:
-        conn.close()
     if json_:
         emit_json(events)
         return

@@ -16,7 +16,7 @@ from dalil.cli.app import (
     app,
     console,
     emit_json,
-    open_vault,
+    reading,
 )
 
 
@@ -28,14 +28,10 @@ def show(
     json_: JsonOption = False,
 ) -> None:
     """Show an item: metadata, occurrences, derivatives, fingerprint, ledger events."""
-    opened = open_vault(vault)
-    conn = opened.connect(readonly=True)
-    try:
+    with reading(vault) as (opened, conn):
         digest = resolve_item(conn, item)
         detail = item_detail(conn, digest)
         detail["events"] = opened.ledger(conn, signing=False).events_about(f"sha256:{digest}")
-    finally:
-        conn.close()
     if json_:
         emit_json(detail)
         return
