@@ -31,6 +31,12 @@ class _Commands(TyperGroup):
         except DalilError as exc:
             console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
             raise typer.Exit(exc.exit_code) from exc
+        except KeyboardInterrupt:
+            console_err.print(
+                "[bold]Interrupted.[/] Nothing already recorded is lost; run the same command "
+                "again to finish the job."
+            )
+            raise typer.Exit(130) from None
 
 
 app = typer.Typer(
