@@ -50,6 +50,36 @@ SETTINGS: tuple[Setting, ...] = (
         "A zip member declaring more bytes than this is not expanded.",
     ),
     Setting("batch_size", 200, "Catalogue rows written per transaction during ingest."),
+    Setting(
+        "similar_threshold",
+        31,
+        "PDQ distance (of 256 bits) at or below which two images are near-duplicates.",
+    ),
+    Setting(
+        "similar_min_quality",
+        50,
+        "PDQ quality below which a fingerprint alone never links two images (flat images).",
+    ),
+    Setting(
+        "similar_candidates",
+        6,
+        "Nearest fingerprints per item checked by the local-feature stage (crops, same scene).",
+    ),
+    Setting(
+        "similar_candidate_radius",
+        120,
+        "PDQ distance up to which a near neighbour is a candidate for the local-feature stage.",
+    ),
+    Setting(
+        "similar_time_window",
+        120,
+        "Seconds: shots by the same camera body this close in time are candidates too.",
+    ),
+    Setting(
+        "similar_min_inliers",
+        12,
+        "Geometrically consistent keypoint matches needed for a local-feature link.",
+    ),
 )
 
 
@@ -65,6 +95,12 @@ class Settings:
     zip_max_ratio: int = 200
     zip_max_member_bytes: int = 16 * 1024**3
     batch_size: int = 200
+    similar_threshold: int = 31
+    similar_min_quality: int = 50
+    similar_candidates: int = 6
+    similar_candidate_radius: int = 120
+    similar_time_window: int = 120
+    similar_min_inliers: int = 12
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> Settings:

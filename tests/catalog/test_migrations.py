@@ -55,3 +55,41 @@ def test_failing_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.Monkey
     tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
     assert "half_done" not in tables
     assert "9998_b" not in {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
+
+
+def test_0002_similar_upgrades_a_0001_vault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dalil.ingest.session import IngestOptions, IngestSession
+    from dalil.similar.clusters import assemble
+    from dalil.similar.links import update_links
+    from dalil.verify import verify
+    from tests.conftest import write_photos
+
+    src = tmp_path / "stick"
+    write_photos(src, 3)
+    with monkeypatch.context() as patch:  # a vault as version 0001 made it
+        patch.setattr(mig, "MIGRATIONS", mig.MIGRATIONS[:1])
+        patch.setattr("dalil.ingest.session.IngestSession._group", lambda self, conn, items: {})
+        old = Vault.init(tmp_path / "vault", "tester")
+        conn = sqlite3.connect(old.catalog_path)
+        conn.execute("ALTER TABLE fingerprints ADD COLUMN variants BLOB")  # 0001 ingest code
+        conn.close()
+        IngestSession(old, IngestOptions([src], "x", "tester")).run()
+        conn = sqlite3.connect(old.catalog_path)
+        conn.execute("ALTER TABLE fingerprints DROP COLUMN variants")
+        conn.close()
+    vault = Vault.open(old.root)  # applies 0002
+    assert vault.catalog_path.with_name("catalog.sqlite.bak-0002_similar").is_file()
+    conn = vault.connect()
+    names = [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY name")]
+    assert names == ["0001_initial", "0002_similar"]
+    assert conn.execute("SELECT COUNT(*) FROM fingerprints WHERE variants IS NULL").fetchone()[0]
+    update_links(vault, conn)  # backfills the variants from the originals
+    assert not conn.execute("SELECT COUNT(*) FROM fingerprints WHERE variants IS NULL").fetchone()[
+        0
+    ]
+    with conn:
+        assemble(conn)
+    conn.close()
+    assert verify(vault, jobs=1).ok

@@ -133,7 +133,54 @@ def _initial(conn: sqlite3.Connection) -> None:
     )
 
 
-MIGRATIONS: tuple[Migration, ...] = (Migration("0001_initial", _initial),)
+def _similar(conn: sqlite3.Connection) -> None:
+    _run_script(
+        conn,
+        """
+        ALTER TABLE fingerprints ADD COLUMN variants BLOB;
+        CREATE TABLE pair_checks (
+            a TEXT NOT NULL REFERENCES items(sha256),
+            b TEXT NOT NULL REFERENCES items(sha256),
+            stage TEXT NOT NULL,
+            linked INTEGER NOT NULL,
+            distance INTEGER,
+            variant TEXT,
+            inliers INTEGER,
+            matches INTEGER,
+            signals TEXT NOT NULL,
+            checked_at TEXT NOT NULL,
+            PRIMARY KEY (a, b)
+        ) WITHOUT ROWID;
+        CREATE INDEX pair_checks_b ON pair_checks(b);
+        CREATE TABLE clusters (
+            id INTEGER PRIMARY KEY,
+            label TEXT NOT NULL UNIQUE,
+            size INTEGER NOT NULL,
+            updated_at TEXT NOT NULL
+        );
+        CREATE TABLE cluster_members (
+            sha256 TEXT PRIMARY KEY REFERENCES items(sha256),
+            cluster_id INTEGER NOT NULL REFERENCES clusters(id) ON DELETE CASCADE
+        ) WITHOUT ROWID;
+        CREATE INDEX cluster_members_cluster ON cluster_members(cluster_id);
+        CREATE TABLE cluster_decisions (
+            id INTEGER PRIMARY KEY,
+            kind TEXT NOT NULL CHECK (kind IN ('must_link', 'cannot_link')),
+            a TEXT NOT NULL REFERENCES items(sha256),
+            b TEXT NOT NULL REFERENCES items(sha256),
+            active INTEGER NOT NULL DEFAULT 1,
+            actor TEXT NOT NULL,
+            decided_at TEXT NOT NULL,
+            ledger_seq INTEGER NOT NULL
+        );
+        """,
+    )
+
+
+MIGRATIONS: tuple[Migration, ...] = (
+    Migration("0001_initial", _initial),
+    Migration("0002_similar", _similar),
+)
 
 
 def applied(conn: sqlite3.Connection) -> list[str]:

@@ -9,12 +9,14 @@ from __future__ import annotations
 
 from dalil.cli import (  # noqa: F401  (each module registers its commands on ``app``)
     acquisitions,
+    clusters,
     demo,
     ingest,
     init,
     items,
     ledger,
     show,
+    similar,
     verify,
 )
 from dalil.cli.app import app

@@ -49,6 +49,15 @@ def run_ingest(vault: Vault, options: IngestOptions) -> IngestReport:
         task: TaskID = bar.add_task("Ingesting", total=None, files="0/0")
 
         def on_progress(p: IngestProgress) -> None:
+            if p.phase == "grouping":
+                bar.update(
+                    task,
+                    description="Grouping near-duplicates",
+                    completed=p.files_done,
+                    total=p.files_total,
+                    files=f"{p.files_done}/{p.files_total}",
+                )
+                return
             bar.update(
                 task,
                 completed=p.bytes_done,
@@ -117,3 +126,11 @@ def print_report(report: IngestReport) -> None:
             console.print(f"  {entry['path']}: {entry['reason']}", highlight=False)
     cp = report.checkpoint
     console.print(f"Signed checkpoint: {cp['size']} events, root {cp['root'][:16]}…")
+    grouping = report.clusters
+    if "error" in grouping:
+        console.print(f"[yellow]Grouping near-duplicates failed:[/] {grouping['error']}")
+    elif grouping:
+        console.print(
+            f"Near-duplicates: {grouping['new_links']} new link(s), "
+            f"{grouping['clusters']} cluster(s) in the vault ('dalil clusters list')."
+        )

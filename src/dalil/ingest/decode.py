@@ -39,6 +39,7 @@ class ImageAnalysis:
     flags: dict[str, str] = field(default_factory=dict)
     metadata: metadata_stage.Metadata | None = None
     pdq: pdq.PdqHash | None = None
+    pdq_variants: bytes | None = None  # the 8 dihedral hashes, 32 bytes each, reference order
     thumbnail: bytes | None = None
     thumbnail_size: tuple[int, int] | None = None
     decode_scale: int = 1
@@ -128,7 +129,9 @@ def _analyse(
     except Exception as exc:
         result.flags["corrupt"] = f"cannot convert image: {exc}"
         return
-    result.pdq = pdq.pdq_from_image(upright)
+    variants = pdq.dihedral_hashes(pdq.luma_from_image(upright))
+    result.pdq = variants["original"]
+    result.pdq_variants = b"".join(variants[name].hash for name in pdq.DIHEDRAL_NAMES)
     thumb = upright.copy()
     thumb.thumbnail((side, side), Image.Resampling.BICUBIC)
     buffer = io.BytesIO()
@@ -213,3 +216,40 @@ def _upright(image: Image.Image, orientation: int | None) -> Image.Image:
     if image.mode in ("I;16", "I;16B", "I;16L", "I"):
         return image.point(lambda v: v / 256).convert("L")
     return image.convert("RGB")
+
+
+def reduced_image(source: bytes | Path, side: int) -> Image.Image | None:
+    """Decode an image at reduced size (both sides at least ``side`` where possible), upright.
+
+    Used by later stages (local features) that need more pixels than the thumbnail. Returns
+    None when the image cannot be decoded.
+    """
+    register_heif()
+    if isinstance(source, Path) and source.stat().st_size <= 256 * 1024 * 1024:
+        source = source.read_bytes()
+    scratch = ImageAnalysis()
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore")
+        try:
+            if isinstance(source, bytes):
+                return _reduced(scratch, source, io.BytesIO(source), side)
+            with source.open("rb") as fh:
+                return _reduced(scratch, None, fh, side)
+        except Exception:
+            return None
+
+
+def _reduced(
+    scratch: ImageAnalysis, data: bytes | None, fh: BinaryIO, side: int
+) -> Image.Image | None:
+    header = Image.open(fh)
+    meta, _ = metadata_stage.extract(header)
+    image: Image.Image | None = None
+    if header.format == "JPEG" and data is not None and _turbojpeg() is not None:
+        image = _decode_turbo(scratch, data, header.size, side)
+    if image is None:
+        image = _decode_pillow(scratch, header, fh, side)
+    if image is None:
+        return None
+    pending = None if "original_orientation" in header.info else meta.orientation
+    return _upright(image, pending)

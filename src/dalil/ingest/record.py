@@ -30,6 +30,7 @@ class Tally:
     unreadable: list[dict[str, str]] = field(default_factory=list)
     flagged: list[dict[str, Any]] = field(default_factory=list)
     skipped: list[dict[str, str]] = field(default_factory=list)
+    new_items: list[str] = field(default_factory=list)
 
 
 @dataclass(slots=True)
@@ -140,6 +141,7 @@ class Recorder:
             self._occurrence_row(result),
         )
         self.tally.items_new += 1
+        self.tally.new_items.append(digest)
         self.tally.occurrences_new += 1
         self.ledger.append(
             self.actor,
@@ -196,8 +198,9 @@ class Recorder:
             )
         if result.pdq is not None:
             self.conn.execute(
-                "INSERT INTO fingerprints (sha256, algorithm, value, quality) VALUES (?, ?, ?, ?)",
-                (digest, "pdq", result.pdq[0], result.pdq[1]),
+                "INSERT INTO fingerprints (sha256, algorithm, value, quality, variants)"
+                " VALUES (?, ?, ?, ?, ?)",
+                (digest, "pdq", result.pdq[0], result.pdq[1], result.pdq_variants),
             )
         if result.thumbnail is not None:
             thumb = result.thumbnail

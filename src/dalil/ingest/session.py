@@ -37,6 +37,7 @@ class Progress:
     bytes_done: int
     bytes_total: int
     current: str
+    phase: str = "ingest"  # then "grouping": matching new items against the vault
 
 
 ProgressCallback = Callable[[Progress], None]
@@ -50,6 +51,7 @@ class IngestReport:
     checkpoint: dict[str, Any]
     seconds: float
     acquisition_counts: dict[str, int] = field(default_factory=dict)
+    clusters: dict[str, Any] = field(default_factory=dict)
 
     @property
     def exit_code(self) -> int:
@@ -71,6 +73,7 @@ class IngestReport:
             "checkpoint": self.checkpoint,
             "seconds": round(self.seconds, 3),
             "acquisition_counts": self.acquisition_counts,
+            "clusters": self.clusters,
         }
 
 
@@ -139,7 +142,36 @@ class IngestSession:
         self._totals = [len(files), sum(f.size for f in files)]
         self._done = [0, 0]
         self._pump(tasks, recorder)
-        return self._close(conn, ledger, recorder, acq_id, label, resumed, started)
+        report = self._close(conn, ledger, recorder, acq_id, label, resumed, started)
+        report.clusters = self._group(conn, recorder.tally.new_items)
+        return report
+
+    def _group(self, conn: Any, new_items: list[str]) -> dict[str, Any]:
+        """Link the new items to near-duplicates and same-scene shots; rebuild clusters.
+
+        Grouping is derived data: if it fails, the ingest (already signed) stands and the
+        report says how to redo it.
+        """
+        from dalil.similar.clusters import assemble
+        from dalil.similar.links import update_links
+
+        started = time.monotonic()
+
+        def on_match(done: int, total: int) -> None:
+            if self.progress is not None:
+                self.progress(Progress(done, total, 0, 0, "", "grouping"))
+
+        try:
+            links = update_links(self.vault, conn, new_items, progress=on_match) if new_items else 0
+            with atomic(conn):
+                count = assemble(conn)
+        except Exception as exc:
+            return {"error": f"{exc}; run 'dalil clusters recompute'"}
+        return {
+            "new_links": links,
+            "clusters": count,
+            "seconds": round(time.monotonic() - started, 3),
+        }
 
     # -- acquisition ------------------------------------------------------------------------
 

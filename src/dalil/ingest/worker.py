@@ -68,6 +68,7 @@ class ItemResult:
     flags: dict[str, str] = field(default_factory=dict)
     metadata: dict[str, Any] | None = None
     pdq: tuple[str, int] | None = None
+    pdq_variants: bytes | None = None
     thumbnail: dict[str, Any] | None = None
     member_tasks: list[MemberTask] = field(default_factory=list)
     skipped: list[tuple[bytes, str, str]] = field(default_factory=list)
@@ -224,6 +225,7 @@ def _analyse_image(result: ItemResult, source: bytes | Path, ctx: _Context) -> N
         result.metadata = summary
     if analysis.pdq is not None:
         result.pdq = (analysis.pdq.hex, analysis.pdq.quality)
+        result.pdq_variants = analysis.pdq_variants
     if analysis.thumbnail is not None and analysis.thumbnail_size is not None:
         rel = f"derived/{THUMBNAIL_KIND}/{result.sha256[:2]}/{result.sha256}.jpg"
         write_atomic(ctx.vault_root / rel, analysis.thumbnail, ctx.store.tmp_dir, fsync=False)

@@ -1,0 +1,172 @@
+"""``dalil clusters …``: groups of near-duplicates and same-scene shots."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+from rich.progress import BarColumn, MofNCompleteColumn, Progress
+from rich.table import Table
+
+from dalil.catalog import atomic
+from dalil.cli.app import (
+    DEFAULT_VAULT_PATH,
+    ActorOption,
+    JsonOption,
+    VaultOption,
+    actor_name,
+    app,
+    console,
+    console_err,
+    emit_json,
+    open_vault,
+    reading,
+)
+from dalil.similar import clusters as grouping
+from dalil.similar.links import update_links
+
+clusters_app = typer.Typer(
+    help="Groups of near-duplicates and same-scene shots.", no_args_is_help=True
+)
+app.add_typer(clusters_app, name="clusters")
+
+
+@clusters_app.command("list")
+def clusters_list(
+    limit: Annotated[int | None, typer.Option("--limit", help="At most this many.")] = None,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    json_: JsonOption = False,
+) -> None:
+    """List clusters, largest first."""
+    with reading(vault) as (_, conn):
+        rows = grouping.list_clusters(conn, limit)
+    if json_:
+        emit_json(rows)
+        return
+    table = Table(title=f"{len(rows)} cluster(s)")
+    table.add_column("cluster")
+    table.add_column("items")
+    for row in rows:
+        table.add_row(row["cluster"], str(row["size"]))
+    console.print(table)
+
+
+@clusters_app.command("show")
+def clusters_show(
+    label: Annotated[str, typer.Argument(help="Cluster label, e.g. C-3f2a9c01de.")],
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    json_: JsonOption = False,
+) -> None:
+    """Members, where each was found, and the evidence for every link."""
+    with reading(vault) as (_, conn):
+        detail = grouping.cluster_detail(conn, label)
+    if json_:
+        emit_json(detail)
+        return
+    console.print(f"[bold]{label}[/]: {detail['size']} items")
+    items = Table(title="items")
+    for column in ("item", "camera serial", "captured", "found in"):
+        items.add_column(column, overflow="fold")
+    for it in detail["items"]:
+        places = "; ".join(f"{o['acquisition']}: {o['path']}" for o in it["occurrences"][:3])
+        items.add_row(it["sha256"][:12], it["camera_serial"] or "", it["captured_at"] or "", places)
+    console.print(items)
+    links = Table(title="links (evidence)")
+    for column in ("a", "b", "stage", "PDQ", "inliers", "same camera, seconds apart"):
+        links.add_column(column)
+    for ln in detail["links"]:
+        sig = ln["signals"]
+        camera = f"yes, {sig['seconds_apart']:.0f} s" if sig.get("same_camera") else ""
+        links.add_row(
+            ln["a"][:12],
+            ln["b"][:12],
+            ln["stage"],
+            str(ln["distance"]),
+            "" if ln["inliers"] is None else str(ln["inliers"]),
+            camera,
+        )
+    console.print(links)
+    for d in detail["decisions"]:
+        console.print(
+            f"decision {d['kind']} {d['a'][:12]}-{d['b'][:12]} by {d['actor']}"
+            f" (ledger event {d['ledger_seq']})"
+        )
+
+
+@clusters_app.command("merge")
+def clusters_merge(
+    refs: Annotated[list[str], typer.Argument(help="Cluster labels and/or item hashes.")],
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    as_: ActorOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Put clusters (or single items) together; recorded in the ledger, kept on recompute."""
+    opened = open_vault(vault)
+    with opened.writer_lock():
+        conn = opened.connect()
+        try:
+            label = grouping.merge(conn, opened.ledger(conn), actor_name(as_), refs)
+        finally:
+            conn.close()
+    if json_:
+        emit_json({"cluster": label})
+        return
+    console.print(f"Merged into {label}.")
+
+
+@clusters_app.command("split")
+def clusters_split(
+    label: Annotated[str, typer.Argument(help="The cluster to split.")],
+    items: Annotated[list[str], typer.Argument(help="Items (hash prefixes) to move out.")],
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    as_: ActorOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Move items out of a cluster into their own; recorded in the ledger, kept on recompute."""
+    opened = open_vault(vault)
+    with opened.writer_lock():
+        conn = opened.connect()
+        try:
+            kept, moved = grouping.split(conn, opened.ledger(conn), actor_name(as_), label, items)
+        finally:
+            conn.close()
+    if json_:
+        emit_json({"remaining": kept, "moved": moved})
+        return
+    console.print(
+        f"Split {label}: remaining {kept or '(single item)'}, moved {moved or '(single item)'}."
+    )
+
+
+@clusters_app.command("recompute")
+def clusters_recompute(
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    json_: JsonOption = False,
+) -> None:
+    """Re-match every item and rebuild all clusters (people's decisions are kept)."""
+    opened = open_vault(vault)
+    with opened.writer_lock():
+        conn = opened.connect()
+        try:
+            with Progress(
+                "[bold]Matching",
+                BarColumn(),
+                MofNCompleteColumn(),
+                console=console_err,
+                transient=True,
+            ) as bar:
+                task = bar.add_task("match", total=None)
+                links = update_links(
+                    opened,
+                    conn,
+                    None,
+                    progress=lambda done, total: bar.update(task, completed=done, total=total),
+                )
+            with atomic(conn):
+                count = grouping.assemble(conn)
+        finally:
+            conn.close()
+    if json_:
+        emit_json({"new_links": links, "clusters": count})
+        return
+    console.print(f"{links} new link(s); {count} cluster(s).")

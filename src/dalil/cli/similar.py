@@ -1,0 +1,116 @@
+"""``dalil similar``: where else is this image — in the vault, across every acquisition?"""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Annotated, Any
+
+import typer
+from rich.table import Table
+
+from dalil.catalog.queries import item_detail, resolve_item
+from dalil.cli.app import (
+    DEFAULT_VAULT_PATH,
+    ActorOption,
+    JsonOption,
+    VaultOption,
+    actor_name,
+    app,
+    console,
+    emit_json,
+    reading,
+)
+from dalil.cli.ingest import run_ingest
+from dalil.errors import UsageError
+from dalil.ingest.session import IngestOptions
+from dalil.similar.index import CODE_BYTES, fingerprint_rows, open_index
+from dalil.similar.links import VaultFeatures, index_folder, thresholds
+from dalil.similar.matcher import Matcher, Probe, fingerprint_image, image_features
+
+
+@app.command()
+def similar(
+    item: Annotated[str | None, typer.Argument(help="An item hash or prefix.")] = None,
+    image: Annotated[
+        Path | None, typer.Option("--image", help="A file outside the vault (not ingested).")
+    ] = None,
+    threshold: Annotated[
+        int | None, typer.Option("--threshold", help="PDQ distance for a match (default 31).")
+    ] = None,
+    ingest: Annotated[
+        str | None,
+        typer.Option("--ingest", help="Also ingest --image, recording where it came from."),
+    ] = None,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    as_: ActorOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Find copies (resized, re-compressed, flipped, cropped) and other shots of the same scene."""
+    if (item is None) == (image is None):
+        raise UsageError("give either an ITEM or --image FILE")
+    with reading(vault) as (opened, conn):
+        settings = thresholds(opened.settings)
+        if threshold is not None:
+            settings = type(settings)(
+                threshold,
+                settings.min_quality,
+                settings.candidates,
+                max(settings.radius, threshold),
+                settings.min_inliers,
+            )
+        index = open_index(conn, index_folder(opened))
+        features = VaultFeatures(opened)
+        matcher = Matcher(index, features, settings)
+        exclude: str | None = None
+        if item is not None:
+            exclude = resolve_item(conn, item)
+            names, blocks, quality = fingerprint_rows(conn, [exclude])
+            if not names:
+                raise UsageError(f"sha256:{exclude} has no fingerprint (not a decodable image)")
+            probe = Probe(blocks[0][:CODE_BYTES], quality[0], lambda: features(exclude or ""))
+        else:
+            assert image is not None
+            try:
+                data = image.read_bytes()
+            except OSError as exc:
+                raise UsageError(f"{image}: {exc.strerror or exc}") from exc
+            fp = fingerprint_image(data)
+            if fp is None:
+                raise UsageError(f"{image}: not a decodable image")
+            probe = Probe(fp.code, fp.quality, lambda: image_features(data))
+        matches = matcher.match(probe, exclude=exclude)
+        rows: list[dict[str, Any]] = []
+        for m in matches:
+            detail = item_detail(conn, m.item)
+            rows.append(
+                {
+                    **m.to_dict(),
+                    "media_type": detail["media_type"],
+                    "occurrences": detail["occurrences"],
+                }
+            )
+    query: dict[str, Any] = {"item": exclude} if exclude else {"image": str(image)}
+    if image is not None and ingest:
+        opened_vault = opened
+        report = run_ingest(opened_vault, IngestOptions([image], ingest, actor_name(as_)))
+        query["ingested"] = report.to_dict()
+    if json_:
+        emit_json({"query": query, "matches": rows})
+        return
+    if not rows:
+        console.print("No near-duplicate or same-scene image in the vault.")
+        return
+    table = Table(title=f"{len(rows)} match(es)")
+    for column in ("item", "how", "PDQ distance", "inliers", "found in"):
+        table.add_column(column, overflow="fold")
+    for row in rows:
+        places = "; ".join(f"{o['acquisition']}: {o['path']}" for o in row["occurrences"][:3])
+        how = row["stage"] + ("" if row["variant"] == "original" else f" ({row['variant']})")
+        table.add_row(
+            row["item"][:12],
+            how,
+            str(row["distance"]),
+            "" if row["inliers"] is None else str(row["inliers"]),
+            places,
+        )
+    console.print(table)

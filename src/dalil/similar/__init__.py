@@ -1,0 +1,10 @@
+"""Near-duplicates and same-scene groups: fingerprint index, local features, clusters.
+
+Stage one compares PDQ fingerprints (with all eight rotations/reflections) through a FAISS
+binary index; stage two verifies a short list of harder candidates (crops, rotations, other
+shots of the same scene, shots by the same camera within seconds) with local features and a
+RANSAC homography. Links and their evidence are stored; clusters are assembled from the links
+and from people's split/merge decisions, which are ledger events and survive recomputation.
+"""
+
+from __future__ import annotations

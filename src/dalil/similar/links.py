@@ -1,0 +1,199 @@
+"""Find and record links between vault items (the expensive, incremental part).
+
+Each item is matched against the index; every link found is stored in ``pair_checks`` with
+its evidence (stage, PDQ distance and variant, keypoint inliers and matches, same camera and
+seconds apart), so people can see why two images were grouped and recomputing clusters needs
+no image work.
+"""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from collections.abc import Callable
+from dataclasses import dataclass
+from datetime import datetime
+from functools import partial
+from pathlib import Path
+
+from dalil.catalog import atomic
+from dalil.ingest import decode
+from dalil.media import pdq
+from dalil.settings import Settings
+from dalil.similar import geometry
+from dalil.similar.index import CODE_BYTES, fingerprint_rows, open_index
+from dalil.similar.matcher import Matcher, Probe, Thresholds
+from dalil.store import write_atomic
+from dalil.timeutil import utc_now
+from dalil.vault import Vault
+
+Progress = Callable[[int, int], None]
+
+
+def thresholds(settings: Settings) -> Thresholds:
+    return Thresholds(
+        threshold=settings.similar_threshold,
+        min_quality=settings.similar_min_quality,
+        candidates=settings.similar_candidates,
+        radius=settings.similar_candidate_radius,
+        min_inliers=settings.similar_min_inliers,
+    )
+
+
+def index_folder(vault: Vault) -> Path:
+    return vault.derived_dir / "index"
+
+
+class VaultFeatures:
+    """Local features of vault items, computed on first use and cached as derivatives."""
+
+    def __init__(self, vault: Vault) -> None:
+        self.vault = vault
+        self._memory: dict[str, geometry.Features | None] = {}
+
+    def __call__(self, sha256: str) -> geometry.Features | None:
+        if sha256 in self._memory:
+            return self._memory[sha256]
+        path = self.vault.derived_path("features", sha256, ".orb")
+        found: geometry.Features | None = None
+        if path.is_file():
+            found = geometry.Features.from_bytes(path.read_bytes())
+        else:
+            image = decode.reduced_image(self.vault.store().path(sha256), geometry.WORK_SIDE)
+            if image is not None:
+                found = geometry.extract(image)
+                write_atomic(path, found.to_bytes(), self.vault.tmp_dir, fsync=False)
+        self._memory[sha256] = found
+        return found
+
+
+@dataclass(frozen=True, slots=True)
+class Shot:
+    serial: str
+    seconds: float
+
+
+def _shots(conn: sqlite3.Connection) -> dict[str, Shot]:
+    out: dict[str, Shot] = {}
+    for sha, serial, captured in conn.execute(
+        "SELECT sha256, camera_serial, captured_at FROM metadata"
+        " WHERE camera_serial IS NOT NULL AND captured_at IS NOT NULL"
+    ):
+        try:
+            when = datetime.fromisoformat(str(captured)[:19])
+        except ValueError:
+            continue
+        out[sha] = Shot(str(serial), when.timestamp())
+    return out
+
+
+def _same_camera_neighbours(
+    shots: dict[str, Shot], window: int, most: int
+) -> dict[str, list[str]]:
+    """For each shot, the ``most`` shots by the same body nearest in time within ``window``."""
+    by_serial: dict[str, list[tuple[float, str]]] = {}
+    for sha, shot in shots.items():
+        by_serial.setdefault(shot.serial, []).append((shot.seconds, sha))
+    out: dict[str, list[str]] = {}
+    for series in by_serial.values():
+        series.sort()
+        for i, (seconds, sha) in enumerate(series):
+            lo, hi = max(0, i - most), min(len(series), i + most + 1)
+            near = [
+                (abs(t - seconds), other)
+                for t, other in series[lo:hi]
+                if other != sha and abs(t - seconds) <= window
+            ]
+            out[sha] = [other for _, other in sorted(near)[:most]]
+    return out
+
+
+def backfill_variants(vault: Vault, conn: sqlite3.Connection) -> int:
+    """Compute the dihedral variants of fingerprints made before they were stored (0001)."""
+    missing = [
+        r[0]
+        for r in conn.execute(
+            "SELECT sha256 FROM fingerprints WHERE algorithm = 'pdq' AND variants IS NULL"
+        )
+    ]
+    updates: list[tuple[bytes, str]] = []
+    for sha in missing:
+        image = decode.reduced_image(vault.store().path(sha), vault.settings.thumbnail_size)
+        if image is None:
+            continue
+        variants = pdq.dihedral_hashes(pdq.luma_from_image(image))
+        updates.append((b"".join(variants[n].hash for n in pdq.DIHEDRAL_NAMES), sha))
+    if updates:
+        with atomic(conn):
+            conn.executemany(
+                "UPDATE fingerprints SET variants = ? WHERE sha256 = ? AND algorithm = 'pdq'",
+                updates,
+            )
+    return len(updates)
+
+
+def update_links(
+    vault: Vault,
+    conn: sqlite3.Connection,
+    items: list[str] | None = None,
+    *,
+    progress: Progress | None = None,
+) -> int:
+    """Match ``items`` (default: all) against the whole vault; record every checked pair.
+
+    Returns the number of new links. The index is extended (or rebuilt) first.
+    """
+    backfill_variants(vault, conn)
+    index = open_index(conn, index_folder(vault))
+    names, variants, quality = fingerprint_rows(conn, items)
+    matcher = Matcher(index, VaultFeatures(vault), thresholds(vault.settings))
+    shots = _shots(conn)
+    neighbours = _same_camera_neighbours(
+        shots, vault.settings.similar_time_window, vault.settings.similar_candidates
+    )
+    checked = {(a, b) for a, b in conn.execute("SELECT a, b FROM pair_checks")}
+    new_links = 0
+    pending: list[tuple[object, ...]] = []
+    for done, (sha, block, q) in enumerate(zip(names, variants, quality, strict=True), 1):
+        probe = Probe(block[:CODE_BYTES], q, partial(matcher.features, sha))
+        extra = neighbours.get(sha, [])
+        for match in matcher.match(probe, exclude=sha, extra=extra):
+            a, b = sorted((sha, match.item))
+            if (a, b) in checked:
+                continue
+            checked.add((a, b))
+            signals = _signals(shots.get(a), shots.get(b))
+            pending.append(
+                (
+                    a,
+                    b,
+                    match.stage,
+                    1,
+                    match.distance,
+                    match.variant,
+                    match.inliers,
+                    match.matches,
+                    json.dumps(signals, sort_keys=True),
+                    utc_now(),
+                )
+            )
+            new_links += 1
+        if progress is not None:
+            progress(done, len(names))
+    with atomic(conn):
+        conn.executemany(
+            "INSERT OR REPLACE INTO pair_checks (a, b, stage, linked, distance, variant, inliers,"
+            " matches, signals, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+            pending,
+        )
+    return new_links
+
+
+def _signals(a: Shot | None, b: Shot | None) -> dict[str, object]:
+    if a is None or b is None:
+        return {"same_camera": False}
+    same = a.serial == b.serial
+    return {
+        "same_camera": same,
+        "seconds_apart": abs(a.seconds - b.seconds) if same else None,
+    }

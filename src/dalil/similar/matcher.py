@@ -1,0 +1,168 @@
+"""Two-stage matching: PDQ fingerprints first, local features for the harder candidates.
+
+A :class:`Matcher` answers "which known images is this one a copy of, or a shot of the same
+scene as?" over a :class:`~dalil.similar.index.FingerprintIndex`. It is used for vault items
+(features cached as derivatives) and for files outside the vault (``dalil similar --image``,
+benchmarks).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Iterable
+from dataclasses import asdict, dataclass
+from pathlib import Path
+from typing import Any
+
+from dalil.ingest import decode
+from dalil.similar import geometry
+from dalil.similar.index import FingerprintIndex
+
+FeatureSource = Callable[[str], "geometry.Features | None"]
+
+
+@dataclass(frozen=True, slots=True)
+class Match:
+    item: str
+    stage: str  # "pdq": fingerprints within the threshold; "geometric": local features agree
+    distance: int  # PDQ distance of the best-matching variant
+    variant: str  # which rotation/reflection of the match fits best
+    inliers: int | None = None
+    matches: int | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True, slots=True)
+class Thresholds:
+    threshold: int = 31
+    min_quality: int = 50
+    candidates: int = 6
+    radius: int = 120
+    min_inliers: int = 12
+    # Outside the same-camera time window, the inliers must also be this share of the smaller
+    # keypoint set: two cards on one printed form share the form's keypoints, not the rest.
+    min_inlier_share: float = 0.08
+
+
+@dataclass(frozen=True, slots=True)
+class Probe:
+    """What is known about the image being matched."""
+
+    code: bytes  # its plain PDQ hash (32 bytes)
+    quality: int
+    features: Callable[[], geometry.Features | None]
+
+
+class Matcher:
+    def __init__(
+        self, index: FingerprintIndex, features: FeatureSource, thresholds: Thresholds
+    ) -> None:
+        self.index = index
+        self.features = features
+        self.t = thresholds
+
+    def match(
+        self, probe: Probe, *, exclude: str | None = None, extra: Iterable[str] = ()
+    ) -> list[Match]:
+        """Matches for one probe; ``extra`` names more candidates (same camera, same minute)."""
+        found: dict[str, Match] = {}
+        for hit in self.index.search(probe.code, self.t.threshold):
+            if hit.item == exclude:
+                continue
+            quality = self.index.quality[self.index.position(hit.item)]
+            if min(quality, probe.quality) >= self.t.min_quality:
+                found[hit.item] = Match(hit.item, "pdq", hit.distance, hit.variant)
+        candidates = [
+            hit
+            for hit in self.index.nearest(probe.code, self.t.candidates + 1)
+            if hit.item != exclude and hit.item not in found and hit.distance <= self.t.radius
+        ][: self.t.candidates]
+        near = {hit.item: hit for hit in candidates}
+        signalled = set(extra)
+        for item in signalled:
+            if item != exclude and item not in found and item not in near and item in self.index:
+                near[item] = self.index.distance(probe.code, item)
+        if near:
+            mine = probe.features()
+            if mine is not None:
+                for item, hit in near.items():
+                    theirs = self.features(item)
+                    if theirs is None:
+                        continue
+                    result = geometry.match(mine, theirs)
+                    if self._geometric_link(result, mine, theirs, item in signalled):
+                        found[item] = Match(
+                            item,
+                            "geometric",
+                            hit.distance,
+                            hit.variant,
+                            result.inliers,
+                            result.matches,
+                        )
+        return sorted(found.values(), key=lambda m: (m.stage != "pdq", m.distance, m.item))
+
+    def _geometric_link(
+        self,
+        result: geometry.GeometricMatch,
+        mine: geometry.Features,
+        theirs: geometry.Features,
+        same_camera_moment: bool,
+    ) -> bool:
+        if not geometry.is_same_image_or_scene(result, min_inliers=self.t.min_inliers):
+            return False
+        if same_camera_moment:
+            return True
+        fewest = min(len(mine.keypoints), len(theirs.keypoints))
+        return result.inliers >= self.t.min_inlier_share * fewest
+
+
+@dataclass(frozen=True, slots=True)
+class ImageFingerprint:
+    code: bytes
+    variants: bytes
+    quality: int
+
+
+def fingerprint_image(data: bytes) -> ImageFingerprint | None:
+    """PDQ and its variants for an image file's bytes, exactly as ingest computes them."""
+    analysis = decode.analyse(
+        data, thumbnail_side=256, thumbnail_quality=80, max_pixels=150_000_000
+    )
+    if analysis.pdq is None or analysis.pdq_variants is None:
+        return None
+    return ImageFingerprint(analysis.pdq.hash, analysis.pdq_variants, analysis.pdq.quality)
+
+
+def image_features(data: bytes) -> geometry.Features | None:
+    image = decode.reduced_image(data, geometry.WORK_SIDE)
+    return None if image is None else geometry.extract(image)
+
+
+class ImageSetMatcher:
+    """A matcher over image files outside any vault (benchmarks, quick checks)."""
+
+    def __init__(self, paths: list[Path], thresholds: Thresholds | None = None) -> None:
+        self.paths = paths
+        self._bytes = {str(i): p.read_bytes() for i, p in enumerate(paths)}
+        self._features: dict[str, geometry.Features | None] = {}
+        index = FingerprintIndex()
+        for key, data in self._bytes.items():
+            fp = fingerprint_image(data)
+            if fp is not None:
+                index.add([key], [fp.variants], [fp.quality])
+        self.matcher = Matcher(index, self._feature, thresholds or Thresholds())
+
+    def _feature(self, key: str) -> geometry.Features | None:
+        if key not in self._features:
+            self._features[key] = image_features(self._bytes[key])
+        return self._features[key]
+
+    def query(self, path: Path) -> list[tuple[int, Match]]:
+        """(position in ``paths``, match) for every original that ``path`` matches."""
+        data = path.read_bytes()
+        fp = fingerprint_image(data)
+        if fp is None:
+            return []
+        probe = Probe(fp.code, fp.quality, lambda: image_features(data))
+        return [(int(m.item), m) for m in self.matcher.match(probe)]

@@ -1,0 +1,166 @@
+"""Near-duplicate links and clusters over a real vault, end to end."""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sqlite3
+from pathlib import Path
+
+import pytest
+from PIL import Image, ImageDraw, ImageOps
+
+from dalil.demo.generate import generate_collection
+from dalil.ingest.session import IngestOptions, IngestSession
+from dalil.vault import Vault
+from tests.conftest import run_dalil
+
+
+def _save(image: Image.Image, path: Path, quality: int = 85) -> Path:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    image.convert("RGB").save(path, "JPEG", quality=quality)
+    return path
+
+
+def _screenshot(image: Image.Image) -> Image.Image:
+    """The photo as seen in a phone screenshot: scaled down inside UI bars."""
+    inner = image.convert("RGB").resize((image.width * 2 // 5, image.height * 2 // 5))
+    canvas = Image.new("RGB", (inner.width + 40, inner.height + 180), (245, 245, 245))
+    draw = ImageDraw.Draw(canvas)
+    draw.rectangle((0, 0, canvas.width, 60), fill=(30, 30, 30))
+    draw.text((15, 20), "12:41  Messages", fill=(255, 255, 255))
+    draw.rectangle((0, canvas.height - 90, canvas.width, canvas.height), fill=(220, 220, 225))
+    draw.text((20, canvas.height - 60), "forwarded many times", fill=(40, 40, 40))
+    canvas.paste(inner, (20, 75))
+    return canvas
+
+
+@pytest.fixture(scope="module")
+def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
+    base = tmp_path_factory.mktemp("similar")
+    collection = base / "cards"
+    manifest = generate_collection(collection, cards=5, seed=11, photo_size=(1024, 768))
+    photos = [f for f in manifest.files if f.kind == "photo"]
+    original = photos[0]
+    src = Image.open(collection / original.path)
+    src = ImageOps.exif_transpose(src)
+    copies = base / "copies"
+    w, h = src.size
+    made = {
+        "resized": _save(src.resize((w // 2, h // 2)), copies / "resized.jpg", 40),
+        "flipped": _save(ImageOps.mirror(src), copies / "flipped.jpg"),
+        "crop20": _save(
+            src.crop((int(w * 0.1), int(h * 0.1), int(w * 0.9), h)), copies / "crop.jpg"
+        ),
+    }
+    screenshot = _save(_screenshot(src), base / "query" / "screenshot.jpg")
+    vault = Vault.init(base / "vault", "tester")
+    report = IngestSession(vault, IngestOptions([collection, copies], "test set", "tester")).run()
+    assert "error" not in report.clusters, report.clusters
+
+    def sha(path: Path) -> str:
+        return hashlib.sha256(path.read_bytes()).hexdigest()
+
+    card_of = {sha(collection / f.path): f.card for f in photos if f.card}
+    return {
+        "vault": vault,
+        "original": sha(collection / original.path),
+        "card": original.card,
+        "copies": {k: sha(p) for k, p in made.items()},
+        "card_of": card_of,
+        "screenshot": screenshot,
+    }
+
+
+def _cluster_of(vault: Vault) -> dict[str, str]:
+    conn = sqlite3.connect(vault.catalog_path)
+    return dict(
+        conn.execute(
+            "SELECT m.sha256, c.label FROM cluster_members m JOIN clusters c ON c.id = m.cluster_id"
+        ).fetchall()
+    )
+
+
+def test_copies_land_in_the_originals_cluster(scene: dict) -> None:
+    clusters = _cluster_of(scene["vault"])
+    home = clusters[scene["original"]]
+    for name, digest in scene["copies"].items():
+        assert clusters.get(digest) == home, name
+
+
+def test_how_each_copy_was_linked(scene: dict) -> None:
+    conn = sqlite3.connect(scene["vault"].catalog_path)
+    links = {
+        (a, b): (stage, variant)
+        for a, b, stage, variant in conn.execute(
+            "SELECT a, b, stage, variant FROM pair_checks WHERE linked = 1"
+        )
+    }
+    original = scene["original"]
+
+    def link(other: str) -> tuple[str, str] | None:
+        return links.get(tuple(sorted((original, other))))  # type: ignore[arg-type]
+
+    assert link(scene["copies"]["resized"]) == ("pdq", "original")
+    flipped = link(scene["copies"]["flipped"])
+    assert flipped is not None and flipped[0] == "pdq" and flipped[1] != "original"
+    crop = link(scene["copies"]["crop20"])
+    assert crop is not None and crop[0] == "geometric"
+
+
+def test_different_cards_never_share_a_cluster(scene: dict) -> None:
+    clusters = _cluster_of(scene["vault"])
+    cards_in: dict[str, set[str]] = {}
+    for digest, card in scene["card_of"].items():
+        if digest in clusters:
+            cards_in.setdefault(clusters[digest], set()).add(card.card_id)
+    assert all(len(cards) == 1 for cards in cards_in.values()), cards_in
+    # shots of the same card are grouped: most photos are in some cluster
+    assert sum(1 for d in scene["card_of"] if d in clusters) >= 0.8 * len(scene["card_of"])
+
+
+def test_similar_image_finds_the_original_and_where_it_came_from(scene: dict) -> None:
+    vault = scene["vault"]
+    result = run_dalil("similar", "--image", scene["screenshot"], "--vault", vault.root, "--json")
+    assert result.returncode == 0, result.stderr
+    answer = json.loads(result.stdout)
+    found = {m["item"]: m for m in answer["matches"]}
+    assert scene["original"] in found
+    assert found[scene["original"]]["occurrences"][0]["acquisition"] == "A0001"
+    conn = sqlite3.connect(vault.catalog_path)
+    assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == len(
+        {*_all_items(vault)}
+    )  # the query image was not ingested
+
+
+def _all_items(vault: Vault) -> list[str]:
+    conn = sqlite3.connect(vault.catalog_path)
+    return [r[0] for r in conn.execute("SELECT sha256 FROM items")]
+
+
+def test_split_and_merge_survive_recompute(scene: dict, tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "vault"
+    shutil.copytree(scene["vault"].root, root)
+    vault = Vault.open(root)
+    clusters = _cluster_of(vault)
+    label = clusters[scene["original"]]
+    flipped = scene["copies"]["flipped"]
+    out = run_dalil("clusters", "split", label, flipped[:12], "--vault", root, "--json")
+    assert out.returncode == 0, out.stderr
+    assert _cluster_of(vault).get(flipped) != _cluster_of(vault)[scene["original"]]
+    assert run_dalil("clusters", "recompute", "--vault", root).returncode == 0
+    after = _cluster_of(vault)
+    assert after.get(flipped) != after[scene["original"]]
+    other = next(d for d, c in clusters.items() if c != label)
+    out = run_dalil("clusters", "merge", after[scene["original"]], after[other], "--vault", root)
+    assert out.returncode == 0, out.stderr
+    assert run_dalil("clusters", "recompute", "--vault", root).returncode == 0
+    final = _cluster_of(vault)
+    assert final[other] == final[scene["original"]]
+    assert final.get(flipped) != final[scene["original"]]
+    for action in ("cluster.split", "cluster.merged"):
+        events = run_dalil("ledger", "events", "--action", action, "--vault", root, "--json")
+        assert len(json.loads(events.stdout)) == 1, action
+    assert run_dalil("verify", "--vault", root).returncode == 0
