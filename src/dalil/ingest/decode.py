@@ -40,6 +40,7 @@ class ImageAnalysis:
     metadata: metadata_stage.Metadata | None = None
     pdq: pdq.PdqHash | None = None
     pdq_variants: bytes | None = None  # the 8 dihedral hashes, 32 bytes each, reference order
+    features: bytes | None = None  # local features (ORB) for the near-duplicate stage
     thumbnail: bytes | None = None
     thumbnail_size: tuple[int, int] | None = None
     decode_scale: int = 1
@@ -132,6 +133,10 @@ def _analyse(
     variants = pdq.dihedral_hashes(pdq.luma_from_image(upright))
     result.pdq = variants["original"]
     result.pdq_variants = b"".join(variants[name].hash for name in pdq.DIHEDRAL_NAMES)
+    # Local features come from the same decode, so grouping never decodes the image again.
+    from dalil.similar import FEATURES, geometry
+
+    result.features = geometry.extract(upright, max_features=FEATURES).to_bytes()
     thumb = upright.copy()
     thumb.thumbnail((side, side), Image.Resampling.BICUBIC)
     buffer = io.BytesIO()

@@ -226,6 +226,11 @@ def _analyse_image(result: ItemResult, source: bytes | Path, ctx: _Context) -> N
     if analysis.pdq is not None:
         result.pdq = (analysis.pdq.hex, analysis.pdq.quality)
         result.pdq_variants = analysis.pdq_variants
+    if analysis.features is not None:
+        rel_features = f"derived/features/{result.sha256[:2]}/{result.sha256}.orb"
+        write_atomic(
+            ctx.vault_root / rel_features, analysis.features, ctx.store.tmp_dir, fsync=False
+        )
     if analysis.thumbnail is not None and analysis.thumbnail_size is not None:
         rel = f"derived/{THUMBNAIL_KIND}/{result.sha256[:2]}/{result.sha256}.jpg"
         write_atomic(ctx.vault_root / rel, analysis.thumbnail, ctx.store.tmp_dir, fsync=False)

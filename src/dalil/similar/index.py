@@ -20,6 +20,9 @@ import numpy.typing as npt
 
 from dalil.media.pdq import DIHEDRAL_NAMES
 
+# Dalil parallelises with processes; FAISS's own OpenMP threads only contend with them.
+faiss.omp_set_num_threads(1)
+
 CODE_BYTES = 32
 VARIANTS = len(DIHEDRAL_NAMES)
 U8 = npt.NDArray[np.uint8]

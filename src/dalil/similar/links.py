@@ -9,8 +9,10 @@ no image work.
 from __future__ import annotations
 
 import json
+import os
 import sqlite3
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -20,9 +22,9 @@ from dalil.catalog import atomic
 from dalil.ingest import decode
 from dalil.media import pdq
 from dalil.settings import Settings
-from dalil.similar import geometry
-from dalil.similar.index import CODE_BYTES, fingerprint_rows, open_index
-from dalil.similar.matcher import Matcher, Probe, Thresholds
+from dalil.similar import FEATURES, geometry
+from dalil.similar.index import CODE_BYTES, FingerprintIndex, fingerprint_rows, open_index
+from dalil.similar.matcher import Match, Matcher, Probe, Thresholds
 from dalil.store import write_atomic
 from dalil.timeutil import utc_now
 from dalil.vault import Vault
@@ -61,7 +63,7 @@ class VaultFeatures:
         else:
             image = decode.reduced_image(self.vault.store().path(sha256), geometry.WORK_SIDE)
             if image is not None:
-                found = geometry.extract(image)
+                found = geometry.extract(image, max_features=FEATURES)
                 write_atomic(path, found.to_bytes(), self.vault.tmp_dir, fsync=False)
         self._memory[sha256] = found
         return found
@@ -87,9 +89,7 @@ def _shots(conn: sqlite3.Connection) -> dict[str, Shot]:
     return out
 
 
-def _same_camera_neighbours(
-    shots: dict[str, Shot], window: int, most: int
-) -> dict[str, list[str]]:
+def _same_camera_neighbours(shots: dict[str, Shot], window: int, most: int) -> dict[str, list[str]]:
     """For each shot, the ``most`` shots by the same body nearest in time within ``window``."""
     by_serial: dict[str, list[tuple[float, str]]] = {}
     for sha, shot in shots.items():
@@ -132,61 +132,104 @@ def backfill_variants(vault: Vault, conn: sqlite3.Connection) -> int:
     return len(updates)
 
 
+@dataclass(frozen=True, slots=True)
+class _Chunk:
+    vault: Vault
+    probes: list[tuple[str, bytes, int, list[str]]]  # item, variants, quality, signalled
+
+
+_WORKER_INDEX: dict[str, tuple[float, FingerprintIndex]] = {}
+
+
+def _worker_index(vault: Vault) -> FingerprintIndex:
+    folder = index_folder(vault)
+    stamp = (folder / "pdq.faiss").stat().st_mtime
+    cached = _WORKER_INDEX.get(str(folder))
+    if cached is None or cached[0] != stamp:
+        loaded = FingerprintIndex.load(folder)
+        if loaded is None:
+            raise RuntimeError(f"the fingerprint index in {folder} is unreadable")
+        _WORKER_INDEX[str(folder)] = (stamp, loaded)
+        cached = _WORKER_INDEX[str(folder)]
+    return cached[1]
+
+
+def _match_chunk(chunk: _Chunk) -> list[tuple[str, Match]]:
+    """Match a chunk of items (runs in a worker process; reads only)."""
+    matcher = Matcher(
+        _worker_index(chunk.vault), VaultFeatures(chunk.vault), thresholds(chunk.vault.settings)
+    )
+    found: list[tuple[str, Match]] = []
+    for sha, block, quality, signalled in chunk.probes:
+        probe = Probe(block[:CODE_BYTES], quality, partial(matcher.features, sha))
+        found.extend((sha, m) for m in matcher.match(probe, exclude=sha, extra=signalled))
+    return found
+
+
 def update_links(
     vault: Vault,
     conn: sqlite3.Connection,
     items: list[str] | None = None,
     *,
     progress: Progress | None = None,
+    jobs: int = 0,
 ) -> int:
-    """Match ``items`` (default: all) against the whole vault; record every checked pair.
+    """Match ``items`` (default: all) against the whole vault; record every new link.
 
-    Returns the number of new links. The index is extended (or rebuilt) first.
+    Returns the number of new links. The index is extended (or rebuilt) first; matching runs
+    in ``jobs`` processes (default: the vault's setting, else one per core).
     """
     backfill_variants(vault, conn)
-    index = open_index(conn, index_folder(vault))
+    open_index(conn, index_folder(vault))  # extended and saved for the workers
     names, variants, quality = fingerprint_rows(conn, items)
-    matcher = Matcher(index, VaultFeatures(vault), thresholds(vault.settings))
     shots = _shots(conn)
-    neighbours = _same_camera_neighbours(
-        shots, vault.settings.similar_time_window, vault.settings.similar_candidates
-    )
+    neighbours = _same_camera_neighbours(shots, vault.settings.similar_time_window, 2)
+    probes = [
+        (sha, block, q, neighbours.get(sha, []))
+        for sha, block, q in zip(names, variants, quality, strict=True)
+    ]
+    size = 16
+    chunks = [_Chunk(vault, probes[i : i + size]) for i in range(0, len(probes), size)]
+    workers = max(1, jobs or vault.settings.jobs or (os.cpu_count() or 1))
+    results: Iterator[list[tuple[str, Match]]]
+    pool = ProcessPoolExecutor(workers) if workers > 1 and len(chunks) > 1 else None
+    results = pool.map(_match_chunk, chunks) if pool is not None else map(_match_chunk, chunks)
     checked = {(a, b) for a, b in conn.execute("SELECT a, b FROM pair_checks")}
-    new_links = 0
     pending: list[tuple[object, ...]] = []
-    for done, (sha, block, q) in enumerate(zip(names, variants, quality, strict=True), 1):
-        probe = Probe(block[:CODE_BYTES], q, partial(matcher.features, sha))
-        extra = neighbours.get(sha, [])
-        for match in matcher.match(probe, exclude=sha, extra=extra):
-            a, b = sorted((sha, match.item))
-            if (a, b) in checked:
-                continue
-            checked.add((a, b))
-            signals = _signals(shots.get(a), shots.get(b))
-            pending.append(
-                (
-                    a,
-                    b,
-                    match.stage,
-                    1,
-                    match.distance,
-                    match.variant,
-                    match.inliers,
-                    match.matches,
-                    json.dumps(signals, sort_keys=True),
-                    utc_now(),
+    try:
+        for done, found in enumerate(results, 1):
+            for sha, match in found:
+                a, b = sorted((sha, match.item))
+                if (a, b) in checked:
+                    continue
+                checked.add((a, b))
+                signals = _signals(shots.get(a), shots.get(b))
+                pending.append(
+                    (
+                        a,
+                        b,
+                        match.stage,
+                        1,
+                        match.distance,
+                        match.variant,
+                        match.inliers,
+                        match.matches,
+                        json.dumps(signals, sort_keys=True),
+                        utc_now(),
+                    )
                 )
-            )
-            new_links += 1
-        if progress is not None:
-            progress(done, len(names))
+            if progress is not None:
+                progress(min(done * size, len(probes)), len(probes))
+    finally:
+        if pool is not None:
+            pool.shutdown()
     with atomic(conn):
         conn.executemany(
             "INSERT OR REPLACE INTO pair_checks (a, b, stage, linked, distance, variant, inliers,"
             " matches, signals, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
             pending,
         )
-    return new_links
+    return len(pending)
 
 
 def _signals(a: Shot | None, b: Shot | None) -> dict[str, object]:

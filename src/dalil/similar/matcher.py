@@ -14,7 +14,7 @@ from pathlib import Path
 from typing import Any
 
 from dalil.ingest import decode
-from dalil.similar import geometry
+from dalil.similar import FEATURES, geometry
 from dalil.similar.index import FingerprintIndex
 
 FeatureSource = Callable[[str], "geometry.Features | None"]
@@ -136,7 +136,7 @@ def fingerprint_image(data: bytes) -> ImageFingerprint | None:
 
 def image_features(data: bytes) -> geometry.Features | None:
     image = decode.reduced_image(data, geometry.WORK_SIDE)
-    return None if image is None else geometry.extract(image)
+    return None if image is None else geometry.extract(image, max_features=FEATURES)
 
 
 class ImageSetMatcher:
