@@ -77,7 +77,7 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "similar_min_inliers",
-        12,
+        15,
         "Geometrically consistent keypoint matches needed for a local-feature link.",
     ),
 )
@@ -100,7 +100,7 @@ class Settings:
     similar_candidates: int = 6
     similar_candidate_radius: int = 120
     similar_time_window: int = 120
-    similar_min_inliers: int = 12
+    similar_min_inliers: int = 15
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> Settings:

@@ -10,5 +10,7 @@ and from people's split/merge decisions, which are ledger events and survive rec
 from __future__ import annotations
 
 #: Keypoints kept per image for the local-feature stage. Matching cost grows with the square
-#: of this; 500 keeps crops and same-scene shots matching (tests) at a quarter of 1000's cost.
+#: of this: 500 matches in 2-4 ms instead of 9-13 ms. geometry's thresholds were calibrated at
+#: 1000; at 500 fewer pairs reach its "strong" inlier count, so this is the more conservative
+#: setting (same precision on the demo and tests, slightly lower recall on heavy damage).
 FEATURES = 500

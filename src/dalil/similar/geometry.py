@@ -16,17 +16,19 @@ distance.  This module verifies a short list of candidate pairs instead:
    crop, rotation, resize or re-shot can produce), the inlier count and the agreement.
 
 Why the agreement: pictures of *different* cards filled in on the same printed form
-share the form's labels and rules, which match exactly and consistently: in the demo
-collections such pairs reach up to ~55 inliers on one plausible homography, while a
-re-shot of the same card can have as few as ~30.  Inlier counts alone cannot separate
-them.  The aligned thumbnails can, most of the time: on different cards the handwriting
-and the table disagree (agreement <= 0.72 over ~26,000 such pairs), while re-shots,
-crops, rotations and edited copies agree (>= 0.8) unless heavy JPEG compression or
-shrinking erased the fine detail, and those copies have many inliers (>= 85).  Hence the
-rule of :func:`is_same_image_or_scene`: at least :data:`DEFAULT_MIN_INLIERS` inliers and
+share the form's labels and rules, which match exactly and consistently.  Over ~94,000
+such pairs from demo collections (up to 70 cards, 1024 and 1600 px photos) they reached
+up to 83 inliers on one plausible homography, while a re-shot of the same card had as
+few as 31: inlier counts alone cannot separate them.  With the aligned thumbnails they
+can.  Different cards never reached an agreement above 0.80, and the more inliers they
+had, the lower it was (<= 0.31 from 70 inliers on: a precise alignment exposes the
+different handwriting).  Re-shots and copies with fewer than 70 inliers all agreed at
+>= 0.96; those that agreed less (fine detail erased by JPEG quality 15 or strong
+shrinking, glare, a banner) agreed at >= 0.52 and had >= 74 inliers.  Hence
+:func:`is_same_image_or_scene` asks for at least :data:`DEFAULT_MIN_INLIERS` inliers and
 an agreement of :data:`DEFAULT_MIN_AGREEMENT`, or at least :data:`STRONG_INLIERS`
-inliers (no different-card pair reached 60) and an agreement of
-:data:`STRONG_MIN_AGREEMENT`.
+inliers and an agreement of :data:`STRONG_MIN_AGREEMENT`.  The thresholds are calibrated
+for the default ``max_features`` (1000) at :data:`WORK_SIDE`.
 
 Limits: the thumbnail comparison assumes a mostly planar scene (a card on a table, a
 screenshot, a copy); two photographs of one 3-D scene from clearly different viewpoints
@@ -73,16 +75,20 @@ MAX_UPSCALE = 2.0
 """Small pictures are enlarged towards :data:`WORK_SIDE`, by at most this factor."""
 
 DEFAULT_MIN_INLIERS = 15
-"""Homography inliers always required for "same image or scene"."""
+"""Homography inliers always required for "same image or scene".  Below this a fit is
+too loose to trust the alignment of the thumbnails; no positive in the tests had fewer
+than 31."""
 
 DEFAULT_MIN_AGREEMENT = 0.9
-"""Aligned-thumbnail agreement that confirms a match with few inliers."""
+"""Thumbnail agreement that confirms a match of any plausible size (different cards on
+one form: <= 0.80; re-shots and copies with few inliers: >= 0.96)."""
 
-STRONG_INLIERS = 80
-"""Inliers of a geometrically strong match, which needs only :data:`STRONG_MIN_AGREEMENT`."""
+STRONG_INLIERS = 70
+"""From this many inliers on, an agreement of :data:`STRONG_MIN_AGREEMENT` suffices."""
 
 STRONG_MIN_AGREEMENT = 0.45
-"""Agreement still required of a strong match (rejects aligned forms with other content)."""
+"""Agreement required of a strong match: degraded copies >= 0.52, different cards with
+that many inliers <= 0.31."""
 
 THUMB_DIV = 4
 """The stored thumbnail is the working image reduced by this factor (160 x 120 px)."""

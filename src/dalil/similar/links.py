@@ -59,8 +59,11 @@ class VaultFeatures:
         path = self.vault.derived_path("features", sha256, ".orb")
         found: geometry.Features | None = None
         if path.is_file():
-            found = geometry.Features.from_bytes(path.read_bytes())
-        else:
+            try:
+                found = geometry.Features.from_bytes(path.read_bytes())
+            except ValueError:  # written by another version: recompute below
+                found = None
+        if found is None:
             image = decode.reduced_image(self.vault.store().path(sha256), geometry.WORK_SIDE)
             if image is not None:
                 found = geometry.extract(image, max_features=FEATURES)

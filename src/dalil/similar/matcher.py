@@ -39,10 +39,7 @@ class Thresholds:
     min_quality: int = 50
     candidates: int = 6
     radius: int = 120
-    min_inliers: int = 12
-    # Outside the same-camera time window, the inliers must also be this share of the smaller
-    # keypoint set: two cards on one printed form share the form's keypoints, not the rest.
-    min_inlier_share: float = 0.08
+    min_inliers: int = 15
 
 
 @dataclass(frozen=True, slots=True)
@@ -91,7 +88,7 @@ class Matcher:
                     if theirs is None:
                         continue
                     result = geometry.match(mine, theirs)
-                    if self._geometric_link(result, mine, theirs, item in signalled):
+                    if geometry.is_same_image_or_scene(result, min_inliers=self.t.min_inliers):
                         found[item] = Match(
                             item,
                             "geometric",
@@ -101,20 +98,6 @@ class Matcher:
                             result.matches,
                         )
         return sorted(found.values(), key=lambda m: (m.stage != "pdq", m.distance, m.item))
-
-    def _geometric_link(
-        self,
-        result: geometry.GeometricMatch,
-        mine: geometry.Features,
-        theirs: geometry.Features,
-        same_camera_moment: bool,
-    ) -> bool:
-        if not geometry.is_same_image_or_scene(result, min_inliers=self.t.min_inliers):
-            return False
-        if same_camera_moment:
-            return True
-        fewest = min(len(mine.keypoints), len(theirs.keypoints))
-        return result.inliers >= self.t.min_inlier_share * fewest
 
 
 @dataclass(frozen=True, slots=True)
