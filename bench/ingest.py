@@ -37,6 +37,9 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser.add_argument("--repeat", type=int, default=1,
                         help="alternate floor and Dalil this many times; report the best of each")
     parser.add_argument("--json", action="store_true", help="print the results as JSON only")
+    parser.add_argument("--no-group", action="store_true",
+                        help="pass --no-group: no near-duplicate features or grouping "
+                             "(the stages of the original ingest target only)")
     parser.add_argument("--gen-procs", type=int, default=None,
                         help="processes generating photos (default: every core)")
     args = parser.parse_args(argv)
@@ -59,6 +62,10 @@ def run_floor(source: Path, files: list[Path], workdir: Path, jobs: int,
     copy_to = workdir / "floor-copy"
     common.remove(copy_to)
     copy_to.mkdir(parents=True)
+    # Parallel `cp --parents` processes race to create the same folders: make them first
+    # (untimed; Dalil's store creates its fan-out folders as it goes).
+    for folder in {f.parent for f in files}:
+        (copy_to / folder).mkdir(parents=True, exist_ok=True)
     common.sync()
     warm = common.warm_cache([source / f for f in files])
     common.log(warm.describe())
@@ -111,7 +118,7 @@ def run_floor(source: Path, files: list[Path], workdir: Path, jobs: int,
     }
 
 
-def run_dalil(source: Path, files: list[Path], workdir: Path, n: int,
+def run_dalil(source: Path, files: list[Path], workdir: Path, n: int, group: bool,
               jobs: int) -> tuple[dict[str, Any], dict[str, Any]]:
     dalil = common.dalil_executable()
     vault = vault_dir(workdir, n)
@@ -126,7 +133,7 @@ def run_dalil(source: Path, files: list[Path], workdir: Path, n: int,
     warm = common.warm_cache([source / f for f in files])
     common.log(warm.describe())
     argv = [dalil, "ingest", str(source), "--from", "bench", "--vault", str(vault),
-            "--jobs", str(jobs), "--json"]
+            "--jobs", str(jobs), "--json"] + ([] if group else ["--no-group"])
     common.log("timing: " + " ".join(argv))
     run = common.measure(argv)
     report = run.json_out()
@@ -168,7 +175,8 @@ def main(argv: list[str] | None = None) -> int:
         floors.append(run_floor(source, files, workdir, args.jobs, args.keep))
         common.log(f"[{round_}/{args.repeat}] dalil ingest over {len(files)} files, "
                    f"--jobs {args.jobs}")
-        dalil_run, report = run_dalil(source, files, workdir, args.n, args.jobs)
+        dalil_run, report = run_dalil(source, files, workdir, args.n, not args.no_group,
+                                      args.jobs)
         dalils.append(dalil_run)
     floor = min(floors, key=lambda f: float(f["seconds"]))
     dalil = min(dalils, key=lambda d: float(d["wall_seconds"]))

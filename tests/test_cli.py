@@ -152,3 +152,17 @@ def test_help_lists_every_command(cli: Cli) -> None:
     assert code == 0
     for name in ("init", "ingest", "verify", "items", "show", "acquisitions", "ledger", "demo"):
         assert name in out
+
+
+def test_ingest_without_grouping(cli: Cli, tmp_path: Path) -> None:
+    vault = tmp_path / "vault"
+    write_photos(tmp_path / "stick", 2)
+    assert cli("init", "--vault", vault)[0] == 0
+    code, out = cli(
+        "ingest", tmp_path / "stick", "--from", "x", "--no-group", "--vault", vault, "--json"
+    )
+    report = json.loads(out)
+    assert code == 0 and report["items_new"] == 2 and report["clusters"] == {}
+    assert not list((vault / "derived").glob("features/*/*"))
+    code, out = cli("clusters", "recompute", "--vault", vault, "--json")
+    assert code == 0 and json.loads(out)["clusters"] == 0

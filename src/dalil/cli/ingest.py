@@ -81,13 +81,21 @@ def ingest(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")
     ] = 0,
+    group: Annotated[
+        bool,
+        typer.Option(
+            "--group/--no-group",
+            help="Afterwards, match the new items against the vault (near-duplicates).",
+        ),
+    ] = True,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     as_: ActorOption = None,
     json_: JsonOption = False,
 ) -> None:
     """Store every file byte for byte, describe and fingerprint it, and sign the ledger."""
     opened = open_vault(vault)
-    report = run_ingest(opened, IngestOptions(paths, source, actor_name(as_), note, jobs))
+    options = IngestOptions(paths, source, actor_name(as_), note, jobs, group)
+    report = run_ingest(opened, options)
     if json_:
         emit_json(report.to_dict())
     else:

@@ -41,6 +41,7 @@ class ImageAnalysis:
     pdq: pdq.PdqHash | None = None
     pdq_variants: bytes | None = None  # the 8 dihedral hashes, 32 bytes each, reference order
     features: bytes | None = None  # local features (ORB) for the near-duplicate stage
+    want_features: bool = True
     thumbnail: bytes | None = None
     thumbnail_size: tuple[int, int] | None = None
     decode_scale: int = 1
@@ -66,15 +67,21 @@ def register_heif() -> None:
 
 
 def analyse(
-    source: bytes | Path, *, thumbnail_side: int, thumbnail_quality: int, max_pixels: int
+    source: bytes | Path,
+    *,
+    thumbnail_side: int,
+    thumbnail_quality: int,
+    max_pixels: int,
+    features: bool = True,
 ) -> ImageAnalysis:
-    """Metadata, thumbnail (JPEG bytes) and PDQ fingerprint of one image.
+    """Metadata, thumbnail (JPEG bytes), PDQ fingerprint and local features of one image.
 
     ``source`` is the file's bytes when it was read into memory, else the stored object's path
-    (large files: Pillow then reads only what it needs).
+    (large files: Pillow then reads only what it needs). ``features=False`` skips the local
+    features (the grouping stage then extracts them when it needs them).
     """
     register_heif()
-    result = ImageAnalysis()
+    result = ImageAnalysis(want_features=features)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         if isinstance(source, bytes):
@@ -133,10 +140,11 @@ def _analyse(
     variants = pdq.dihedral_hashes(pdq.luma_from_image(upright))
     result.pdq = variants["original"]
     result.pdq_variants = b"".join(variants[name].hash for name in pdq.DIHEDRAL_NAMES)
-    # Local features come from the same decode, so grouping never decodes the image again.
-    from dalil.similar import FEATURES, geometry
+    if result.want_features:
+        # Local features come from the same decode, so grouping never decodes it again.
+        from dalil.similar import FEATURES, geometry
 
-    result.features = geometry.extract(upright, max_features=FEATURES).to_bytes()
+        result.features = geometry.extract(upright, max_features=FEATURES).to_bytes()
     thumb = upright.copy()
     thumb.thumbnail((side, side), Image.Resampling.BICUBIC)
     buffer = io.BytesIO()

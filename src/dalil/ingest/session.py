@@ -84,6 +84,7 @@ class IngestOptions:
     actor: str
     note: str | None = None
     jobs: int = 0
+    group: bool = True  # match new items against the vault afterwards (near-duplicates)
 
 
 class IngestSession:
@@ -143,7 +144,8 @@ class IngestSession:
         self._done = [0, 0]
         self._pump(tasks, recorder)
         report = self._close(conn, ledger, recorder, acq_id, label, resumed, started)
-        report.clusters = self._group(conn, recorder.tally.new_items)
+        if self.options.group:
+            report.clusters = self._group(conn, recorder.tally.new_items)
         return report
 
     def _group(self, conn: Any, new_items: list[str]) -> dict[str, Any]:
@@ -269,12 +271,14 @@ class IngestSession:
                 last_flush = time.monotonic()
 
         if self.jobs == 1:
-            init_worker(str(self.vault.root), settings)
+            init_worker(str(self.vault.root), settings, self.options.group)
             while tasks:
                 collect(run_task(tasks.popleft()))
         else:
             with ProcessPoolExecutor(
-                self.jobs, initializer=init_worker, initargs=(str(self.vault.root), settings)
+                self.jobs,
+                initializer=init_worker,
+                initargs=(str(self.vault.root), settings, self.options.group),
             ) as pool:
                 in_flight: set[Future[list[ItemResult]]] = set()
                 while tasks or in_flight:

@@ -81,13 +81,17 @@ class _Context:
     settings: Settings
     store: ObjectStore
     catalog: sqlite3.Connection
+    group: bool
 
 
 _CTX: _Context | None = None
 
 
-def init_worker(vault_root: str, settings: Settings) -> None:
-    """Process-pool initializer: open the store and a read-only catalogue connection."""
+def init_worker(vault_root: str, settings: Settings, group: bool = True) -> None:
+    """Process-pool initializer: open the store and a read-only catalogue connection.
+
+    ``group``: also extract local features for near-duplicate grouping.
+    """
     global _CTX
     decode.register_heif()
     Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
@@ -97,6 +101,7 @@ def init_worker(vault_root: str, settings: Settings) -> None:
         settings,
         ObjectStore(root / "objects", root / "tmp", fsync=settings.fsync),
         connect(root / "catalog.sqlite", readonly=True),
+        group,
     )
 
 
@@ -217,6 +222,7 @@ def _analyse_image(result: ItemResult, source: bytes | Path, ctx: _Context) -> N
         thumbnail_side=settings.thumbnail_size,
         thumbnail_quality=settings.thumbnail_quality,
         max_pixels=settings.max_image_pixels,
+        features=ctx.group,
     )
     result.flags.update(analysis.flags)
     if analysis.metadata is not None:
