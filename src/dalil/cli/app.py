@@ -82,6 +82,18 @@ def open_vault(path: Path) -> Vault:
 
 
 @contextmanager
+def writing(path: Path) -> Iterator[tuple[Vault, sqlite3.Connection]]:
+    """Open a vault under its single-writer lock, with a writable catalogue connection."""
+    vault = Vault.open(path)
+    with vault.writer_lock():
+        conn = vault.connect()
+        try:
+            yield vault, conn
+        finally:
+            conn.close()
+
+
+@contextmanager
 def reading(path: Path) -> Iterator[tuple[Vault, sqlite3.Connection]]:
     """Open a vault and a read-only catalogue connection, closed afterwards."""
     vault = Vault.open(path)

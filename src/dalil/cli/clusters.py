@@ -19,8 +19,8 @@ from dalil.cli.app import (
     console,
     console_err,
     emit_json,
-    open_vault,
     reading,
+    writing,
 )
 from dalil.similar import clusters as grouping
 from dalil.similar.links import update_links
@@ -101,13 +101,8 @@ def clusters_merge(
     json_: JsonOption = False,
 ) -> None:
     """Put clusters (or single items) together; recorded in the ledger, kept on recompute."""
-    opened = open_vault(vault)
-    with opened.writer_lock():
-        conn = opened.connect()
-        try:
-            label = grouping.merge(conn, opened.ledger(conn), actor_name(as_), refs)
-        finally:
-            conn.close()
+    with writing(vault) as (opened, conn):
+        label = grouping.merge(conn, opened.ledger(conn), actor_name(as_), refs)
     if json_:
         emit_json({"cluster": label})
         return
@@ -123,13 +118,8 @@ def clusters_split(
     json_: JsonOption = False,
 ) -> None:
     """Move items out of a cluster into their own; recorded in the ledger, kept on recompute."""
-    opened = open_vault(vault)
-    with opened.writer_lock():
-        conn = opened.connect()
-        try:
-            kept, moved = grouping.split(conn, opened.ledger(conn), actor_name(as_), label, items)
-        finally:
-            conn.close()
+    with writing(vault) as (opened, conn):
+        kept, moved = grouping.split(conn, opened.ledger(conn), actor_name(as_), label, items)
     if json_:
         emit_json({"remaining": kept, "moved": moved})
         return
@@ -144,28 +134,23 @@ def clusters_recompute(
     json_: JsonOption = False,
 ) -> None:
     """Re-match every item and rebuild all clusters (people's decisions are kept)."""
-    opened = open_vault(vault)
-    with opened.writer_lock():
-        conn = opened.connect()
-        try:
-            with Progress(
-                "[bold]Matching",
-                BarColumn(),
-                MofNCompleteColumn(),
-                console=console_err,
-                transient=True,
-            ) as bar:
-                task = bar.add_task("match", total=None)
-                links = update_links(
-                    opened,
-                    conn,
-                    None,
-                    progress=lambda done, total: bar.update(task, completed=done, total=total),
-                )
-            with atomic(conn):
-                count = grouping.assemble(conn)
-        finally:
-            conn.close()
+    with writing(vault) as (opened, conn):
+        with Progress(
+            "[bold]Matching",
+            BarColumn(),
+            MofNCompleteColumn(),
+            console=console_err,
+            transient=True,
+        ) as bar:
+            task = bar.add_task("match", total=None)
+            links = update_links(
+                opened,
+                conn,
+                None,
+                progress=lambda done, total: bar.update(task, completed=done, total=total),
+            )
+        with atomic(conn):
+            count = grouping.assemble(conn)
     if json_:
         emit_json({"new_links": links, "clusters": count})
         return

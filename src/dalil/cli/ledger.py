@@ -20,6 +20,7 @@ from dalil.cli.app import (
     emit_json,
     open_vault,
     reading,
+    writing,
 )
 from dalil.cli.verify import print_report
 from dalil.errors import EXIT_INTEGRITY, UsageError
@@ -43,14 +44,8 @@ def ledger_verify(vault: VaultOption = DEFAULT_VAULT_PATH, json_: JsonOption = F
 @ledger_app.command("checkpoint")
 def ledger_checkpoint(vault: VaultOption = DEFAULT_VAULT_PATH, json_: JsonOption = False) -> None:
     """Sign the ledger's current size and root hash with the vault key."""
-    opened = open_vault(vault)
-    with opened.writer_lock():
-        conn = opened.connect()
-        try:
-            with atomic(conn):
-                checkpoint = opened.ledger(conn).checkpoint()
-        finally:
-            conn.close()
+    with writing(vault) as (opened, conn), atomic(conn):
+        checkpoint = opened.ledger(conn).checkpoint()
     if json_:
         emit_json(checkpoint.to_dict())
         return
