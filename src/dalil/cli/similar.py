@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from dataclasses import replace
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -37,6 +38,13 @@ def similar(
     threshold: Annotated[
         int | None, typer.Option("--threshold", help="PDQ distance for a match (default 31).")
     ] = None,
+    candidates: Annotated[
+        int,
+        typer.Option(
+            "--candidates",
+            help="Nearest images checked with local features (crops, rotations, same scene).",
+        ),
+    ] = 24,
     ingest: Annotated[
         str | None,
         typer.Option("--ingest", help="Also ingest --image, recording where it came from."),
@@ -49,15 +57,14 @@ def similar(
     if (item is None) == (image is None):
         raise UsageError("give either an ITEM or --image FILE")
     with reading(vault) as (opened, conn):
-        settings = thresholds(opened.settings)
-        if threshold is not None:
-            settings = type(settings)(
-                threshold,
-                settings.min_quality,
-                settings.candidates,
-                max(settings.radius, threshold),
-                settings.min_inliers,
-            )
+        # An interactive query can afford a longer short list than ingest-time grouping.
+        base = thresholds(opened.settings)
+        settings = replace(
+            base,
+            threshold=base.threshold if threshold is None else threshold,
+            candidates=max(1, candidates),
+            radius=CODE_BYTES * 8,
+        )
         index = open_index(conn, index_folder(opened))
         features = VaultFeatures(opened)
         matcher = Matcher(index, features, settings)
