@@ -54,6 +54,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         ),
     }
     screenshot = _save(_screenshot(src), base / "query" / "screenshot.jpg")
+    rotated = _save(src.rotate(8, expand=True), base / "query" / "rotated.jpg")
     vault = Vault.init(base / "vault", "tester")
     report = IngestSession(vault, IngestOptions([collection, copies], "test set", "tester")).run()
     assert "error" not in report.clusters, report.clusters
@@ -69,6 +70,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "copies": {k: sha(p) for k, p in made.items()},
         "card_of": card_of,
         "screenshot": screenshot,
+        "rotated": rotated,
     }
 
 
@@ -164,3 +166,13 @@ def test_split_and_merge_survive_recompute(scene: dict, tmp_path: Path) -> None:
         events = run_dalil("ledger", "events", "--action", action, "--vault", root, "--json")
         assert len(json.loads(events.stdout)) == 1, action
     assert run_dalil("verify", "--vault", root).returncode == 0
+
+
+def test_thorough_query_finds_a_rotated_copy(scene: dict) -> None:
+    vault = scene["vault"]
+    result = run_dalil(
+        "similar", "--image", scene["rotated"], "--thorough", "--vault", vault.root, "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    found = {m["item"]: m for m in json.loads(result.stdout)["matches"]}
+    assert found[scene["original"]]["stage"] == "geometric"

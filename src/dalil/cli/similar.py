@@ -45,6 +45,14 @@ def similar(
             help="Nearest images checked with local features (crops, rotations, same scene).",
         ),
     ] = 24,
+    thorough: Annotated[
+        bool,
+        typer.Option(
+            "--thorough",
+            help="Check every image with local features (slow on large vaults; finds heavy "
+            "crops and rotations that fingerprints miss).",
+        ),
+    ] = False,
     ingest: Annotated[
         str | None,
         typer.Option("--ingest", help="Also ingest --image, recording where it came from."),
@@ -66,6 +74,8 @@ def similar(
             radius=CODE_BYTES * 8,
         )
         index = open_index(conn, index_folder(opened))
+        if thorough:
+            settings = replace(settings, candidates=max(1, len(index)))
         features = VaultFeatures(opened)
         matcher = Matcher(index, features, settings)
         exclude: str | None = None
