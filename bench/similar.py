@@ -20,6 +20,7 @@ from __future__ import annotations
 import argparse
 import contextlib
 import ctypes
+import dataclasses
 import functools
 import importlib
 import json
@@ -122,7 +123,10 @@ class DalilThorough(DalilMatcher):
 
     def build(self, originals: list[Path]) -> None:
         module = importlib.import_module("dalil.similar.matcher")
-        thresholds = module.Thresholds(candidates=len(originals), radius=256)
+        settings = importlib.import_module("dalil.settings").Settings()
+        thresholds = dataclasses.replace(
+            module.Thresholds.from_settings(settings), candidates=len(originals), radius=256
+        )
         self.matcher = module.ImageSetMatcher(originals, thresholds)
         self.label = "Dalil matcher, every original checked (similar --thorough)"
 

@@ -26,6 +26,11 @@ class StoredObject:
     created: bool  # False when the store already held these bytes
 
 
+def derived_relpath(kind: str, hexdigest: str, suffix: str) -> str:
+    """Where a derivative lives, relative to the vault: ``derived/<kind>/ab/<hex><suffix>``."""
+    return f"derived/{kind}/{hexdigest[:2]}/{hexdigest}{suffix}"
+
+
 def object_relpath(hexdigest: str) -> str:
     return f"{hexdigest[:2]}/{hexdigest[2:4]}/{hexdigest}"
 

@@ -16,7 +16,7 @@ from dalil.catalog import atomic, connect, migrate
 from dalil.errors import UsageError, VaultError
 from dalil.ledger.log import Ledger
 from dalil.settings import FORMAT_VERSION, Settings, read_config, render_config
-from dalil.store import ObjectStore
+from dalil.store import ObjectStore, derived_relpath
 from dalil.timeutil import utc_now
 
 DEFAULT_VAULT = "dalil-vault"
@@ -64,7 +64,7 @@ class Vault:
         return ObjectStore(self.objects_dir, self.tmp_dir, fsync=self.settings.fsync)
 
     def derived_path(self, kind: str, hexdigest: str, suffix: str) -> Path:
-        return self.derived_dir / kind / hexdigest[:2] / f"{hexdigest}{suffix}"
+        return self.root / derived_relpath(kind, hexdigest, suffix)
 
     # -- lifecycle --------------------------------------------------------------------------
     @classmethod

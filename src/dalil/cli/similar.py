@@ -25,8 +25,8 @@ from dalil.cli.ingest import run_ingest
 from dalil.errors import UsageError
 from dalil.ingest.session import IngestOptions
 from dalil.similar.index import CODE_BYTES, fingerprint_rows, open_index
-from dalil.similar.links import VaultFeatures, index_folder, thresholds
-from dalil.similar.matcher import Matcher, Probe, fingerprint_image, image_features
+from dalil.similar.links import VaultFeatures, index_folder
+from dalil.similar.matcher import Matcher, Probe, Thresholds, fingerprint_image
 
 
 @app.command()
@@ -66,7 +66,7 @@ def similar(
         raise UsageError("give either an ITEM or --image FILE")
     with reading(vault) as (opened, conn):
         # An interactive query can afford a longer short list than ingest-time grouping.
-        base = thresholds(opened.settings)
+        base = Thresholds.from_settings(opened.settings)
         settings = replace(
             base,
             threshold=base.threshold if threshold is None else threshold,
@@ -94,7 +94,7 @@ def similar(
             fp = fingerprint_image(data)
             if fp is None:
                 raise UsageError(f"{image}: not a decodable image")
-            probe = Probe(fp.code, fp.quality, lambda: image_features(data))
+            probe = Probe(fp.code, fp.quality, lambda: fp.features)
         matches = matcher.match(probe, exclude=exclude)
         rows: list[dict[str, Any]] = []
         for m in matches:
@@ -108,8 +108,7 @@ def similar(
             )
     query: dict[str, Any] = {"item": exclude} if exclude else {"image": str(image)}
     if image is not None and ingest:
-        opened_vault = opened
-        report = run_ingest(opened_vault, IngestOptions([image], ingest, actor_name(as_)))
+        report = run_ingest(opened, IngestOptions([image], ingest, actor_name(as_)))
         query["ingested"] = report.to_dict()
     if json_:
         emit_json({"query": query, "matches": rows})

@@ -123,19 +123,12 @@ def _analyse(
             f"{width}x{height} = {width * height} pixels exceeds the limit of {max_pixels}"
         )
         return
-    image: Image.Image | None = None
-    if header.format == "JPEG" and data is not None and _turbojpeg() is not None:
-        image = _decode_turbo(result, data, header.size, side)
-    if image is None and not {"corrupt", "truncated"} & result.flags.keys():
-        image = _decode_pillow(result, header, fh, side)
-    if image is None:
-        return
-    # HEIF decoders already apply the container's rotation (pillow-heif says so in info).
-    pending = None if "original_orientation" in header.info else meta.orientation
     try:
-        upright = _upright(image, pending)
+        upright = _decode_upright(result, header, meta.orientation, data, fh, side)
     except Exception as exc:
         result.flags["corrupt"] = f"cannot convert image: {exc}"
+        return
+    if upright is None:
         return
     variants = pdq.dihedral_hashes(pdq.luma_from_image(upright))
     result.pdq = variants["original"]
@@ -151,6 +144,27 @@ def _analyse(
     thumb.save(buffer, "JPEG", quality=quality)
     result.thumbnail = buffer.getvalue()
     result.thumbnail_size = thumb.size
+
+
+def _decode_upright(
+    result: ImageAnalysis,
+    header: Image.Image,
+    orientation: int | None,
+    data: bytes | None,
+    fh: BinaryIO,
+    side: int,
+) -> Image.Image | None:
+    """Decode once at reduced size (libjpeg-turbo for JPEG bytes, else Pillow), upright."""
+    image: Image.Image | None = None
+    if header.format == "JPEG" and data is not None and _turbojpeg() is not None:
+        image = _decode_turbo(result, data, header.size, side)
+    if image is None and not {"corrupt", "truncated"} & result.flags.keys():
+        image = _decode_pillow(result, header, fh, side)
+    if image is None:
+        return None
+    # HEIF decoders already apply the container's rotation (pillow-heif says so in info).
+    pending = None if "original_orientation" in header.info else orientation
+    return _upright(image, pending)
 
 
 def _scale_for(size: tuple[int, int], side: int) -> int:
@@ -257,12 +271,4 @@ def _reduced(
 ) -> Image.Image | None:
     header = Image.open(fh)
     meta, _ = metadata_stage.extract(header)
-    image: Image.Image | None = None
-    if header.format == "JPEG" and data is not None and _turbojpeg() is not None:
-        image = _decode_turbo(scratch, data, header.size, side)
-    if image is None:
-        image = _decode_pillow(scratch, header, fh, side)
-    if image is None:
-        return None
-    pending = None if "original_orientation" in header.info else meta.orientation
-    return _upright(image, pending)
+    return _decode_upright(scratch, header, meta.orientation, data, fh, side)

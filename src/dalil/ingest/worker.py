@@ -25,9 +25,10 @@ from dalil.catalog import connect
 from dalil.ingest import archive as archive_stage
 from dalil.ingest import decode, identify
 from dalil.settings import Settings
-from dalil.store import ObjectStore, write_atomic
+from dalil.store import ObjectStore, derived_relpath, write_atomic
 
 THUMBNAIL_KIND = "thumbnail"
+FEATURES_KIND = "features"
 
 
 @dataclass(frozen=True, slots=True)
@@ -233,12 +234,12 @@ def _analyse_image(result: ItemResult, source: bytes | Path, ctx: _Context) -> N
         result.pdq = (analysis.pdq.hex, analysis.pdq.quality)
         result.pdq_variants = analysis.pdq_variants
     if analysis.features is not None:
-        rel_features = f"derived/features/{result.sha256[:2]}/{result.sha256}.orb"
+        rel_features = derived_relpath(FEATURES_KIND, result.sha256, ".orb")
         write_atomic(
             ctx.vault_root / rel_features, analysis.features, ctx.store.tmp_dir, fsync=False
         )
     if analysis.thumbnail is not None and analysis.thumbnail_size is not None:
-        rel = f"derived/{THUMBNAIL_KIND}/{result.sha256[:2]}/{result.sha256}.jpg"
+        rel = derived_relpath(THUMBNAIL_KIND, result.sha256, ".jpg")
         write_atomic(ctx.vault_root / rel, analysis.thumbnail, ctx.store.tmp_dir, fsync=False)
         result.thumbnail = {
             "path": rel,

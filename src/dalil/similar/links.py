@@ -20,8 +20,8 @@ from pathlib import Path
 
 from dalil.catalog import atomic
 from dalil.ingest import decode
+from dalil.ingest.worker import FEATURES_KIND
 from dalil.media import pdq
-from dalil.settings import Settings
 from dalil.similar import FEATURES, geometry
 from dalil.similar.index import CODE_BYTES, FingerprintIndex, fingerprint_rows, open_index
 from dalil.similar.matcher import Match, Matcher, Probe, Thresholds
@@ -30,16 +30,6 @@ from dalil.timeutil import utc_now
 from dalil.vault import Vault
 
 Progress = Callable[[int, int], None]
-
-
-def thresholds(settings: Settings) -> Thresholds:
-    return Thresholds(
-        threshold=settings.similar_threshold,
-        min_quality=settings.similar_min_quality,
-        candidates=settings.similar_candidates,
-        radius=settings.similar_candidate_radius,
-        min_inliers=settings.similar_min_inliers,
-    )
 
 
 def index_folder(vault: Vault) -> Path:
@@ -56,7 +46,7 @@ class VaultFeatures:
     def __call__(self, sha256: str) -> geometry.Features | None:
         if sha256 in self._memory:
             return self._memory[sha256]
-        path = self.vault.derived_path("features", sha256, ".orb")
+        path = self.vault.derived_path(FEATURES_KIND, sha256, ".orb")
         found: geometry.Features | None = None
         if path.is_file():
             try:
@@ -160,7 +150,9 @@ def _worker_index(vault: Vault) -> FingerprintIndex:
 def _match_chunk(chunk: _Chunk) -> list[tuple[str, Match]]:
     """Match a chunk of items (runs in a worker process; reads only)."""
     matcher = Matcher(
-        _worker_index(chunk.vault), VaultFeatures(chunk.vault), thresholds(chunk.vault.settings)
+        _worker_index(chunk.vault),
+        VaultFeatures(chunk.vault),
+        Thresholds.from_settings(chunk.vault.settings),
     )
     found: list[tuple[str, Match]] = []
     for sha, block, quality, signalled in chunk.probes:

@@ -14,7 +14,8 @@ from pathlib import Path
 from typing import Any
 
 from dalil.ingest import decode
-from dalil.similar import FEATURES, geometry
+from dalil.settings import Settings
+from dalil.similar import geometry
 from dalil.similar.index import FingerprintIndex
 
 FeatureSource = Callable[[str], "geometry.Features | None"]
@@ -35,11 +36,23 @@ class Match:
 
 @dataclass(frozen=True, slots=True)
 class Thresholds:
-    threshold: int = 31
-    min_quality: int = 50
-    candidates: int = 6
-    radius: int = 120
-    min_inliers: int = 15
+    """The matching settings (declared once, with their help, in :mod:`dalil.settings`)."""
+
+    threshold: int
+    min_quality: int
+    candidates: int
+    radius: int
+    min_inliers: int
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> Thresholds:
+        return cls(
+            threshold=settings.similar_threshold,
+            min_quality=settings.similar_min_quality,
+            candidates=settings.similar_candidates,
+            radius=settings.similar_candidate_radius,
+            min_inliers=settings.similar_min_inliers,
+        )
 
 
 @dataclass(frozen=True, slots=True)
@@ -105,21 +118,23 @@ class ImageFingerprint:
     code: bytes
     variants: bytes
     quality: int
+    features: geometry.Features | None
 
 
 def fingerprint_image(data: bytes) -> ImageFingerprint | None:
-    """PDQ and its variants for an image file's bytes, exactly as ingest computes them."""
+    """PDQ, its variants and local features of an image file's bytes, from one decode,
+    exactly as ingest computes them."""
     analysis = decode.analyse(
         data, thumbnail_side=256, thumbnail_quality=80, max_pixels=150_000_000
     )
     if analysis.pdq is None or analysis.pdq_variants is None:
         return None
-    return ImageFingerprint(analysis.pdq.hash, analysis.pdq_variants, analysis.pdq.quality)
-
-
-def image_features(data: bytes) -> geometry.Features | None:
-    image = decode.reduced_image(data, geometry.WORK_SIDE)
-    return None if image is None else geometry.extract(image, max_features=FEATURES)
+    features = None
+    if analysis.features is not None:
+        features = geometry.Features.from_bytes(analysis.features)
+    return ImageFingerprint(
+        analysis.pdq.hash, analysis.pdq_variants, analysis.pdq.quality, features
+    )
 
 
 class ImageSetMatcher:
@@ -127,25 +142,20 @@ class ImageSetMatcher:
 
     def __init__(self, paths: list[Path], thresholds: Thresholds | None = None) -> None:
         self.paths = paths
-        self._bytes = {str(i): p.read_bytes() for i, p in enumerate(paths)}
         self._features: dict[str, geometry.Features | None] = {}
         index = FingerprintIndex()
-        for key, data in self._bytes.items():
-            fp = fingerprint_image(data)
+        for i, path in enumerate(paths):
+            fp = fingerprint_image(path.read_bytes())
             if fp is not None:
-                index.add([key], [fp.variants], [fp.quality])
-        self.matcher = Matcher(index, self._feature, thresholds or Thresholds())
-
-    def _feature(self, key: str) -> geometry.Features | None:
-        if key not in self._features:
-            self._features[key] = image_features(self._bytes[key])
-        return self._features[key]
+                index.add([str(i)], [fp.variants], [fp.quality])
+                self._features[str(i)] = fp.features
+        chosen = thresholds or Thresholds.from_settings(Settings())
+        self.matcher = Matcher(index, self._features.get, chosen)
 
     def query(self, path: Path) -> list[tuple[int, Match]]:
         """(position in ``paths``, match) for every original that ``path`` matches."""
-        data = path.read_bytes()
-        fp = fingerprint_image(data)
+        fp = fingerprint_image(path.read_bytes())
         if fp is None:
             return []
-        probe = Probe(fp.code, fp.quality, lambda: image_features(data))
+        probe = Probe(fp.code, fp.quality, lambda: fp.features)
         return [(int(m.item), m) for m in self.matcher.match(probe)]
