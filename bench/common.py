@@ -7,6 +7,7 @@ because Python puts the script's own folder first on ``sys.path``.
 
 from __future__ import annotations
 
+import argparse
 import datetime as dt
 import json
 import math
@@ -64,6 +65,22 @@ CAMERAS: tuple[Camera, ...] = (
 )
 FILES_PER_FOLDER = 200
 EPOCH = dt.datetime(2013, 5, 3, 8, 0, 0)
+
+
+def add_run_options(parser: argparse.ArgumentParser, *, workdir_help: str, jobs_help: str) -> None:
+    """The options every timing benchmark shares: --n, --workdir, --jobs, --repeat, --json."""
+    parser.add_argument("--n", type=int, default=2000, help="number of 12 MP photos")
+    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
+                        help=f"{workdir_help} (default: %(default)s)")
+    parser.add_argument("--jobs", type=int, default=2, help=jobs_help)
+    parser.add_argument("--repeat", type=int, default=1,
+                        help="alternate floor and Dalil this many times; report the best of each")
+    parser.add_argument("--json", action="store_true", help="print the results as JSON only")
+
+
+def check_run_options(parser: argparse.ArgumentParser, args: argparse.Namespace) -> None:
+    if args.n < 1 or args.jobs < 1 or args.repeat < 1:
+        parser.error("--n, --jobs and --repeat must be at least 1")
 
 
 def log(message: str) -> None:

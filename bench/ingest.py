@@ -26,25 +26,21 @@ TARGET_IMAGES_PER_S = 40.0
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=2000, help="number of 12 MP photos")
-    parser.add_argument("--workdir", type=Path, default=common.DEFAULT_WORKDIR,
-                        help="generated photos (cached), vault and copies (default: %(default)s)")
-    parser.add_argument("--jobs", type=int, default=2,
-                        help="processes for Dalil and for every baseline pass")
+    common.add_run_options(
+        parser,
+        workdir_help="generated photos (cached), vault and copies",
+        jobs_help="processes for Dalil and for every baseline pass",
+    )
     parser.add_argument("--keep", action="store_true",
                         help="keep the vault and the baseline's copies (bench/verify.py reuses "
                              "the vault)")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="alternate floor and Dalil this many times; report the best of each")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON only")
     parser.add_argument("--no-group", action="store_true",
                         help="pass --no-group: no near-duplicate features or grouping "
                              "(the stages of the original ingest target only)")
     parser.add_argument("--gen-procs", type=int, default=None,
                         help="processes generating photos (default: every core)")
     args = parser.parse_args(argv)
-    if args.n < 1 or args.jobs < 1 or args.repeat < 1:
-        parser.error("--n, --jobs and --repeat must be at least 1")
+    common.check_run_options(parser, args)
     return args
 
 

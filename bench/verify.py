@@ -28,17 +28,13 @@ TARGET_RATIO = 1.1
 
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
-    parser.add_argument("--n", type=int, default=2000, help="number of 12 MP photos")
-    parser.add_argument("--workdir", type=Path, default=common.DEFAULT_WORKDIR,
-                        help="the work folder bench/ingest.py used (default: %(default)s)")
-    parser.add_argument("--jobs", type=int, default=2,
-                        help="processes for dalil verify and for sha256sum -c")
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="alternate floor and Dalil this many times; report the best of each")
-    parser.add_argument("--json", action="store_true", help="print the results as JSON only")
+    common.add_run_options(
+        parser,
+        workdir_help="the work folder bench/ingest.py used",
+        jobs_help="processes for dalil verify and for sha256sum -c",
+    )
     args = parser.parse_args(argv)
-    if args.n < 1 or args.jobs < 1 or args.repeat < 1:
-        parser.error("--n, --jobs and --repeat must be at least 1")
+    common.check_run_options(parser, args)
     return args
 
 
