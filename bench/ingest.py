@@ -114,8 +114,8 @@ def run_floor(source: Path, files: list[Path], workdir: Path, jobs: int,
     }
 
 
-def run_dalil(source: Path, files: list[Path], workdir: Path, n: int, group: bool,
-              jobs: int) -> tuple[dict[str, Any], dict[str, Any]]:
+def run_dalil(source: Path, files: list[Path], workdir: Path, n: int, jobs: int, *,
+              group: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
     dalil = common.dalil_executable()
     vault = vault_dir(workdir, n)
     marker = ingest_marker(workdir, n)
@@ -171,8 +171,8 @@ def main(argv: list[str] | None = None) -> int:
         floors.append(run_floor(source, files, workdir, args.jobs, args.keep))
         common.log(f"[{round_}/{args.repeat}] dalil ingest over {len(files)} files, "
                    f"--jobs {args.jobs}")
-        dalil_run, report = run_dalil(source, files, workdir, args.n, not args.no_group,
-                                      args.jobs)
+        dalil_run, report = run_dalil(source, files, workdir, args.n, args.jobs,
+                                      group=not args.no_group)
         dalils.append(dalil_run)
     floor = min(floors, key=lambda f: float(f["seconds"]))
     dalil = min(dalils, key=lambda d: float(d["wall_seconds"]))
