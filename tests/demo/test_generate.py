@@ -105,7 +105,9 @@ def test_counts_and_kinds(demo: tuple[Path, DemoManifest]) -> None:
     assert kinds["zip"] == 1
     assert kinds["pdf"] == 1 and kinds["text"] == 1 and kinds["wrong_extension"] == 1
     assert sorted(f.defect or "" for f in m.of_kind("corrupt")) == [
-        "empty", "random-bytes", "truncated",
+        "empty",
+        "random-bytes",
+        "truncated",
     ]
     # nested folders
     assert any(f.path.count("/") >= 2 for f in _photos(m))
@@ -127,7 +129,9 @@ def test_cards_numbers_and_digit_systems(demo: tuple[Path, DemoManifest]) -> Non
             assert set(c.branch_written + c.report_written) <= ARABIC
         else:
             assert (c.detainee_written, c.branch_written, c.report_written) == (
-                c.detainee, c.branch, c.report,
+                c.detainee,
+                c.branch,
+                c.report,
             )
     assert len({c.detainee for c in m.cards}) == len(m.cards)
     text = default_manifest_path(root).read_text(encoding="utf-8")
@@ -195,11 +199,22 @@ def test_capture_times(demo: tuple[Path, DemoManifest]) -> None:
 def test_exiftool_reads_the_same_metadata(demo: tuple[Path, DemoManifest]) -> None:
     root, m = demo
     photos = _photos(m)
-    tags = ["-Make", "-Model", "-DateTimeOriginal", "-OffsetTimeOriginal", "-SerialNumber",
-            "-GPSLatitude", "-GPSLongitude", "-Orientation"]
+    tags = [
+        "-Make",
+        "-Model",
+        "-DateTimeOriginal",
+        "-OffsetTimeOriginal",
+        "-SerialNumber",
+        "-GPSLatitude",
+        "-GPSLongitude",
+        "-Orientation",
+    ]
     out = subprocess.run(
         ["exiftool", "-json", "-n", *tags, *[f.path for f in photos]],
-        cwd=root, capture_output=True, check=True, text=True,
+        cwd=root,
+        capture_output=True,
+        check=True,
+        text=True,
     ).stdout
     rows = {r["SourceFile"]: r for r in json.loads(out)}
     assert len(rows) == len(photos)
@@ -302,12 +317,19 @@ def test_zip_holds_nested_duplicates_and_zip_only_photos(
 
 
 def test_same_seed_same_bytes_different_seed_different(
-    demo: tuple[Path, DemoManifest], tmp_path: Path,
+    demo: tuple[Path, DemoManifest],
+    tmp_path: Path,
 ) -> None:
     root, m = demo
     calls: list[tuple[int, int]] = []
-    again = generate_collection(tmp_path / "again", cards=CARDS, seed=11, photo_size=SIZE,
-                                workers=1, progress=lambda d, t: calls.append((d, t)))
+    again = generate_collection(
+        tmp_path / "again",
+        cards=CARDS,
+        seed=11,
+        photo_size=SIZE,
+        workers=1,
+        progress=lambda d, t: calls.append((d, t)),
+    )
     assert [(f.path, f.member, f.sha256) for f in again.files] == [
         (f.path, f.member, f.sha256) for f in m.files
     ]

@@ -176,3 +176,12 @@ def test_thorough_query_finds_a_rotated_copy(scene: dict) -> None:
     assert result.returncode == 0, result.stderr
     found = {m["item"]: m for m in json.loads(result.stdout)["matches"]}
     assert found[scene["original"]]["stage"] == "geometric"
+
+
+def test_default_query_finds_a_rotated_copy_through_keypoint_votes(scene: dict) -> None:
+    vault = scene["vault"]
+    result = run_dalil("similar", "--image", scene["rotated"], "--vault", vault.root, "--json")
+    assert result.returncode == 0, result.stderr
+    found = {m["item"]: m for m in json.loads(result.stdout)["matches"]}
+    assert found[scene["original"]]["stage"] == "geometric"
+    assert (vault.derived_dir / "index" / "orb.faiss").is_file()

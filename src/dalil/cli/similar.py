@@ -24,8 +24,8 @@ from dalil.cli.app import (
 from dalil.cli.ingest import run_ingest
 from dalil.errors import UsageError
 from dalil.ingest.session import IngestOptions
-from dalil.similar.index import CODE_BYTES, fingerprint_rows, open_index
-from dalil.similar.links import VaultFeatures, index_folder
+from dalil.similar.index import CODE_BYTES, fingerprint_rows
+from dalil.similar.links import VaultFeatures, open_indexes
 from dalil.similar.matcher import Matcher, Probe, Thresholds, fingerprint_image
 
 
@@ -73,11 +73,11 @@ def similar(
             candidates=max(1, candidates),
             radius=CODE_BYTES * 8,
         )
-        index = open_index(conn, index_folder(opened))
+        features = VaultFeatures(opened)
+        index, keypoints = open_indexes(opened, conn, features)
         if thorough:
             settings = replace(settings, candidates=max(1, len(index)))
-        features = VaultFeatures(opened)
-        matcher = Matcher(index, features, settings)
+        matcher = Matcher(index, features, settings, keypoints)
         exclude: str | None = None
         if item is not None:
             exclude = resolve_item(conn, item)

@@ -91,7 +91,14 @@ FileKind = Literal[
     "zip_member",  # a photo inside the zip archive (``member`` names it)
 ]
 FILE_KINDS: tuple[str, ...] = (
-    "photo", "copy", "duplicate", "corrupt", "wrong_extension", "pdf", "text", "zip",
+    "photo",
+    "copy",
+    "duplicate",
+    "corrupt",
+    "wrong_extension",
+    "pdf",
+    "text",
+    "zip",
     "zip_member",
 )
 
@@ -119,27 +126,72 @@ class Camera:
 
 
 CAMERAS: tuple[Camera, ...] = (
-    Camera("nikon", "NIKON", "COOLPIX P7000", "4017392", "6.0-42.6 mm f/2.8-5.6",
-           "COOLPIX P7000V1.1", True),
-    Camera("canon", "Canon", "Canon EOS 550D", "0380149627", "EF-S18-55mm f/3.5-5.6 IS II",
-           "Firmware Version 1.0.9", False),
-    Camera("fuji", "FUJIFILM", "FinePix S2950", "2TK08835", "FUJINON 18x 4.0-72.0mm",
-           "Digital Camera FinePix S2950 Ver1.00", False),
+    Camera(
+        "nikon",
+        "NIKON",
+        "COOLPIX P7000",
+        "4017392",
+        "6.0-42.6 mm f/2.8-5.6",
+        "COOLPIX P7000V1.1",
+        True,
+    ),
+    Camera(
+        "canon",
+        "Canon",
+        "Canon EOS 550D",
+        "0380149627",
+        "EF-S18-55mm f/3.5-5.6 IS II",
+        "Firmware Version 1.0.9",
+        False,
+    ),
+    Camera(
+        "fuji",
+        "FUJIFILM",
+        "FinePix S2950",
+        "2TK08835",
+        "FUJINON 18x 4.0-72.0mm",
+        "Digital Camera FinePix S2950 Ver1.00",
+        False,
+    ),
 )
 
 # per-camera rendering habits: JPEG quality, chroma subsampling (0=4:4:4, 1=4:2:2,
 # 2=4:2:0), sensor noise sigma, table background, probability of a portrait shot,
 # f-numbers, focal lengths (mm), ISO values
 _HABITS: dict[str, dict[str, Any]] = {
-    "nikon": {"quality": 92, "subsampling": 2, "noise": 3.5, "table": "wood",
-              "portrait": 0.04, "f": (2.8, 4.0, 5.6), "focal": (6.0, 42.6),
-              "iso": (100, 200, 400), "weight": 0.45},
-    "canon": {"quality": 90, "subsampling": 1, "noise": 2.5, "table": "sheet",
-              "portrait": 0.1, "f": (3.5, 5.0, 5.6, 8.0), "focal": (18.0, 55.0),
-              "iso": (100, 400, 800), "weight": 0.35},
-    "fuji": {"quality": 86, "subsampling": 2, "noise": 6.0, "table": "felt",
-             "portrait": 0.1, "f": (3.1, 4.5, 5.6), "focal": (4.0, 72.0),
-             "iso": (64, 200, 400, 800), "weight": 0.2},
+    "nikon": {
+        "quality": 92,
+        "subsampling": 2,
+        "noise": 3.5,
+        "table": "wood",
+        "portrait": 0.04,
+        "f": (2.8, 4.0, 5.6),
+        "focal": (6.0, 42.6),
+        "iso": (100, 200, 400),
+        "weight": 0.45,
+    },
+    "canon": {
+        "quality": 90,
+        "subsampling": 1,
+        "noise": 2.5,
+        "table": "sheet",
+        "portrait": 0.1,
+        "f": (3.5, 5.0, 5.6, 8.0),
+        "focal": (18.0, 55.0),
+        "iso": (100, 400, 800),
+        "weight": 0.35,
+    },
+    "fuji": {
+        "quality": 86,
+        "subsampling": 2,
+        "noise": 6.0,
+        "table": "felt",
+        "portrait": 0.1,
+        "f": (3.1, 4.5, 5.6),
+        "focal": (4.0, 72.0),
+        "iso": (64, 200, 400, 800),
+        "weight": 0.2,
+    },
 }
 
 
@@ -445,8 +497,9 @@ def _plan_shots(rng: random.Random, cards: list[Card]) -> list[list[_Shot]]:
 # ---------------------------------------------------------------------------- images
 
 
-def _fbm(rng: np.random.Generator, w: int, h: int, scales: Sequence[int],
-         stretch: float = 1.0) -> NDArray[np.float32]:
+def _fbm(
+    rng: np.random.Generator, w: int, h: int, scales: Sequence[int], stretch: float = 1.0
+) -> NDArray[np.float32]:
     """Smooth value noise in [0, 1] built from a few upsampled random grids; ``stretch``
     makes the features that many times longer horizontally than vertically."""
     acc = np.zeros((h, w), np.float32)
@@ -509,8 +562,9 @@ def _lut_scale(alpha: float) -> list[int]:
     return [round(v * alpha) for v in range(256)]
 
 
-def _render_card(card: Card, cw: int, ch: int, rr: random.Random,
-                 rng: np.random.Generator) -> Image.Image:
+def _render_card(
+    card: Card, cw: int, ch: int, rr: random.Random, rng: np.random.Generator
+) -> Image.Image:
     """The flat card as RGBA (alpha: rounded corners).  Everything is drawn at twice the
     size and reduced once at the end, for anti-aliased lines, text and edges."""
     s = 2
@@ -549,13 +603,21 @@ def _render_card(card: Card, cw: int, ch: int, rr: random.Random,
         for row, label in zip(rows, _FORM_LABELS, strict=True):
             yb = row * h2
             dp.text((0.05 * w2, yb), label, fill=235, font=font, anchor="ls")
-            dp.line([(0.42 * w2, yb + 0.02 * h2), (0.95 * w2, yb + 0.02 * h2)], fill=200,
-                    width=lw)
+            dp.line([(0.42 * w2, yb + 0.02 * h2), (0.95 * w2, yb + 0.02 * h2)], fill=200, width=lw)
         for k, (row, text) in enumerate(zip(rows, numbers, strict=True)):
             hgt = (0.15 if k == 0 else 0.12) * h2
             x = (0.46 + rr.uniform(-0.02, 0.04)) * w2
-            draw_text(di, (x, row * h2 - hgt), text, hgt, rr, card.style, fill=255,
-                      weight=weight, slant=slant + rr.gauss(0, 0.02) if hand else 0.0)
+            draw_text(
+                di,
+                (x, row * h2 - hgt),
+                text,
+                hgt,
+                rr,
+                card.style,
+                fill=255,
+                weight=weight,
+                slant=slant + rr.gauss(0, 0.02) if hand else 0.0,
+            )
     else:
         arabic = card.digits == "arabic-indic"
         for k, (row, text) in enumerate(zip(rows, numbers, strict=True)):
@@ -566,19 +628,39 @@ def _render_card(card: Card, cw: int, ch: int, rr: random.Random,
                 wdt = text_width(text, hgt, "handwritten")
                 x = 0.92 * w2 - wdt + rr.uniform(-0.03, 0.01) * w2
             else:  # handwritten label, then the number
-                lab = draw_text(di, ((0.05 + rr.uniform(0, 0.02)) * w2, yb - 0.75 * hgt),
-                                _HAND_LABELS[k], 0.75 * hgt, rr, "handwritten", fill=255,
-                                weight=weight, slant=rslant)
+                lab = draw_text(
+                    di,
+                    ((0.05 + rr.uniform(0, 0.02)) * w2, yb - 0.75 * hgt),
+                    _HAND_LABELS[k],
+                    0.75 * hgt,
+                    rr,
+                    "handwritten",
+                    fill=255,
+                    weight=weight,
+                    slant=rslant,
+                )
                 x = lab[2] + rr.uniform(0.04, 0.08) * w2
-            draw_text(di, (x, yb - hgt), text, hgt, rr, "handwritten", fill=255,
-                      weight=weight, slant=rslant)
-    paper = Image.composite(Image.new("RGB", paper.size, (35, 35, 38)), paper,
-                            prn.point(_lut_scale(0.9)))
-    paper = Image.composite(Image.new("RGB", paper.size, colour), paper,
-                            ink.point(_lut_scale(opacity)))
+            draw_text(
+                di,
+                (x, yb - hgt),
+                text,
+                hgt,
+                rr,
+                "handwritten",
+                fill=255,
+                weight=weight,
+                slant=rslant,
+            )
+    paper = Image.composite(
+        Image.new("RGB", paper.size, (35, 35, 38)), paper, prn.point(_lut_scale(0.9))
+    )
+    paper = Image.composite(
+        Image.new("RGB", paper.size, colour), paper, ink.point(_lut_scale(opacity))
+    )
     alpha = Image.new("L", (w2, h2), 0)
-    ImageDraw.Draw(alpha).rounded_rectangle((0, 0, w2 - 1, h2 - 1), radius=max(4, h2 // 40),
-                                            fill=255)
+    ImageDraw.Draw(alpha).rounded_rectangle(
+        (0, 0, w2 - 1, h2 - 1), radius=max(4, h2 // 40), fill=255
+    )
     out = paper.reduce(s).convert("RGBA")
     out.putalpha(alpha.reduce(s))
     return out
@@ -590,8 +672,9 @@ class _Scene:
     center: tuple[float, float]
 
 
-def _compose_scene(card_img: Image.Image, table: str, size: tuple[int, int],
-                   rng: np.random.Generator) -> _Scene:
+def _compose_scene(
+    card_img: Image.Image, table: str, size: tuple[int, int], rng: np.random.Generator
+) -> _Scene:
     sw, sh = size
     scene = _table(table, sw, sh, rng)
     rot = float(rng.normal(0.0, 4.0))
@@ -613,8 +696,9 @@ def _compose_scene(card_img: Image.Image, table: str, size: tuple[int, int],
     return _Scene(scene, (cx, cy))
 
 
-def _perspective_coeffs(dst: Sequence[tuple[float, float]],
-                        src: Sequence[tuple[float, float]]) -> tuple[float, ...]:
+def _perspective_coeffs(
+    dst: Sequence[tuple[float, float]], src: Sequence[tuple[float, float]]
+) -> tuple[float, ...]:
     """Coefficients for ``Image.transform(PERSPECTIVE)`` mapping output points ``dst``
     to input points ``src``."""
     a = np.zeros((8, 8))
@@ -627,8 +711,9 @@ def _perspective_coeffs(dst: Sequence[tuple[float, float]],
     return tuple(float(c) for c in sol)
 
 
-def _view_quad(scene: _Scene, out: tuple[int, int], portrait: bool,
-               rng: np.random.Generator) -> list[tuple[float, float]]:
+def _view_quad(
+    scene: _Scene, out: tuple[int, int], portrait: bool, rng: np.random.Generator
+) -> list[tuple[float, float]]:
     sw, sh = scene.image.size
     ow, oh = out
     zoom = float(rng.uniform(1.05, 1.3) if portrait else rng.uniform(0.85, 1.15))
@@ -661,7 +746,7 @@ def _light_field(out: tuple[int, int], rng: np.random.Generator) -> Image.Image:
     phi = float(rng.uniform(0, 2 * math.pi))
     grad = float(rng.uniform(0.05, 0.35))
     vig = float(rng.uniform(0.0, 0.3))
-    field_ = (1 - grad * (0.5 + 0.5 * (math.cos(phi) * xs + math.sin(phi) * ys)))
+    field_ = 1 - grad * (0.5 + 0.5 * (math.cos(phi) * xs + math.sin(phi) * ys))
     field_ = field_ * (1 - vig * (xs**2 + ys**2) / 2)
     arr = np.clip(field_ * 255, 0, 255).astype(np.uint8)
     return Image.fromarray(arr).resize(out, Image.Resampling.BILINEAR)
@@ -684,8 +769,9 @@ def _tone_lut(rng: np.random.Generator, wb: Sequence[float]) -> list[int]:
     x = np.arange(256, dtype=np.float64) / 255.0
     lut: list[int] = []
     for gain in wb:
-        lut.extend(np.clip(np.round(255 * (x**gamma) * exposure * gain), 0, 255)
-                   .astype(int).tolist())
+        lut.extend(
+            np.clip(np.round(255 * (x**gamma) * exposure * gain), 0, 255).astype(int).tolist()
+        )
     return lut
 
 
@@ -730,8 +816,11 @@ def _exif_bytes(shot: _Shot, width: int, height: int) -> bytes:
         gps[GPS.GPSLongitude] = _dms(abs(lon))
         gps[GPS.GPSAltitudeRef] = 0 if alt >= 0 else 1
         gps[GPS.GPSAltitude] = IFDRational(round(abs(alt) * 10), 10)
-        gps[GPS.GPSTimeStamp] = (IFDRational(utc.hour, 1), IFDRational(utc.minute, 1),
-                                 IFDRational(utc.second, 1))
+        gps[GPS.GPSTimeStamp] = (
+            IFDRational(utc.hour, 1),
+            IFDRational(utc.minute, 1),
+            IFDRational(utc.second, 1),
+        )
         gps[GPS.GPSDateStamp] = utc.strftime("%Y:%m:%d")
         gps[GPS.GPSMapDatum] = "WGS-84"
     return exif.tobytes()
@@ -768,12 +857,11 @@ class _Noise:
             sigma = float(_HABITS[cam.camera_id]["noise"])
             self.fields[cam.camera_id] = np.clip(unit * sigma + 128.5, 0, 255).astype(np.uint8)
 
-    def layer(self, camera_id: str, out: tuple[int, int],
-              rng: np.random.Generator) -> Image.Image:
+    def layer(self, camera_id: str, out: tuple[int, int], rng: np.random.Generator) -> Image.Image:
         w, h = out
         x = int(rng.integers(0, self.side - w + 1))
         y = int(rng.integers(0, self.side - h + 1))
-        return Image.fromarray(np.ascontiguousarray(self.fields[camera_id][y:y + h, x:x + w]))
+        return Image.fromarray(np.ascontiguousarray(self.fields[camera_id][y : y + h, x : x + w]))
 
 
 @dataclass(frozen=True)
@@ -797,8 +885,11 @@ def _render_card_shots(card: Card, shots: Sequence[_Shot], ctx: _Ctx) -> list[_R
     card_img = _render_card(card, cw, chh, rr, rng)
     any_portrait = any(s.orientation != 1 for s in shots)
     side = max(pw, ph) * sharp
-    scene_size = (round(1.5 * side), round(1.5 * side)) if any_portrait else (
-        round(1.5 * pw * sharp), round(1.5 * ph * sharp))
+    scene_size = (
+        (round(1.5 * side), round(1.5 * side))
+        if any_portrait
+        else (round(1.5 * pw * sharp), round(1.5 * ph * sharp))
+    )
     cam = shots[0].camera
     habits = _HABITS[cam.camera_id]
     scene = _compose_scene(card_img, habits["table"], scene_size, rng)
@@ -810,8 +901,9 @@ def _render_card_shots(card: Card, shots: Sequence[_Shot], ctx: _Ctx) -> list[_R
         low = (max(16, round(view[0] * sharp)), max(16, round(view[1] * sharp)))
         quad = _view_quad(scene, low, portrait, rng)
         coeffs = _perspective_coeffs(((0, 0), (low[0], 0), low, (0, low[1])), quad)
-        img = scene.image.transform(low, Image.Transform.PERSPECTIVE, coeffs,
-                                    Image.Resampling.BILINEAR)
+        img = scene.image.transform(
+            low, Image.Transform.PERSPECTIVE, coeffs, Image.Resampling.BILINEAR
+        )
         img = img.point(_tone_lut(rng, wb))
         img = ImageChops.multiply(img, _light_field(low, rng).convert("RGB"))
         if rng.random() < 0.3:
@@ -825,8 +917,13 @@ def _render_card_shots(card: Card, shots: Sequence[_Shot], ctx: _Ctx) -> list[_R
         elif shot.orientation == 8:
             img = img.transpose(Image.Transpose.ROTATE_270)
         buf = io.BytesIO()
-        img.save(buf, "JPEG", quality=habits["quality"], subsampling=habits["subsampling"],
-                 exif=_exif_bytes(shot, img.width, img.height))
+        img.save(
+            buf,
+            "JPEG",
+            quality=habits["quality"],
+            subsampling=habits["subsampling"],
+            exif=_exif_bytes(shot, img.width, img.height),
+        )
         out.append(_Rendered(shot, buf.getvalue(), img.width, img.height))
     return out
 
@@ -888,8 +985,10 @@ def _make_copy(data: bytes, rng: random.Random) -> tuple[bytes, str]:
     with Image.open(io.BytesIO(data)) as im:
         img = ImageOps.exif_transpose(im)
     scale = rng.uniform(0.3, 0.7)
-    img = img.resize((max(16, round(img.width * scale)), max(16, round(img.height * scale))),
-                     Image.Resampling.BICUBIC)
+    img = img.resize(
+        (max(16, round(img.width * scale)), max(16, round(img.height * scale))),
+        Image.Resampling.BICUBIC,
+    )
     notes = [f"resized {scale:.2f}"]
     variant = rng.random()
     if variant < 0.3:
@@ -968,29 +1067,35 @@ def generate_collection(
     if progress is not None:
         progress(0, total)
 
-    ctx = _Ctx(seed=seed, photo_size=(pw, ph),
-               noise=_Noise(seed, max(pw, ph) + 64))
+    ctx = _Ctx(seed=seed, photo_size=(pw, ph), noise=_Noise(seed, max(pw, ph) + 64))
     writer = _Writer(root)
     rendered: dict[tuple[int, int], _Rendered] = {}
     n_workers = workers if workers is not None else min(4, _cpu_count())
     with ThreadPoolExecutor(max_workers=max(1, n_workers)) as pool:
-        futures = [pool.submit(_render_card_shots, card_list[i], plan[i], ctx)
-                   for i in range(cards)]
+        futures = [
+            pool.submit(_render_card_shots, card_list[i], plan[i], ctx) for i in range(cards)
+        ]
         for fut in as_completed(futures):
             for r in fut.result():
                 rendered[(r.shot.card_index, r.shot.shot)] = r
                 if r.shot.path is not None:
-                    writer.add(r.shot.path, r.data, "photo",
-                               **_photo_fields(r, card_list[r.shot.card_index]))
+                    writer.add(
+                        r.shot.path,
+                        r.data,
+                        "photo",
+                        **_photo_fields(r, card_list[r.shot.card_index]),
+                    )
             done += len(plan[r.shot.card_index])
             if progress is not None:
                 progress(done, total)
 
     extra = random.Random(f"dalil-demo-extras/{seed}")
-    in_tree = sorted((r for r in rendered.values() if r.shot.path is not None),
-                     key=lambda r: str(r.shot.path))
-    zip_only = sorted((r for r in rendered.values() if r.shot.path is None),
-                      key=lambda r: str(r.shot.member))
+    in_tree = sorted(
+        (r for r in rendered.values() if r.shot.path is not None), key=lambda r: str(r.shot.path)
+    )
+    zip_only = sorted(
+        (r for r in rendered.values() if r.shot.path is None), key=lambda r: str(r.shot.member)
+    )
 
     def card_of(r: _Rendered) -> Card:
         return card_list[r.shot.card_index]
@@ -1006,9 +1111,20 @@ def generate_collection(
         used_names.add(name)
         with Image.open(io.BytesIO(data)) as im:
             size = im.size
-        writer.add(name, data, "copy", card=card_of(r), shot=r.shot.shot, camera=r.shot.camera,
-                   captured=_iso(r.shot), width=size[0], height=size[1], has_exif=False,
-                   source=r.shot.path, note=note)
+        writer.add(
+            name,
+            data,
+            "copy",
+            card=card_of(r),
+            shot=r.shot.shot,
+            camera=r.shot.camera,
+            captured=_iso(r.shot),
+            width=size[0],
+            height=size[1],
+            has_exif=False,
+            source=r.shot.path,
+            note=note,
+        )
 
     # exact duplicates at other paths
     n_dups = min(6, max(2, len(in_tree) // 50), len(in_tree))
@@ -1025,10 +1141,19 @@ def generate_collection(
     # bad files
     r = extra.choice(in_tree)
     cut = round(len(r.data) * extra.uniform(0.35, 0.6))
-    writer.add(f"stick2/incomplete_copy/{r.shot.name}", r.data[:cut], "corrupt",
-               defect="truncated", source=r.shot.path, card=card_of(r), shot=r.shot.shot,
-               camera=r.shot.camera, captured=_iso(r.shot), has_exif=True,
-               note=f"first {cut} of {len(r.data)} bytes")
+    writer.add(
+        f"stick2/incomplete_copy/{r.shot.name}",
+        r.data[:cut],
+        "corrupt",
+        defect="truncated",
+        source=r.shot.path,
+        card=card_of(r),
+        shot=r.shot.shot,
+        camera=r.shot.camera,
+        captured=_iso(r.shot),
+        has_exif=True,
+        note=f"first {cut} of {len(r.data)} bytes",
+    )
     writer.add("stick2/recovered/FILE0001.JPG", b"", "corrupt", defect="empty")
     junk = b"\x13\x37\xc0\xde" + extra.randbytes(extra.randint(20_000, 60_000))
     writer.add("stick2/recovered/FILE0002.JPG", junk, "corrupt", defect="random-bytes")
@@ -1036,16 +1161,25 @@ def generate_collection(
     r = extra.choice(in_tree)
     with Image.open(io.BytesIO(r.data)) as im:
         shot_img = ImageOps.exif_transpose(im)
-    screen = shot_img.resize((shot_img.width * 45 // 100, shot_img.height * 45 // 100),
-                             Image.Resampling.BILINEAR)
+    screen = shot_img.resize(
+        (shot_img.width * 45 // 100, shot_img.height * 45 // 100), Image.Resampling.BILINEAR
+    )
     buf = io.BytesIO()
     screen.save(buf, "PNG", compress_level=1)
     stamp = r.shot.local_time + dt.timedelta(days=extra.randint(30, 300))
-    writer.add(f"shared_online/screenshots/Screenshot_{stamp:%Y-%m-%d-%H-%M-%S}.jpg",
-               buf.getvalue(), "wrong_extension", defect="png-with-jpg-extension",
-               card=card_of(r), shot=r.shot.shot, camera=r.shot.camera,
-               captured=_iso(r.shot), width=screen.width, height=screen.height,
-               source=r.shot.path)
+    writer.add(
+        f"shared_online/screenshots/Screenshot_{stamp:%Y-%m-%d-%H-%M-%S}.jpg",
+        buf.getvalue(),
+        "wrong_extension",
+        defect="png-with-jpg-extension",
+        card=card_of(r),
+        shot=r.shot.shot,
+        camera=r.shot.camera,
+        captured=_iso(r.shot),
+        width=screen.width,
+        height=screen.height,
+        source=r.shot.path,
+    )
 
     r = extra.choice(in_tree)
     with Image.open(io.BytesIO(r.data)) as im:
@@ -1053,11 +1187,24 @@ def generate_collection(
     page = page.resize((page.width // 2, page.height // 2), Image.Resampling.BILINEAR)
     buf = io.BytesIO()
     when = r.shot.local_time + dt.timedelta(days=2)
-    page.save(buf, "PDF", resolution=100.0, title=f"Card {card_of(r).card_id}",
-              creationDate=when.timetuple(), modDate=when.timetuple())
-    writer.add(f"reports/card_{card_of(r).card_id}.pdf", buf.getvalue(), "pdf",
-               card=card_of(r), shot=r.shot.shot, camera=r.shot.camera,
-               captured=_iso(r.shot), source=r.shot.path)
+    page.save(
+        buf,
+        "PDF",
+        resolution=100.0,
+        title=f"Card {card_of(r).card_id}",
+        creationDate=when.timetuple(),
+        modDate=when.timetuple(),
+    )
+    writer.add(
+        f"reports/card_{card_of(r).card_id}.pdf",
+        buf.getvalue(),
+        "pdf",
+        card=card_of(r),
+        shot=r.shot.shot,
+        camera=r.shot.camera,
+        captured=_iso(r.shot),
+        source=r.shot.path,
+    )
 
     writer.add("notes/transfer_log.txt", _TRANSFER_NOTE.encode("ascii"), "text")
 
@@ -1077,13 +1224,27 @@ def generate_collection(
             zf.writestr(info, r.data)
     writer.add(ZIP_PATH, zbuf.getvalue(), "zip", note=f"{len(members)} members")
     for name, r, origin in members:
-        writer.files.append(DemoFile(path=ZIP_PATH, kind="zip_member", size=len(r.data),
-                                     sha256=_sha(r.data), member=name, source=origin,
-                                     **_photo_fields(r, card_of(r))))
+        writer.files.append(
+            DemoFile(
+                path=ZIP_PATH,
+                kind="zip_member",
+                size=len(r.data),
+                sha256=_sha(r.data),
+                member=name,
+                source=origin,
+                **_photo_fields(r, card_of(r)),
+            )
+        )
 
     writer.files.sort(key=lambda f: (f.path, f.member or ""))
-    manifest = DemoManifest(collection=root.name, seed=seed, photo_size=(pw, ph),
-                            cameras=list(CAMERAS), cards=card_list, files=writer.files)
+    manifest = DemoManifest(
+        collection=root.name,
+        seed=seed,
+        photo_size=(pw, ph),
+        cameras=list(CAMERAS),
+        cards=card_list,
+        files=writer.files,
+    )
     manifest.write_json(default_manifest_path(root) if manifest_path is None else manifest_path)
     if progress is not None:
         progress(total, total)

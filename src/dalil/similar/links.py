@@ -24,6 +24,7 @@ from dalil.ingest.worker import FEATURES_KIND
 from dalil.media import pdq
 from dalil.similar import FEATURES, geometry
 from dalil.similar.index import CODE_BYTES, FingerprintIndex, fingerprint_rows, open_index
+from dalil.similar.keypoints import KeypointIndex, open_keypoint_index
 from dalil.similar.matcher import Match, Matcher, Probe, Thresholds
 from dalil.store import write_atomic
 from dalil.timeutil import utc_now
@@ -34,6 +35,16 @@ Progress = Callable[[int, int], None]
 
 def index_folder(vault: Vault) -> Path:
     return vault.derived_dir / "index"
+
+
+def open_indexes(
+    vault: Vault, conn: sqlite3.Connection, features: VaultFeatures | None = None
+) -> tuple[FingerprintIndex, KeypointIndex]:
+    """Both indexes of the vault, extended with new items (or rebuilt) and saved."""
+    folder = index_folder(vault)
+    index = open_index(conn, folder)
+    keypoints = open_keypoint_index(index.items, features or VaultFeatures(vault), folder)
+    return index, keypoints
 
 
 class VaultFeatures:
@@ -131,28 +142,29 @@ class _Chunk:
     probes: list[tuple[str, bytes, int, list[str]]]  # item, variants, quality, signalled
 
 
-_WORKER_INDEX: dict[str, tuple[float, FingerprintIndex]] = {}
+_WORKER_INDEX: dict[str, tuple[tuple[float, float], FingerprintIndex, KeypointIndex]] = {}
 
 
-def _worker_index(vault: Vault) -> FingerprintIndex:
+def _worker_indexes(vault: Vault) -> tuple[FingerprintIndex, KeypointIndex]:
     folder = index_folder(vault)
-    stamp = (folder / "pdq.faiss").stat().st_mtime
+    stamp = ((folder / "pdq.faiss").stat().st_mtime, (folder / "orb.faiss").stat().st_mtime)
     cached = _WORKER_INDEX.get(str(folder))
     if cached is None or cached[0] != stamp:
-        loaded = FingerprintIndex.load(folder)
-        if loaded is None:
-            raise RuntimeError(f"the fingerprint index in {folder} is unreadable")
-        _WORKER_INDEX[str(folder)] = (stamp, loaded)
-        cached = _WORKER_INDEX[str(folder)]
-    return cached[1]
+        index, keypoints = FingerprintIndex.load(folder), KeypointIndex.load(folder)
+        if index is None or keypoints is None:
+            raise RuntimeError(f"the similarity indexes in {folder} are unreadable")
+        cached = _WORKER_INDEX[str(folder)] = (stamp, index, keypoints)
+    return cached[1], cached[2]
 
 
 def _match_chunk(chunk: _Chunk) -> list[tuple[str, Match]]:
     """Match a chunk of items (runs in a worker process; reads only)."""
+    index, keypoints = _worker_indexes(chunk.vault)
     matcher = Matcher(
-        _worker_index(chunk.vault),
+        index,
         VaultFeatures(chunk.vault),
         Thresholds.from_settings(chunk.vault.settings),
+        keypoints,
     )
     found: list[tuple[str, Match]] = []
     for sha, block, quality, signalled in chunk.probes:
@@ -175,7 +187,7 @@ def update_links(
     in ``jobs`` processes (default: the vault's setting, else one per core).
     """
     backfill_variants(vault, conn)
-    open_index(conn, index_folder(vault))  # extended and saved for the workers
+    open_indexes(vault, conn)  # extended and saved for the workers
     names, variants, quality = fingerprint_rows(conn, items)
     shots = _shots(conn)
     neighbours = _same_camera_neighbours(shots, vault.settings.similar_time_window, 2)

@@ -17,6 +17,7 @@ from dalil.ingest import decode
 from dalil.settings import Settings
 from dalil.similar import geometry
 from dalil.similar.index import FingerprintIndex
+from dalil.similar.keypoints import KeypointIndex
 
 FeatureSource = Callable[[str], "geometry.Features | None"]
 
@@ -66,16 +67,24 @@ class Probe:
 
 class Matcher:
     def __init__(
-        self, index: FingerprintIndex, features: FeatureSource, thresholds: Thresholds
+        self,
+        index: FingerprintIndex,
+        features: FeatureSource,
+        thresholds: Thresholds,
+        keypoints: KeypointIndex | None = None,
     ) -> None:
         self.index = index
         self.features = features
         self.t = thresholds
+        self.keypoints = keypoints
 
     def match(
         self, probe: Probe, *, exclude: str | None = None, extra: Iterable[str] = ()
     ) -> list[Match]:
-        """Matches for one probe; ``extra`` names more candidates (same camera, same minute)."""
+        """Matches for one probe; ``extra`` names more candidates (same camera, same minute).
+
+        Candidates for the local-feature check: the nearest fingerprints, the items with the
+        most keypoint votes (crops, rotations, screenshots) and ``extra``."""
         found: dict[str, Match] = {}
         for hit in self.index.search(probe.code, self.t.threshold):
             if hit.item == exclude:
@@ -93,8 +102,18 @@ class Matcher:
         for item in signalled:
             if item != exclude and item not in found and item not in near and item in self.index:
                 near[item] = self.index.distance(probe.code, item)
-        if near:
+        mine: geometry.Features | None = None
+        if self.keypoints is not None:
             mine = probe.features()
+            if mine is not None:
+                for item, _votes in self.keypoints.candidates(
+                    mine.descriptors, self.t.candidates, exclude=exclude
+                ):
+                    if item not in found and item not in near and item in self.index:
+                        near[item] = self.index.distance(probe.code, item)
+        if near:
+            if mine is None:
+                mine = probe.features()
             if mine is not None:
                 for item, hit in near.items():
                     theirs = self.features(item)
@@ -144,13 +163,16 @@ class ImageSetMatcher:
         self.paths = paths
         self._features: dict[str, geometry.Features | None] = {}
         index = FingerprintIndex()
+        keypoints = KeypointIndex()
         for i, path in enumerate(paths):
             fp = fingerprint_image(path.read_bytes())
             if fp is not None:
                 index.add([str(i)], [fp.variants], [fp.quality])
                 self._features[str(i)] = fp.features
+                if fp.features is not None:
+                    keypoints.add([(str(i), fp.features.descriptors)])
         chosen = thresholds or Thresholds.from_settings(Settings())
-        self.matcher = Matcher(index, self._features.get, chosen)
+        self.matcher = Matcher(index, self._features.get, chosen, keypoints)
 
     def query(self, path: Path) -> list[tuple[int, Match]]:
         """(position in ``paths``, match) for every original that ``path`` matches."""

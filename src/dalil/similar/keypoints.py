@@ -1,0 +1,218 @@
+"""Candidates by keypoint votes: a FAISS index of a sample of every item's ORB descriptors.
+
+PDQ's nearest neighbours make a poor short list for heavy crops, small rotations and
+screenshots: such a copy is as far from its original as from anything else. Local features
+survive those changes, so each item also puts :data:`SAMPLE` of its ORB descriptors (spread
+over all pyramid levels) into one binary index. A query image looks up each of its own
+descriptors; every indexed descriptor within :data:`VOTE_DISTANCE` bits and clearly nearer
+than the second-nearest owner (a ratio test) is a vote for the item that owns it. Items with
+the most votes are the candidates that geometric verification then checks — votes nominate,
+they never link.
+
+Below :data:`IVF_FROM` descriptors the index is exact (``IndexBinaryFlat``); above, it is an
+inverted-file index (``IndexBinaryIVF``) trained on the descriptors present when it is built,
+which keeps queries at a few milliseconds for millions of descriptors (about 2 KB per item).
+Like the fingerprint index it is a derivative: persisted under ``derived/index/``, extended
+after each ingest, rebuilt when it disagrees with the catalogue.
+"""
+
+from __future__ import annotations
+
+import os
+from collections import Counter
+from collections.abc import Callable, Iterable
+from pathlib import Path
+from typing import Any
+
+import faiss
+import numpy as np
+import numpy.typing as npt
+
+from dalil.similar import geometry
+
+SAMPLE = 64
+"""Descriptors indexed per item (a strided sample of its ORB keypoints)."""
+
+VOTE_DISTANCE = 56
+"""Largest Hamming distance (of 256 bits) at which a descriptor votes."""
+
+RATIO = 0.85
+"""A vote counts only if the nearest owner is this much nearer than the next owner."""
+
+MIN_VOTES = 3
+"""Fewer votes than this never make an item a candidate."""
+
+IVF_FROM = 500_000
+"""From this many indexed descriptors on, an inverted-file index replaces the exact one."""
+
+_BITS = 256
+_NPROBE = 8
+
+U8 = npt.NDArray[np.uint8]
+Features = Callable[[str], "geometry.Features | None"]
+
+
+def sample(descriptors: U8, size: int = SAMPLE) -> U8:
+    """A deterministic sample of ``size`` descriptors spread over the whole list (ORB lists
+    keypoints pyramid level by level, so a stride keeps every scale)."""
+    n = int(descriptors.shape[0])
+    if n <= size:
+        return np.ascontiguousarray(descriptors, dtype=np.uint8)
+    picks = np.linspace(0, n - 1, size).round().astype(np.int64)
+    return np.ascontiguousarray(descriptors[picks], dtype=np.uint8)
+
+
+def _flat() -> Any:
+    return faiss.IndexBinaryFlat(_BITS)
+
+
+def _ivf(training: U8) -> Any:
+    lists = int(2 ** round(np.log2(max(64.0, 4 * np.sqrt(len(training))))))
+    quantizer = faiss.IndexBinaryFlat(_BITS)
+    index = faiss.IndexBinaryIVF(quantizer, _BITS, lists)  # keeps a reference to quantizer
+    index.train(training)
+    index.nprobe = _NPROBE
+    return index
+
+
+class KeypointIndex:
+    """Sampled ORB descriptors of items (by sha256), searchable for votes."""
+
+    def __init__(self) -> None:
+        self.items: list[str] = []
+        self._position: dict[str, int] = {}
+        self._owners = np.zeros(0, dtype=np.int64)
+        self._codes: list[U8] = []  # kept for an exact → IVF rebuild
+        self._faiss = _flat()
+
+    def __len__(self) -> int:
+        return len(self.items)
+
+    def __contains__(self, sha256: object) -> bool:
+        return sha256 in self._position
+
+    @property
+    def descriptors(self) -> int:
+        return int(self._owners.shape[0])
+
+    def add(self, entries: Iterable[tuple[str, U8]]) -> None:
+        """Add items with their descriptors (sampled here); items already present are skipped."""
+        codes: list[U8] = []
+        owners: list[npt.NDArray[np.int64]] = []
+        for sha, descriptors in entries:
+            if sha in self._position:
+                continue
+            position = len(self.items)
+            self._position[sha] = position
+            self.items.append(sha)
+            picked = sample(descriptors)
+            if len(picked):
+                codes.append(picked)
+                owners.append(np.full(len(picked), position, dtype=np.int64))
+        if not codes:
+            return
+        block = np.concatenate(codes)
+        self._codes.append(block)
+        self._owners = np.concatenate([self._owners, *owners])
+        if isinstance(self._faiss, faiss.IndexBinaryFlat) and self.descriptors >= IVF_FROM:
+            everything = np.concatenate(self._codes)
+            self._faiss = _ivf(everything)
+            self._faiss.add(everything)
+            self._codes = [everything]
+        else:
+            self._faiss.add(block)
+
+    def votes(self, descriptors: U8, *, exclude: str | None = None) -> Counter[str]:
+        """Votes per item for an image with these (all of its) ORB descriptors."""
+        out: Counter[str] = Counter()
+        if not self.descriptors or descriptors.shape[0] == 0:
+            return out
+        query = np.ascontiguousarray(descriptors, dtype=np.uint8)
+        k = min(8, self.descriptors)
+        distances, labels = self._faiss.search(query, k)
+        skip = self._position.get(exclude, -1) if exclude is not None else -1
+        for row_d, row_l in zip(distances, labels, strict=True):
+            best_owner, best, second = -1, _BITS + 1, _BITS + 1
+            for d, label in zip(row_d, row_l, strict=True):
+                if label < 0:
+                    break
+                owner = int(self._owners[label])
+                if owner == skip:
+                    continue
+                if best_owner < 0:
+                    best_owner, best = owner, int(d)
+                elif owner != best_owner:
+                    second = int(d)
+                    break
+            if best_owner >= 0 and best <= VOTE_DISTANCE and best < RATIO * second:
+                out[self.items[best_owner]] += 1
+        return out
+
+    def candidates(
+        self, descriptors: U8, most: int, *, exclude: str | None = None
+    ) -> list[tuple[str, int]]:
+        """Up to ``most`` items with at least :data:`MIN_VOTES` votes, most votes first."""
+        ranked = sorted(
+            ((sha, n) for sha, n in self.votes(descriptors, exclude=exclude).items()),
+            key=lambda x: (-x[1], x[0]),
+        )
+        return [(sha, n) for sha, n in ranked if n >= MIN_VOTES][:most]
+
+    # -- persistence ------------------------------------------------------------------------
+
+    def save(self, folder: Path) -> None:
+        folder.mkdir(parents=True, exist_ok=True)
+        tmp_index, tmp_items, tmp_owners = (
+            folder / "orb.faiss.tmp",
+            folder / "orb.items.tmp",
+            folder / "orb.owners.tmp",
+        )
+        faiss.write_index_binary(self._faiss, str(tmp_index))
+        tmp_items.write_text("".join(f"{sha}\n" for sha in self.items))
+        tmp_owners.write_bytes(self._owners.astype("<i8").tobytes())
+        os.replace(tmp_index, folder / "orb.faiss")
+        os.replace(tmp_owners, folder / "orb.owners")
+        os.replace(tmp_items, folder / "orb.items")
+
+    @classmethod
+    def load(cls, folder: Path) -> KeypointIndex | None:
+        try:
+            items = (folder / "orb.items").read_text().split()
+            owners = np.frombuffer((folder / "orb.owners").read_bytes(), dtype="<i8")
+            raw = faiss.read_index_binary(str(folder / "orb.faiss"))
+        except (OSError, RuntimeError):
+            return None
+        if raw.ntotal != len(owners) or (len(owners) and int(owners.max()) >= len(items)):
+            return None
+        index = cls()
+        index._faiss = raw
+        if isinstance(raw, faiss.IndexBinaryIVF):
+            raw.nprobe = _NPROBE
+        elif raw.ntotal:
+            index._codes = [raw.reconstruct_n(0, raw.ntotal)]
+        index._owners = owners.astype(np.int64)
+        index.items = items
+        index._position = {sha: i for i, sha in enumerate(items)}
+        return index
+
+
+def open_keypoint_index(items: list[str], features: Features, folder: Path) -> KeypointIndex:
+    """The persisted index, extended with the ``items`` (all catalogued images) it lacks, or
+    rebuilt when it knows an item the catalogue does not."""
+    index = KeypointIndex.load(folder) or KeypointIndex()
+    known = set(items)
+    if any(sha not in known for sha in index.items):
+        index = KeypointIndex()
+    before = len(index)
+
+    def fresh() -> Iterable[tuple[str, U8]]:
+        for sha in items:
+            if sha in index:
+                continue
+            found = features(sha)
+            yield sha, (found.descriptors if found is not None else np.zeros((0, 32), np.uint8))
+
+    index.add(fresh())
+    if len(index) != before or not (folder / "orb.faiss").exists():
+        index.save(folder)
+    return index
