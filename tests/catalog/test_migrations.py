@@ -83,7 +83,7 @@ def test_0002_similar_upgrades_a_0001_vault(
     assert vault.catalog_path.with_name("catalog.sqlite.bak-0002_similar").is_file()
     conn = vault.connect()
     names = [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY name")]
-    assert names == ["0001_initial", "0002_similar"]
+    assert names[:2] == ["0001_initial", "0002_similar"]
     assert conn.execute("SELECT COUNT(*) FROM fingerprints WHERE variants IS NULL").fetchone()[0]
     update_links(vault, conn)  # backfills the variants from the originals
     assert not conn.execute("SELECT COUNT(*) FROM fingerprints WHERE variants IS NULL").fetchone()[

@@ -185,3 +185,34 @@ def test_default_query_finds_a_rotated_copy_through_keypoint_votes(scene: dict) 
     found = {m["item"]: m for m in json.loads(result.stdout)["matches"]}
     assert found[scene["original"]]["stage"] == "geometric"
     assert (vault.derived_dir / "index" / "orb.faiss").is_file()
+
+
+def test_recompute_matches_only_items_never_matched(scene: dict, tmp_path: Path) -> None:
+    import shutil
+
+    root = tmp_path / "vault"
+    shutil.copytree(scene["vault"].root, root)
+    extra = tmp_path / "later"
+    _save(Image.open(scene["rotated"]), extra / "rotated-copy.jpg")
+    out = run_dalil("ingest", extra, "--from", "later", "--no-group", "--vault", root)
+    assert out.returncode == 0, out.stderr
+
+    def recompute(*flags: str) -> dict:
+        result = run_dalil("clusters", "recompute", *flags, "--vault", root, "--json")
+        assert result.returncode == 0, result.stderr
+        return json.loads(result.stdout)
+
+    first = recompute()
+    assert first["items_rematched"] == 1  # only the item ingested with --no-group
+    assert first["new_feature_links"] >= 1
+    again = recompute()
+    assert again["items_rematched"] == 0 and again["new_links"] == 0
+    assert again["clusters"] == first["clusters"]
+    everything = recompute("--rematch")
+    conn = sqlite3.connect(Vault.open(root).catalog_path)
+    images = conn.execute("SELECT COUNT(*) FROM fingerprints WHERE algorithm = 'pdq'").fetchone()
+    assert everything["items_rematched"] == images[0]
+    assert everything["clusters"] == first["clusters"]
+    clusters = _cluster_of(Vault.open(root))
+    rotated = hashlib.sha256((extra / "rotated-copy.jpg").read_bytes()).hexdigest()
+    assert clusters[rotated] == clusters[scene["original"]]

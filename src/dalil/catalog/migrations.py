@@ -177,9 +177,24 @@ def _similar(conn: sqlite3.Connection) -> None:
     )
 
 
+def _matched(conn: sqlite3.Connection) -> None:
+    """Which items went through the two-stage match, so ``clusters recompute`` can limit the
+    slow stage to the others (items ingested with ``--no-group``, or before 0003)."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE match_checks (
+            sha256 TEXT PRIMARY KEY REFERENCES items(sha256),
+            matched_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_similar", _similar),
+    Migration("0003_match_checks", _matched),
 )
 
 

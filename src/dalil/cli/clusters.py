@@ -23,7 +23,7 @@ from dalil.cli.app import (
     writing,
 )
 from dalil.similar import clusters as grouping
-from dalil.similar.links import update_links
+from dalil.similar.links import backfill_variants, pdq_links, unmatched_items, update_links
 
 clusters_app = typer.Typer(
     help="Groups of near-duplicates and same-scene shots.", no_args_is_help=True
@@ -131,10 +131,25 @@ def clusters_split(
 @clusters_app.command("recompute")
 def clusters_recompute(
     vault: VaultOption = DEFAULT_VAULT_PATH,
+    rematch: Annotated[
+        bool,
+        typer.Option(
+            "--rematch",
+            help="Run the slow local-feature stage for every item again, not only for items"
+            " that never went through it (e.g. ingested with --no-group).",
+        ),
+    ] = False,
     json_: JsonOption = False,
 ) -> None:
-    """Re-match every item and rebuild all clusters (people's decisions are kept)."""
+    """Re-link the whole vault and rebuild all clusters (people's decisions are kept).
+
+    Fingerprint links are recomputed for every pair at once; links found earlier by local
+    features are kept."""
     with writing(vault) as (opened, conn):
+        backfill_variants(opened, conn)
+        with console_err.status("Comparing every fingerprint with every other"):
+            pdq = pdq_links(opened, conn)
+        pending = None if rematch else unmatched_items(conn)
         with Progress(
             "[bold]Matching",
             BarColumn(),
@@ -146,12 +161,25 @@ def clusters_recompute(
             links = update_links(
                 opened,
                 conn,
-                None,
+                pending,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
+        matched = conn.execute("SELECT COUNT(*) FROM match_checks").fetchone()[0]
         with atomic(conn):
             count = grouping.assemble(conn)
+    rematched = matched if pending is None else len(pending)
     if json_:
-        emit_json({"new_links": links, "clusters": count})
+        emit_json(
+            {
+                "new_links": pdq + links,
+                "new_fingerprint_links": pdq,
+                "new_feature_links": links,
+                "items_rematched": rematched,
+                "clusters": count,
+            }
+        )
         return
-    console.print(f"{links} new link(s); {count} cluster(s).")
+    console.print(
+        f"{pdq + links} new link(s) ({pdq} by fingerprint; {links} from matching {rematched}"
+        f" item(s) with local features); {count} cluster(s)."
+    )

@@ -18,11 +18,14 @@ from datetime import datetime
 from functools import partial
 from pathlib import Path
 
+import numpy as np
+
 from dalil.catalog import atomic
 from dalil.ingest import decode
 from dalil.ingest.worker import FEATURES_KIND
 from dalil.media import pdq
 from dalil.similar import FEATURES, geometry
+from dalil.similar.allpairs import close_pairs
 from dalil.similar.index import CODE_BYTES, FingerprintIndex, fingerprint_rows, open_index
 from dalil.similar.keypoints import KeypointIndex, open_keypoint_index
 from dalil.similar.matcher import Match, Matcher, Probe, Thresholds
@@ -230,13 +233,66 @@ def update_links(
     finally:
         if pool is not None:
             pool.shutdown()
+    now = utc_now()
     with atomic(conn):
+        _record_links(conn, pending)
         conn.executemany(
-            "INSERT OR REPLACE INTO pair_checks (a, b, stage, linked, distance, variant, inliers,"
-            " matches, signals, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            pending,
+            "INSERT OR REPLACE INTO match_checks (sha256, matched_at) VALUES (?, ?)",
+            [(sha, now) for sha in names],
         )
     return len(pending)
+
+
+def _record_links(conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
+    conn.executemany(
+        "INSERT OR REPLACE INTO pair_checks (a, b, stage, linked, distance, variant, inliers,"
+        " matches, signals, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        rows,
+    )
+
+
+def pdq_links(vault: Vault, conn: sqlite3.Connection) -> int:
+    """Link every pair of items whose fingerprints match (the first stage, for the whole vault
+    at once, by multi-index hashing). Returns the number of new links."""
+    names, blocks, quality = fingerprint_rows(conn)
+    if len(names) < 2:
+        return 0
+    codes = np.frombuffer(b"".join(blocks), dtype=np.uint8).reshape(len(names), -1)
+    pairs = close_pairs(codes, vault.settings.similar_threshold)
+    good = np.asarray(quality) >= vault.settings.similar_min_quality
+    shots = _shots(conn)
+    checked = {(a, b) for a, b in conn.execute("SELECT a, b FROM pair_checks")}
+    now = utc_now()
+    rows: list[tuple[object, ...]] = []
+    for i, j, d, v in zip(
+        pairs.first.tolist(),
+        pairs.second.tolist(),
+        pairs.distance.tolist(),
+        pairs.variant.tolist(),
+        strict=True,
+    ):
+        if not (good[i] and good[j]):
+            continue
+        a, b = sorted((names[i], names[j]))
+        if (a, b) in checked:
+            continue
+        signals = json.dumps(_signals(shots.get(a), shots.get(b)), sort_keys=True)
+        rows.append((a, b, "pdq", 1, d, pdq.DIHEDRAL_NAMES[v], None, None, signals, now))
+    with atomic(conn):
+        _record_links(conn, rows)
+    return len(rows)
+
+
+def unmatched_items(conn: sqlite3.Connection) -> list[str]:
+    """Fingerprinted items that never went through the two-stage match."""
+    return [
+        r[0]
+        for r in conn.execute(
+            "SELECT f.sha256 FROM fingerprints f"
+            " LEFT JOIN match_checks m ON m.sha256 = f.sha256"
+            " WHERE f.algorithm = 'pdq' AND m.sha256 IS NULL ORDER BY f.sha256"
+        )
+    ]
 
 
 def _signals(a: Shot | None, b: Shot | None) -> dict[str, object]:
