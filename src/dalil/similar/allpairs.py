@@ -18,7 +18,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass
-from typing import cast
+from typing import Any, cast
 
 import numpy as np
 import numpy.typing as npt
@@ -104,7 +104,7 @@ def close_pairs(blocks: npt.NDArray[np.uint8], max_distance: int, max_bucket: in
     turned_rows = np.flatnonzero(np.arange(n * VARIANTS) % VARIANTS != 0)
     found: list[tuple[I64, I64, I64]] = []
     compared = skipped = 0
-    passes = [
+    passes: list[tuple[npt.NDArray[Any], npt.NDArray[Any], I64 | None]] = [
         (plain.view(np.uint16), codes.view(np.uint16)[::VARIANTS], None),
         (plain.view(np.uint32), codes[turned_rows].view(np.uint32), turned_rows),
     ]
