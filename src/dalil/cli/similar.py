@@ -42,15 +42,16 @@ def similar(
         int,
         typer.Option(
             "--candidates",
-            help="Nearest images checked with local features (crops, rotations, same scene).",
+            help="How many nearest fingerprints, and how many images with the most keypoint"
+            " votes, are checked with local features (crops, rotations, same scene).",
         ),
     ] = 24,
     thorough: Annotated[
         bool,
         typer.Option(
             "--thorough",
-            help="Check every image with local features (slow on large vaults; finds heavy "
-            "crops and rotations that fingerprints miss).",
+            help="Check every image with local features (slow on large vaults; a last resort"
+            " when the short list misses something).",
         ),
     ] = False,
     ingest: Annotated[
