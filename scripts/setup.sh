@@ -9,6 +9,8 @@ DEBIAN_PACKAGES=(
   libturbojpeg0        # fast reduced-size JPEG decoding that reports corrupt data
   libimage-exiftool-perl  # exiftool: tests compare our metadata with it
   libjpeg-turbo-progs  # djpeg: the benchmark's native baseline
+  libgl1 libglib2.0-0  # OpenCV's shared-library needs
+  fonts-kacst fonts-hosny-amiri fonts-arabeyes  # Arabic fonts: digit-classifier training and tests
 )
 
 missing=()
@@ -29,3 +31,9 @@ if [ ! -x .venv/bin/python ]; then
 fi
 .venv/bin/python -m pip install -q --disable-pip-version-check --upgrade pip >/dev/null 2>&1 || true
 .venv/bin/python -m pip install -q --disable-pip-version-check -e ".[test]"
+# An older Dalil used opencv-python-headless; both distributions own the same cv2 package, so
+# remove it and reinstall opencv-python's files.
+if .venv/bin/python -m pip show -q opencv-python-headless >/dev/null 2>&1; then
+  .venv/bin/python -m pip uninstall -q -y opencv-python-headless
+  .venv/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps opencv-python
+fi
