@@ -191,10 +191,120 @@ def _matched(conn: sqlite3.Connection) -> None:
     )
 
 
+def _cases(conn: sqlite3.Connection) -> None:
+    """Cases, identifier types, annotations with two-person review, and the search index."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE users (
+            name TEXT PRIMARY KEY,
+            role TEXT NOT NULL DEFAULT 'investigator',
+            created_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE identifier_types (
+            name TEXT PRIMARY KEY,
+            label TEXT NOT NULL,
+            pattern TEXT NOT NULL,
+            example TEXT NOT NULL,
+            builtin INTEGER NOT NULL DEFAULT 0,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE cases (
+            id INTEGER PRIMARY KEY,
+            case_id TEXT NOT NULL UNIQUE,
+            kind TEXT NOT NULL CHECK (kind IN ('person', 'incident', 'place')),
+            title TEXT NOT NULL,
+            status TEXT NOT NULL,
+            cluster TEXT,
+            notes TEXT NOT NULL DEFAULT '',
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            -- a summary of the case's current (non-rejected) annotations and linked items,
+            -- rewritten on every change, for filters and lists (annotations are the truth)
+            sex TEXT,
+            age TEXT,
+            died_on TEXT,
+            place TEXT,
+            photographed_on TEXT,
+            branch TEXT,
+            cameras TEXT NOT NULL DEFAULT '',
+            flags TEXT NOT NULL DEFAULT '',
+            items INTEGER NOT NULL DEFAULT 0
+        );
+        CREATE INDEX cases_status ON cases(status, id);
+        CREATE INDEX cases_photographed ON cases(photographed_on);
+        CREATE INDEX cases_branch ON cases(branch);
+        CREATE INDEX cases_cluster ON cases(cluster);
+        CREATE TABLE case_items (
+            case_pk INTEGER NOT NULL REFERENCES cases(id) ON DELETE CASCADE,
+            sha256 TEXT NOT NULL REFERENCES items(sha256),
+            role TEXT NOT NULL,
+            linked_by TEXT NOT NULL,
+            linked_at TEXT NOT NULL,
+            PRIMARY KEY (case_pk, sha256)
+        ) WITHOUT ROWID;
+        CREATE INDEX case_items_item ON case_items(sha256);
+        -- Every claim people (or OCR, on someone's behalf) make about a case. Never updated in
+        -- place except its review state: a correction is a new annotation.
+        CREATE TABLE annotations (
+            id INTEGER PRIMARY KEY,
+            case_pk INTEGER NOT NULL REFERENCES cases(id),
+            kind TEXT NOT NULL CHECK (kind IN ('identifier', 'attribute', 'mark', 'note')),
+            field TEXT NOT NULL,
+            value TEXT NOT NULL,
+            source TEXT NOT NULL,
+            confidence REAL,
+            item TEXT REFERENCES items(sha256),
+            region TEXT,
+            author TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            state TEXT NOT NULL DEFAULT 'unverified'
+                CHECK (state IN ('unverified', 'verified', 'rejected', 'superseded')),
+            ledger_seq INTEGER NOT NULL
+        );
+        CREATE INDEX annotations_case ON annotations(case_pk, kind, field);
+        CREATE INDEX annotations_value ON annotations(kind, field, value);
+        CREATE INDEX annotations_state ON annotations(state, kind);
+        CREATE TABLE reviews (
+            id INTEGER PRIMARY KEY,
+            annotation_id INTEGER NOT NULL REFERENCES annotations(id),
+            reviewer TEXT NOT NULL,
+            verdict TEXT NOT NULL CHECK (verdict IN ('confirm', 'reject')),
+            comment TEXT NOT NULL DEFAULT '',
+            created_at TEXT NOT NULL,
+            ledger_seq INTEGER NOT NULL
+        );
+        CREATE INDEX reviews_annotation ON reviews(annotation_id);
+        -- Keys for fuzzy identifier search: each value with one digit replaced by '?', and
+        -- with one digit left out (prefixed '-'), so a one-digit misreading is an indexed
+        -- lookup, not a scan.
+        CREATE TABLE identifier_keys (
+            key TEXT NOT NULL,
+            annotation_id INTEGER NOT NULL REFERENCES annotations(id),
+            PRIMARY KEY (key, annotation_id)
+        ) WITHOUT ROWID;
+        CREATE VIRTUAL TABLE case_text USING fts5(
+            case_id UNINDEXED, body, tokenize = 'unicode61 remove_diacritics 2'
+        );
+        CREATE TABLE ocr_runs (
+            sha256 TEXT NOT NULL REFERENCES items(sha256),
+            engine TEXT NOT NULL,
+            readings TEXT NOT NULL,
+            text TEXT NOT NULL,
+            ran_at TEXT NOT NULL,
+            PRIMARY KEY (sha256, engine)
+        ) WITHOUT ROWID;
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_similar", _similar),
     Migration("0003_match_checks", _matched),
+    Migration("0004_cases", _cases),
 )
 
 

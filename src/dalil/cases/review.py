@@ -1,0 +1,183 @@
+"""Two-person review: a claim becomes *verified* only when someone other than its author
+confirms it.
+
+A claim made by a machine (OCR) is nobody's own: it needs confirmations from two different
+people (the one who ran the machine may be one of them). Rejections are recorded next to
+confirmations, never instead of them: an annotation with both is a *conflict*, as are two live
+claims of different values for the same identifier or attribute of one case. Nothing is
+overwritten; a correction is a new annotation.
+"""
+
+from __future__ import annotations
+
+import sqlite3
+from typing import Any
+
+from dalil.cases.model import Actor, annotate, annotation_row, refresh
+from dalil.catalog import atomic
+from dalil.errors import UsageError
+from dalil.ledger.log import Ledger
+from dalil.timeutil import utc_now
+
+QUEUES = ("proposed", "unverified", "conflicts")
+
+
+def _needed(source: str) -> int:
+    """Confirmations by people other than the author that verify a claim."""
+    return 1 if source == "person" else 2
+
+
+def _review(
+    conn: sqlite3.Connection,
+    ledger: Ledger,
+    reviewer: Actor,
+    annotation_id: int,
+    verdict: str,
+    comment: str,
+) -> dict[str, Any]:
+    reviewer.register(conn)
+    row = annotation_row(conn, annotation_id)
+    if row["state"] in ("superseded",):
+        raise UsageError(f"annotation {annotation_id} is {row['state']}")
+    own = row["source"] == "person" and row["author"] == reviewer.name
+    if verdict == "confirm" and own:
+        raise UsageError(
+            f"{reviewer.name} made annotation {annotation_id}: a second person must confirm it"
+        )
+    if any(r["reviewer"] == reviewer.name for r in row["reviews"]):
+        raise UsageError(f"{reviewer.name} has already reviewed annotation {annotation_id}")
+    event = ledger.append(
+        reviewer.name,
+        f"annotation.{'confirmed' if verdict == 'confirm' else 'rejected'}",
+        f"case:{row['case']}",
+        {"annotation": annotation_id, "annotation_seq": row["ledger_seq"]},
+    )
+    conn.execute(
+        "INSERT INTO reviews (annotation_id, reviewer, verdict, comment, created_at, ledger_seq)"
+        " VALUES (?, ?, ?, ?, ?, ?)",
+        (annotation_id, reviewer.name, verdict, comment, utc_now(), int(event["seq"])),
+    )
+    verdicts = [
+        (str(r[0]), str(r[1]))
+        for r in conn.execute(
+            "SELECT reviewer, verdict FROM reviews WHERE annotation_id = ?", (annotation_id,)
+        )
+    ]
+    confirms = {
+        who
+        for who, v in verdicts
+        if v == "confirm" and (who != row["author"] or row["source"] != "person")
+    }
+    rejects = {who for who, v in verdicts if v == "reject"}
+    if confirms and not rejects and len(confirms) >= _needed(str(row["source"])):
+        state = "verified"
+    elif rejects and not confirms:
+        state = "rejected"
+    else:
+        state = "unverified"  # not enough confirmations yet, or a conflict: people decide
+    conn.execute("UPDATE annotations SET state = ? WHERE id = ?", (state, annotation_id))
+    pk = conn.execute("SELECT case_pk FROM annotations WHERE id = ?", (annotation_id,)).fetchone()
+    refresh(conn, int(pk[0]))
+    return annotation_row(conn, annotation_id)
+
+
+def confirm(
+    conn: sqlite3.Connection, ledger: Ledger, reviewer: Actor, annotation_id: int, comment: str = ""
+) -> dict[str, Any]:
+    with atomic(conn):
+        return _review(conn, ledger, reviewer, annotation_id, "confirm", comment)
+
+
+def reject(
+    conn: sqlite3.Connection,
+    ledger: Ledger,
+    reviewer: Actor,
+    annotation_id: int,
+    comment: str = "",
+    *,
+    correct: str | None = None,
+) -> dict[str, Any]:
+    """Reject a claim; with ``correct``, also record the reviewer's own reading of it (a new
+    annotation, which a third person — or the first author — then reviews)."""
+    with atomic(conn):
+        out = _review(conn, ledger, reviewer, annotation_id, "reject", comment)
+        if correct is not None:
+            pk = conn.execute(
+                "SELECT case_pk FROM annotations WHERE id = ?", (annotation_id,)
+            ).fetchone()[0]
+            new, _ = annotate(
+                conn,
+                ledger,
+                reviewer,
+                int(pk),
+                str(out["kind"]),
+                str(out["field"]),
+                correct,
+                item=out["item"],
+                region=out["region"],
+            )
+            out["correction"] = annotation_row(conn, new)
+        return out
+
+
+def queue(
+    conn: sqlite3.Connection, name: str, *, limit: int = 50, for_user: str | None = None
+) -> list[dict[str, Any]]:
+    """A review queue: ``proposed`` cases, ``unverified`` identifiers, ``conflicts``. With
+    ``for_user``, unverified claims that user may still review (not their own, not reviewed
+    by them)."""
+    if name == "proposed":
+        keys = ("case_id", "title", "cluster", "items", "created_at")
+        return [
+            dict(zip(keys, r, strict=True))
+            for r in conn.execute(
+                "SELECT case_id, title, cluster, items, created_at FROM cases"
+                " WHERE status = 'proposed' ORDER BY id LIMIT ?",
+                (limit,),
+            )
+        ]
+    if name == "unverified":
+        sql = (
+            "SELECT a.id FROM annotations a WHERE a.kind = 'identifier' AND a.state = 'unverified'"
+        )
+        params: list[Any] = []
+        if for_user:
+            sql += (
+                " AND a.author != ? AND NOT EXISTS (SELECT 1 FROM reviews r"
+                " WHERE r.annotation_id = a.id AND r.reviewer = ?)"
+            )
+            params += [for_user, for_user]
+        ids = conn.execute(sql + " ORDER BY a.id LIMIT ?", (*params, limit)).fetchall()
+        return [annotation_row(conn, int(r[0])) for r in ids]
+    if name == "conflicts":
+        return conflicts(conn, limit)
+    raise UsageError(f"queues: {', '.join(QUEUES)}")
+
+
+def conflicts(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, Any]]:
+    """Disagreements: live claims of different values for one field of one case, and claims
+    that some people confirmed and others rejected."""
+    out: list[dict[str, Any]] = []
+    for case_id, _kind, field, ids in conn.execute(
+        "SELECT c.case_id, a.kind, a.field, group_concat(a.id) FROM annotations a"
+        " JOIN cases c ON c.id = a.case_pk"
+        " WHERE a.kind IN ('identifier', 'attribute') AND a.state IN ('unverified', 'verified')"
+        " GROUP BY a.case_pk, a.kind, a.field HAVING COUNT(DISTINCT a.value) > 1"
+        " ORDER BY c.id LIMIT ?",
+        (limit,),
+    ):
+        out.append(
+            {
+                "case": case_id,
+                "why": f"different {field} values",
+                "annotations": [annotation_row(conn, int(i)) for i in str(ids).split(",")],
+            }
+        )
+    for (annotation_id,) in conn.execute(
+        "SELECT annotation_id FROM reviews GROUP BY annotation_id"
+        " HAVING SUM(verdict = 'confirm') > 0 AND SUM(verdict = 'reject') > 0 LIMIT ?",
+        (limit,),
+    ):
+        row = annotation_row(conn, int(annotation_id))
+        out.append({"case": row["case"], "why": "confirmed and rejected", "annotations": [row]})
+    return out[:limit]

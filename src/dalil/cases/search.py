@@ -1,0 +1,198 @@
+"""Case search: full text plus structured filters, sorted and paged.
+
+A :class:`SearchQuery` is plain data; :func:`search` turns it into one SQL statement. Only
+:class:`SqliteText` knows the full-text dialect (SQLite FTS5); a PostgreSQL catalogue would
+provide the same two methods over ``tsvector``, and the rest stays as it is.
+"""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from dalil.cases import vocabulary as vocab
+from dalil.cases.model import query_keys
+from dalil.errors import UsageError
+
+SORTS = {
+    "id": "c.id",
+    "updated": "c.updated_at DESC, c.id",
+    "photographed": "c.photographed_on IS NULL, c.photographed_on, c.id",
+    "relevance": None,  # full-text rank when there is text, else id
+}
+
+
+@dataclass(frozen=True, slots=True)
+class IdentifierFilter:
+    """``TYPE:VALUE`` exact, ``TYPE:VALUE*`` prefix, ``TYPE:~VALUE`` one digit off (any type
+    when ``TYPE:`` is left out)."""
+
+    type: str | None
+    value: str
+    mode: str  # "exact" | "prefix" | "fuzzy"
+
+    @classmethod
+    def parse(cls, text: str) -> IdentifierFilter:
+        kind, _, value = text.rpartition(":")
+        value = vocab.normalise_identifier(value)
+        mode = "exact"
+        if value.startswith("~"):
+            mode, value = "fuzzy", value[1:]
+        elif value.endswith("*"):
+            mode, value = "prefix", value[:-1]
+        if not value:
+            raise UsageError(f"{text!r}: give an identifier value, e.g. detainee:4721")
+        return cls(kind or None, value, mode)
+
+
+@dataclass(frozen=True, slots=True)
+class SearchQuery:
+    text: str = ""
+    identifiers: tuple[IdentifierFilter, ...] = ()
+    status: tuple[str, ...] = ()
+    kind: str | None = None
+    branch: str | None = None
+    camera: str | None = None
+    flag: str | None = None
+    date_from: str | None = None
+    date_to: str | None = None
+    sort: str = "relevance"
+    page: int = 1
+    per_page: int = 20
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+class TextIndex(Protocol):
+    def match(self, text: str) -> tuple[str, list[Any]]:
+        """A SQL condition on ``c`` (the cases row) for the text, and its parameters."""
+        ...
+
+    def rank(self, text: str) -> tuple[str, list[Any]]:
+        """A SQL expression ordering the best matches first, and its parameters."""
+        ...
+
+
+_WORD = re.compile(r"\w+", re.UNICODE)
+
+
+class SqliteText:
+    """Full text through the FTS5 table ``case_text``: every word must occur (prefix match on
+    the last one, so people can type as they search)."""
+
+    @staticmethod
+    def _fts(text: str) -> str:
+        words = _WORD.findall(vocab.ascii_digits(text))
+        if not words:
+            raise UsageError(f"{text!r} has no words to search for")
+        quoted = [f'"{w}"' for w in words]
+        quoted[-1] += "*"
+        return " ".join(quoted)
+
+    def match(self, text: str) -> tuple[str, list[Any]]:
+        return (
+            "c.case_id IN (SELECT case_id FROM case_text WHERE case_text MATCH ?)",
+            [self._fts(text)],
+        )
+
+    def rank(self, text: str) -> tuple[str, list[Any]]:
+        return (
+            "(SELECT bm25(case_text) FROM case_text WHERE case_text MATCH ?"
+            " AND case_text.case_id = c.case_id)",
+            [self._fts(text)],
+        )
+
+
+def _identifier_condition(f: IdentifierFilter) -> tuple[str, list[Any]]:
+    typed = " AND a.field = ?" if f.type else ""
+    params: list[Any] = [f.type] if f.type else []
+    live = "a.kind = 'identifier' AND a.state IN ('unverified', 'verified')"
+    if f.mode == "exact":
+        return (
+            f"c.id IN (SELECT a.case_pk FROM annotations a WHERE {live}{typed} AND a.value = ?)",
+            [*params, f.value],
+        )
+    if f.mode == "prefix":
+        return (
+            f"c.id IN (SELECT a.case_pk FROM annotations a WHERE {live}{typed}"
+            " AND a.value >= ? AND a.value < ?)",
+            [*params, f.value, f.value + "\U0010ffff"],
+        )
+    keys = query_keys(f.value)
+    return (
+        f"c.id IN (SELECT a.case_pk FROM identifier_keys k JOIN annotations a"
+        f" ON a.id = k.annotation_id WHERE k.key IN ({','.join('?' * len(keys))})"
+        f" AND {live}{typed})",
+        [*keys, *params],
+    )
+
+
+def search(
+    conn: sqlite3.Connection, q: SearchQuery, text_index: TextIndex | None = None
+) -> dict[str, Any]:
+    """Matching cases (a page of them) and how many match in all."""
+    text_index = text_index or SqliteText()
+    where: list[str] = []
+    params: list[Any] = []
+
+    def add(cond: str, values: list[Any]) -> None:
+        where.append(cond)
+        params.extend(values)
+
+    if q.text.strip():
+        add(*text_index.match(q.text))
+    for f in q.identifiers:
+        add(*_identifier_condition(f))
+    if q.status:
+        unknown = [s for s in q.status if s not in vocab.STATUSES]
+        if unknown:
+            raise UsageError(f"unknown status {unknown[0]!r}; known: {', '.join(vocab.STATUSES)}")
+        add(f"c.status IN ({','.join('?' * len(q.status))})", list(q.status))
+    else:
+        add("c.status NOT IN ('merged', 'rejected')", [])
+    if q.kind:
+        add("c.kind = ?", [q.kind])
+    if q.branch:
+        branch = vocab.normalise_identifier(q.branch)
+        add(*_identifier_condition(IdentifierFilter("branch", branch, "exact")))
+    if q.camera:
+        add("c.cameras LIKE ?", [f"% {q.camera} %"])
+    if q.flag:
+        add("c.flags LIKE ?", [f"% {q.flag} %"])
+    if q.date_from:
+        add("c.photographed_on >= ?", [q.date_from])
+    if q.date_to:
+        add("c.photographed_on <= ?", [q.date_to + "\U0010ffff"])
+    clause = " AND ".join(where) if where else "1"
+    if q.sort not in SORTS:
+        raise UsageError(f"sort by one of: {', '.join(SORTS)}")
+    order_params: list[Any] = []
+    order = SORTS[q.sort]
+    if order is None:
+        if q.text.strip():
+            rank, order_params = text_index.rank(q.text)
+            order = f"{rank}, c.id"
+        else:
+            order = "c.id"
+    per_page = max(1, min(q.per_page, 500))
+    page = max(1, q.page)
+    total = conn.execute(f"SELECT COUNT(*) FROM cases c WHERE {clause}", params).fetchone()[0]
+    rows = conn.execute(
+        f"SELECT c.case_id, c.kind, c.title, c.status, c.items, c.branch, c.photographed_on,"
+        f" c.updated_at FROM cases c WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
+        (*params, *order_params, per_page, (page - 1) * per_page),
+    ).fetchall()
+    keys = ("case_id", "kind", "title", "status", "items", "branch", "photographed_on", "updated")
+    results = [dict(zip(keys, r, strict=True)) for r in rows]
+    for r in results:
+        r["identifiers"] = [
+            {"type": t, "value": v, "state": s}
+            for t, v, s in conn.execute(
+                "SELECT a.field, a.value, a.state FROM annotations a JOIN cases c"
+                " ON c.id = a.case_pk WHERE c.case_id = ? AND a.kind = 'identifier'"
+                " AND a.state IN ('unverified', 'verified') ORDER BY a.field, a.id",
+                (r["case_id"],),
+            )
+        ]
+    return {"total": total, "page": page, "per_page": per_page, "results": results}
