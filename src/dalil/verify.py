@@ -101,6 +101,7 @@ def _verify(vault: Vault, jobs: int, progress: HashProgress | None) -> VerifyRep
         conn.execute("BEGIN")  # one consistent snapshot of the catalogue
         recorded = _check_ledger(vault, conn, report)
         catalogue = _check_catalogue(conn, recorded, report)
+        _check_annotations(conn, recorded, report)
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -130,6 +131,8 @@ def verify_ledger(vault: Vault) -> VerifyReport:
 class _Recorded:
     items: dict[str, int] = field(default_factory=dict)  # sha256 -> size
     occurrences: set[tuple[str, str, str]] = field(default_factory=set)
+    annotations: dict[int, str] = field(default_factory=dict)  # ledger seq -> content digest
+    reviews: dict[int, tuple[int, str, str]] = field(default_factory=dict)  # seq -> (id, who, v)
 
 
 def _iter_rows(conn: sqlite3.Connection) -> Iterator[tuple[int, str, bytes]]:
@@ -241,6 +244,15 @@ def _remember(event: Any, recorded: _Recorded) -> None:
         recorded.occurrences.add((digest, str(first.get("source")), str(first.get("path"))))
     elif action == "occurrence.added":
         recorded.occurrences.add((digest, str(details.get("source")), str(details.get("path"))))
+    elif action == "annotation.added":
+        recorded.annotations[int(event.get("seq", -1))] = str(details.get("digest"))
+    elif action in ("annotation.confirmed", "annotation.rejected"):
+        verdict = "confirm" if action == "annotation.confirmed" else "reject"
+        recorded.reviews[int(event.get("seq", -1))] = (
+            int(details.get("annotation", -1)),
+            str(event.get("actor")),
+            verdict,
+        )
 
 
 # -- catalogue ---------------------------------------------------------------------------------
@@ -287,6 +299,56 @@ def _check_catalogue(
             f"occurrence {path!r} from {source!r} is recorded in the ledger but not catalogued",
         )
     return catalogue
+
+
+def _check_annotations(conn: sqlite3.Connection, recorded: _Recorded, report: VerifyReport) -> None:
+    """Claims and reviews about cases must be exactly what the ledger recorded."""
+    from dalil.cases.model import annotation_digest
+
+    seen: set[int] = set()
+    rows = conn.execute(
+        "SELECT id, kind, field, value, source, confidence, item, region, author, ledger_seq"
+        " FROM annotations"
+    )
+    for aid, kind, field_, value, source, confidence, item, region, author, seq in rows:
+        seen.add(int(seq))
+        content = {
+            "kind": kind,
+            "field": field_,
+            "value": value,
+            "source": source,
+            "confidence": confidence,
+            "item": item,
+            "region": json.loads(region) if region else None,
+            "author": author,
+        }
+        if int(seq) not in recorded.annotations:
+            report.add(
+                CATALOGUE_ROW_UNRECORDED,
+                item,
+                f"annotation {aid} was never recorded in the ledger",
+            )
+        elif recorded.annotations[int(seq)] != annotation_digest(content):
+            report.add(
+                CATALOGUE_ROW_ALTERED,
+                item,
+                f"annotation {aid} differs from what the ledger recorded (event {seq})",
+            )
+    for seq in recorded.annotations.keys() - seen:
+        report.add(CATALOGUE_ROW_MISSING, None, f"the annotation recorded by event {seq} is gone")
+    seen.clear()
+    for rid, aid, reviewer, verdict, seq in conn.execute(
+        "SELECT id, annotation_id, reviewer, verdict, ledger_seq FROM reviews"
+    ):
+        seen.add(int(seq))
+        if recorded.reviews.get(int(seq)) != (int(aid), str(reviewer), str(verdict)):
+            report.add(
+                CATALOGUE_ROW_ALTERED,
+                None,
+                f"review {rid} of annotation {aid} differs from what the ledger recorded",
+            )
+    for seq in recorded.reviews.keys() - seen:
+        report.add(CATALOGUE_ROW_MISSING, None, f"the review recorded by event {seq} is gone")
 
 
 # -- objects -----------------------------------------------------------------------------------

@@ -45,11 +45,11 @@ class Actor:
 
 
 def annotation_digest(row: dict[str, Any]) -> str:
-    """SHA-256 of an annotation's content as canonical JSON (what the ledger records)."""
+    """SHA-256 of an annotation's content as canonical JSON (what the ledger records). The case
+    is not part of it: merging cases moves annotations, and the merge is its own event."""
     content = {
         k: row[k]
         for k in (
-            "case",
             "kind",
             "field",
             "value",
@@ -512,9 +512,7 @@ def query_keys(value: str) -> list[str]:
     keys = {value} | {value[:i] + "?" + value[i + 1 :] for i in range(len(value))}
     keys.add("-" + value)  # a stored value one character longer
     keys |= {value[:i] + value[i + 1 :] for i in range(len(value))}  # one shorter
-    keys |= {
-        value[:i] + value[i + 1] + value[i] + value[i + 2 :] for i in range(len(value) - 1)
-    }
+    keys |= {value[:i] + value[i + 1] + value[i] + value[i + 2 :] for i in range(len(value) - 1)}
     return sorted(k for k in keys if k not in ("", "-"))
 
 
