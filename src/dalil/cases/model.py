@@ -585,8 +585,10 @@ def refresh(conn: sqlite3.Connection, pk: int) -> None:
     ).fetchall()
     words += [str(r[0]) for r in ocr if r[0]]
     body = vocab.ascii_digits(" ".join(w for w in words if w))
-    conn.execute("DELETE FROM case_text WHERE case_id = ?", (case_id,))
-    conn.execute("INSERT INTO case_text (case_id, body) VALUES (?, ?)", (case_id, body))
+    conn.execute("DELETE FROM case_text WHERE rowid = ?", (pk,))
+    conn.execute(
+        "INSERT INTO case_text (rowid, case_id, body) VALUES (?, ?, ?)", (pk, case_id, body)
+    )
 
 
 # ---------------------------------------------------------------------------- reading

@@ -65,12 +65,9 @@ class SearchQuery:
 
 
 class TextIndex(Protocol):
-    def match(self, text: str) -> tuple[str, list[Any]]:
-        """A SQL condition on ``c`` (the cases row) for the text, and its parameters."""
-        ...
-
-    def rank(self, text: str) -> tuple[str, list[Any]]:
-        """A SQL expression ordering the best matches first, and its parameters."""
+    def hits(self, text: str) -> tuple[str, list[Any]]:
+        """A subquery with columns ``id`` (cases.id) and ``score`` (lower is better) for the
+        cases whose text matches, and its parameters."""
         ...
 
 
@@ -78,8 +75,8 @@ _WORD = re.compile(r"\w+", re.UNICODE)
 
 
 class SqliteText:
-    """Full text through the FTS5 table ``case_text``: every word must occur (prefix match on
-    the last one, so people can type as they search)."""
+    """Full text through the FTS5 table ``case_text`` (its rowid is the case's id): every word
+    must occur, the last one as a prefix, so people can type as they search."""
 
     @staticmethod
     def _fts(text: str) -> str:
@@ -90,16 +87,9 @@ class SqliteText:
         quoted[-1] += "*"
         return " ".join(quoted)
 
-    def match(self, text: str) -> tuple[str, list[Any]]:
+    def hits(self, text: str) -> tuple[str, list[Any]]:
         return (
-            "c.case_id IN (SELECT case_id FROM case_text WHERE case_text MATCH ?)",
-            [self._fts(text)],
-        )
-
-    def rank(self, text: str) -> tuple[str, list[Any]]:
-        return (
-            "(SELECT bm25(case_text) FROM case_text WHERE case_text MATCH ?"
-            " AND case_text.case_id = c.case_id)",
+            "SELECT rowid AS id, bm25(case_text) AS score FROM case_text WHERE case_text MATCH ?",
             [self._fts(text)],
         )
 
@@ -140,8 +130,6 @@ def search(
         where.append(cond)
         params.extend(values)
 
-    if q.text.strip():
-        add(*text_index.match(q.text))
     for f in q.identifiers:
         add(*_identifier_condition(f))
     if q.status:
@@ -167,21 +155,22 @@ def search(
     clause = " AND ".join(where) if where else "1"
     if q.sort not in SORTS:
         raise UsageError(f"sort by one of: {', '.join(SORTS)}")
-    order_params: list[Any] = []
+    source, source_params = "cases c", []
     order = SORTS[q.sort]
-    if order is None:
-        if q.text.strip():
-            rank, order_params = text_index.rank(q.text)
-            order = f"{rank}, c.id"
-        else:
-            order = "c.id"
+    if q.text.strip():
+        sub, source_params = text_index.hits(q.text)
+        source = f"({sub}) h JOIN cases c ON c.id = h.id"
+        order = order or "h.score, c.id"
+    order = order or "c.id"
     per_page = max(1, min(q.per_page, 500))
     page = max(1, q.page)
-    total = conn.execute(f"SELECT COUNT(*) FROM cases c WHERE {clause}", params).fetchone()[0]
+    total = conn.execute(
+        f"SELECT COUNT(*) FROM {source} WHERE {clause}", (*source_params, *params)
+    ).fetchone()[0]
     rows = conn.execute(
         f"SELECT c.case_id, c.kind, c.title, c.status, c.items, c.branch, c.photographed_on,"
-        f" c.updated_at FROM cases c WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
-        (*params, *order_params, per_page, (page - 1) * per_page),
+        f" c.updated_at FROM {source} WHERE {clause} ORDER BY {order} LIMIT ? OFFSET ?",
+        (*source_params, *params, per_page, (page - 1) * per_page),
     ).fetchall()
     keys = ("case_id", "kind", "title", "status", "items", "branch", "photographed_on", "updated")
     results = [dict(zip(keys, r, strict=True)) for r in rows]
