@@ -28,15 +28,43 @@ from pathlib import Path
 from typing import Any
 
 import common
-
 from dalil.cases.model import fuzzy_keys
 from dalil.cases.search import IdentifierFilter, SearchQuery, search
 from dalil.vault import Vault
 
-WORDS = (
-    "scar bruise torn card blue ink branch corridor hospital shirt beard grey tall thin young"
-    " old tattoo ring eye left right hand arm leg chest back unknown number written photo table"
-).split()
+WORDS = [
+    "scar",
+    "bruise",
+    "torn",
+    "card",
+    "blue",
+    "ink",
+    "branch",
+    "corridor",
+    "hospital",
+    "shirt",
+    "beard",
+    "grey",
+    "tall",
+    "thin",
+    "young",
+    "old",
+    "tattoo",
+    "ring",
+    "eye",
+    "left",
+    "right",
+    "hand",
+    "arm",
+    "leg",
+    "chest",
+    "back",
+    "unknown",
+    "number",
+    "written",
+    "photo",
+    "table",
+]
 
 
 def build(root: Path, n_cases: int, n_items: int, seed: int) -> dict[str, Any]:
@@ -81,9 +109,23 @@ def build(root: Path, n_cases: int, n_items: int, seed: int) -> dict[str, Any]:
         cams = sorted({rng.choice(serials) for _ in range(2)})
         note = " ".join(rng.sample(WORDS, 5))
         cases.append(
-            (pk, case_id, "person", f"Person {case_id}", status, note, "bench", day, day,
-             rng.choice(("male", "female")), day, branch, "".join(f" {s} " for s in cams),
-             "", len(members))
+            (
+                pk,
+                case_id,
+                "person",
+                f"Person {case_id}",
+                status,
+                note,
+                "bench",
+                day,
+                day,
+                rng.choice(("male", "female")),
+                day,
+                branch,
+                "".join(f" {s} " for s in cams),
+                "",
+                len(members),
+            )
         )
         links += [(pk, sha, "other", "bench", day) for sha in members]
         values = [("detainee", detainee), ("branch", branch), ("report", report)]
@@ -93,8 +135,21 @@ def build(root: Path, n_cases: int, n_items: int, seed: int) -> dict[str, Any]:
             annotation_id += 1
             seq += 1
             notes.append(
-                (annotation_id, pk, "identifier", field, value, "person", None, None, None,
-                 "bench", day, rng.choice(("unverified", "verified")), seq)
+                (
+                    annotation_id,
+                    pk,
+                    "identifier",
+                    field,
+                    value,
+                    "person",
+                    None,
+                    None,
+                    None,
+                    "bench",
+                    day,
+                    rng.choice(("unverified", "verified")),
+                    seq,
+                )
             )
             keys += [(k, annotation_id) for k in fuzzy_keys(value)]
         body = " ".join(
@@ -194,26 +249,37 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             lambda: SearchQuery(text=f"{rng.choice(WORDS)} {rng.choice(WORDS)[:3]}")
         ),
         "identifier exact": pick(
-            lambda: SearchQuery(identifiers=(IdentifierFilter("detainee", rng.choice(detainees), "exact"),))
+            lambda: SearchQuery(
+                identifiers=(IdentifierFilter("detainee", rng.choice(detainees), "exact"),)
+            )
         ),
         "identifier prefix (3 digits)": pick(
-            lambda: SearchQuery(identifiers=(IdentifierFilter("detainee", rng.choice(detainees)[:3], "prefix"),))
+            lambda: SearchQuery(
+                identifiers=(IdentifierFilter("detainee", rng.choice(detainees)[:3], "prefix"),)
+            )
         ),
         "identifier one digit off": pick(
-            lambda: SearchQuery(identifiers=(IdentifierFilter("detainee", slip(rng.choice(detainees)), "fuzzy"),))
+            lambda: SearchQuery(
+                identifiers=(IdentifierFilter("detainee", slip(rng.choice(detainees)), "fuzzy"),)
+            )
         ),
         "branch + status": q(branch="215", status=("open",)),
         "camera + date range": pick(
-            lambda: SearchQuery(camera=rng.choice(serials), date_from="2013-03-01", date_to="2013-04-15")
+            lambda: SearchQuery(
+                camera=rng.choice(serials), date_from="2013-03-01", date_to="2013-04-15"
+            )
         ),
         "text + branch + date, sorted by date": pick(
-            lambda: SearchQuery(text=rng.choice(WORDS), branch="227", date_from="2013-06-01",
-                                sort="photographed")
+            lambda: SearchQuery(
+                text=rng.choice(WORDS), branch="227", date_from="2013-06-01", sort="photographed"
+            )
         ),
         "everything, page 200": q(page=200, per_page=20),
     }
     baseline = _time(
-        lambda: conn.execute("SELECT * FROM cases WHERE id = ?", (rng.randint(1, args.cases),)).fetchone(),
+        lambda: conn.execute(
+            "SELECT * FROM cases WHERE id = ?", (rng.randint(1, args.cases),)
+        ).fetchone(),
         args.runs,
     )
     results: dict[str, Any] = {"setup": built, "baseline_pk_lookup": baseline, "queries": {}}
@@ -230,13 +296,19 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def report(results: dict[str, Any], args: argparse.Namespace) -> str:
     lines = [
         f"case search: {args.cases:,} cases, {args.items:,} items; "
-        f"catalogue {results['setup']['catalogue_mb']} MB, built in {results['setup']['build_s']} s",
+        f"catalogue {results['setup']['catalogue_mb']} MB,"
+        f" built in {results['setup']['build_s']} s",
         f"baseline (one primary-key lookup): p50 {results['baseline_pk_lookup']['p50_ms']} ms",
     ]
     rows = [("query", "p50 ms  p95 ms  max ms  p50/50ms goal")]
     for name, t in results["queries"].items():
-        rows.append((name, f"{t['p50_ms']:>6}  {t['p95_ms']:>6}  {t['max_ms']:>6}  "
-                           f"{t['ratio_to_goal']:.2f} {'MET' if t['p95_ms'] < 50 else 'not met'}"))
+        rows.append(
+            (
+                name,
+                f"{t['p50_ms']:>6}  {t['p95_ms']:>6}  {t['max_ms']:>6}  "
+                f"{t['ratio_to_goal']:.2f} {'MET' if t['p95_ms'] < 50 else 'not met'}",
+            )
+        )
     lines.append(common.table(rows))
     return "\n".join(lines)
 
