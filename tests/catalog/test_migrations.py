@@ -93,3 +93,18 @@ def test_0002_similar_upgrades_a_0001_vault(
         assemble(conn)
     conn.close()
     assert verify(vault, jobs=1).ok
+
+
+def test_0004_cases_upgrades_a_0003_vault(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dalil.cases import model
+
+    with monkeypatch.context() as patch:
+        patch.setattr(mig, "MIGRATIONS", mig.MIGRATIONS[:3])
+        old = Vault.init(tmp_path / "vault", "tester")
+    vault = Vault.open(old.root)
+    assert vault.catalog_path.with_name("catalog.sqlite.bak-0004_cases").is_file()
+    conn = vault.connect()
+    case = model.new_case(conn, vault.ledger(conn), model.Actor("tester"), "place", "Yard")
+    assert case == "L-00001"
