@@ -322,6 +322,61 @@ def cases_set(
     )
 
 
+@cases_app.command("ocr")
+def cases_ocr(
+    cases: Annotated[
+        list[str] | None, typer.Argument(help="Cases to read (default: every live case).")
+    ] = None,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")
+    ] = 0,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    as_: ActorOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Read the numbers on cases' photographs; each becomes an unverified identifier claim."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from dalil.cases.reading import read_cases
+    from dalil.cli.app import console_err
+
+    with (
+        writing(vault) as (opened, conn),
+        Progress(
+            "[bold]Reading",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console_err,
+            transient=True,
+        ) as bar,
+    ):
+        task = bar.add_task("ocr", total=None)
+        report = read_cases(
+            opened,
+            conn,
+            opened.ledger(conn),
+            _actor(as_),
+            cases or None,
+            jobs=jobs,
+            progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )
+    if json_:
+        emit_json(report.to_dict())
+        return
+    console.print(
+        f"Read {report.photos_read} photograph(s) ({report.photos_already_read} read before):"
+        f" {report.claims_added} new identifier claim(s)"
+        f" ({report.claims_already_there} already there, {report.readings_without_field}"
+        f" number(s) with no label to tell what they are)."
+        + (" Review them: `dalil review queue unverified`." if report.claims_added else "")
+    )
+    if report.photos_unreadable:
+        console.print(
+            f"[yellow]{len(report.photos_unreadable)} photograph(s) could not be decoded."
+        )
+
+
 @cases_app.command("id-types")
 def cases_id_types(
     add: Annotated[str | None, typer.Option("--add", help="Name of a new type (admin).")] = None,

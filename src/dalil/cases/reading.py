@@ -1,0 +1,195 @@
+"""OCR on cases' photographs: every number read becomes an unverified identifier claim.
+
+Each photograph is decoded once at reduced size (JPEG DCT scaling), upright, and read by
+:func:`dalil.ocr.read_numbers` in a process pool. What was read (all numbers, with boxes and
+confidences) is kept per item and engine version in ``ocr_runs`` — a derivative, searchable as
+the case's text — so a photograph is read once per engine version. Each reading whose field is
+known (a label such as "Branch" next to it) and whose value is valid for that identifier type
+becomes a claim on every case the photograph belongs to, made on behalf of the user who ran
+it, with source ``ocr:<engine>``, the confidence and the region in the original's upright
+pixels. Claims from machines need two people to confirm them (:mod:`dalil.cases.review`).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import sqlite3
+from collections.abc import Callable, Iterator
+from concurrent.futures import ProcessPoolExecutor
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from dalil.cases import model
+from dalil.catalog import atomic
+from dalil.errors import UsageError
+from dalil.ingest import decode
+from dalil.ledger.log import Ledger
+from dalil.timeutil import utc_now
+from dalil.vault import Vault
+
+READ_SIDE = 1200
+"""The reduced decode is at least this many pixels on its shorter side where the original is."""
+
+LIVE = ("proposed", "open", "candidate-identified")
+
+Progress = Callable[[int, int], None]
+
+
+@dataclass(slots=True)
+class OcrReport:
+    photos_read: int = 0
+    photos_already_read: int = 0
+    photos_unreadable: list[str] = field(default_factory=list)
+    numbers_read: int = 0
+    claims_added: int = 0
+    claims_already_there: int = 0
+    readings_without_field: int = 0
+    invalid_values: int = 0
+
+    def to_dict(self) -> dict[str, Any]:
+        return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+
+
+def _read_one(job: tuple[str, str]) -> tuple[str, list[dict[str, Any]] | None, str]:
+    """(sha256, readings in the original's pixels, their text); runs in a worker process."""
+    from dalil.ocr import read_numbers
+
+    sha, path = job
+    image = decode.reduced_image(Path(path), READ_SIDE)
+    if image is None:
+        return sha, None, ""
+    full = _upright_size(Path(path))
+    sx = full[0] / image.width if full else 1.0
+    sy = full[1] / image.height if full else 1.0
+    readings = []
+    for r in read_numbers(image):
+        d = r.to_dict()
+        x0, y0, x1, y1 = r.box
+        d["box"] = [round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy)]
+        readings.append(d)
+    return sha, readings, " ".join(str(d["written"]) for d in readings)
+
+
+def _upright_size(path: Path) -> tuple[int, int] | None:
+    from PIL import Image
+
+    try:
+        with Image.open(path) as im:
+            w, h = im.size
+            orientation = im.getexif().get(0x0112, 1)
+    except Exception:
+        return None
+    return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
+
+
+def _photos(conn: sqlite3.Connection, cases: list[str] | None) -> list[tuple[str, int]]:
+    """(item, case row id) for every image of the chosen (default: all live) cases."""
+    sql = (
+        "SELECT ci.sha256, c.id FROM case_items ci JOIN cases c ON c.id = ci.case_pk"
+        " JOIN items i ON i.sha256 = ci.sha256 WHERE i.media_type LIKE 'image/%'"
+    )
+    if cases:
+        pks = [model.case_pk(conn, ref) for ref in cases]
+        rows = conn.execute(
+            sql + f" AND c.id IN ({','.join('?' * len(pks))}) ORDER BY c.id, ci.sha256", pks
+        )
+    else:
+        rows = conn.execute(
+            sql + f" AND c.status IN ({','.join('?' * len(LIVE))}) ORDER BY c.id, ci.sha256",
+            LIVE,
+        )
+    return [(str(s), int(p)) for s, p in rows]
+
+
+def read_cases(
+    vault: Vault,
+    conn: sqlite3.Connection,
+    ledger: Ledger,
+    actor: model.Actor,
+    cases: list[str] | None = None,
+    *,
+    jobs: int = 0,
+    progress: Progress | None = None,
+) -> OcrReport:
+    from dalil.ocr import ENGINE_VERSION
+
+    report = OcrReport()
+    photos = _photos(conn, cases)
+    if cases and not photos:
+        raise UsageError("those cases have no photographs to read")
+    done = {
+        str(r[0]): (json.loads(r[1]))
+        for r in conn.execute(
+            "SELECT sha256, readings FROM ocr_runs WHERE engine = ?", (ENGINE_VERSION,)
+        )
+    }
+    todo = sorted({sha for sha, _ in photos if sha not in done})
+    report.photos_already_read = len({sha for sha, _ in photos}) - len(todo)
+    store = vault.store()
+    jobs_list = [(sha, str(store.path(sha))) for sha in todo]
+    workers = max(1, jobs or vault.settings.jobs or (os.cpu_count() or 1))
+    results: Iterator[tuple[str, list[dict[str, Any]] | None, str]]
+    pool = ProcessPoolExecutor(workers) if workers > 1 and len(jobs_list) > 1 else None
+    results = pool.map(_read_one, jobs_list) if pool is not None else map(_read_one, jobs_list)
+    try:
+        for n, (sha, readings, text) in enumerate(results, 1):
+            if readings is None:
+                report.photos_unreadable.append(sha)
+                readings = []
+            else:
+                report.photos_read += 1
+            with atomic(conn):
+                conn.execute(
+                    "INSERT OR REPLACE INTO ocr_runs (sha256, engine, readings, text, ran_at)"
+                    " VALUES (?, ?, ?, ?, ?)",
+                    (
+                        sha,
+                        ENGINE_VERSION,
+                        json.dumps(readings, ensure_ascii=False),
+                        text,
+                        utc_now(),
+                    ),
+                )
+            done[sha] = readings
+            if progress is not None:
+                progress(n, len(jobs_list))
+    finally:
+        if pool is not None:
+            pool.shutdown()
+    types = model.identifier_types(conn)
+    with atomic(conn):
+        touched: set[int] = set()
+        for sha, pk in photos:
+            touched.add(pk)
+            for r in done.get(sha, []):
+                report.numbers_read += 1
+                kind = r.get("field")
+                if kind not in types:
+                    report.readings_without_field += 1
+                    continue
+                try:
+                    _, new = model.annotate(
+                        conn,
+                        ledger,
+                        actor,
+                        pk,
+                        "identifier",
+                        str(kind),
+                        str(r["value"]),
+                        source=f"ocr:{r['engine']}",
+                        confidence=float(r["confidence"]),
+                        item=sha,
+                        region=[int(v) for v in r["box"]],
+                    )
+                except UsageError:
+                    report.invalid_values += 1
+                    continue
+                if new:
+                    report.claims_added += 1
+                else:
+                    report.claims_already_there += 1
+        for pk in touched:
+            model.refresh(conn, pk)  # the OCR text becomes searchable
+    return report
