@@ -10,7 +10,9 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 import sqlite3
+from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -85,8 +87,6 @@ def add_identifier_type(
     pattern: str,
     example: str,
 ) -> None:
-    import re
-
     with atomic(conn):
         if actor.register(conn) != "admin":
             raise UsageError(f"only an admin can add identifier types ({actor.name} is not one)")
@@ -148,7 +148,7 @@ def create_case(
     *,
     status: str = "open",
     cluster: str | None = None,
-    items: list[tuple[str, str]] = (),  # type: ignore[assignment]
+    items: Sequence[tuple[str, str]] = (),
 ) -> str:
     """A new case; returns its id. Call inside ``atomic``."""
     if kind not in vocab.KINDS:

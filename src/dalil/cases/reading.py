@@ -49,7 +49,7 @@ class OcrReport:
     invalid_values: int = 0
 
     def to_dict(self) -> dict[str, Any]:
-        return {k: getattr(self, k) for k in self.__slots__}  # type: ignore[attr-defined]
+        return {k: getattr(self, k) for k in self.__slots__}
 
 
 def _read_one(job: tuple[str, str]) -> tuple[str, list[dict[str, Any]] | None, str]:

@@ -155,7 +155,8 @@ def search(
     clause = " AND ".join(where) if where else "1"
     if q.sort not in SORTS:
         raise UsageError(f"sort by one of: {', '.join(SORTS)}")
-    source, source_params = "cases c", []
+    source: str = "cases c"
+    source_params: list[Any] = []
     order = SORTS[q.sort]
     if q.text.strip():
         sub, source_params = text_index.hits(q.text)
