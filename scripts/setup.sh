@@ -10,7 +10,7 @@ DEBIAN_PACKAGES=(
   libimage-exiftool-perl  # exiftool: tests compare our metadata with it
   libjpeg-turbo-progs  # djpeg: the benchmark's native baseline
   libgl1 libglib2.0-0  # OpenCV's shared-library needs
-  fonts-kacst fonts-hosny-amiri fonts-arabeyes  # Arabic fonts: digit-classifier training and tests
+  fonts-kacst fonts-kacst-one fonts-hosny-amiri fonts-arabeyes fonts-dejavu-core  # digit-classifier training, tests
 )
 
 missing=()

@@ -1,0 +1,54 @@
+"""The PP-OCRv4 detector and recogniser bundled in ``rapidocr_onnxruntime``, loaded lazily.
+
+rapidocr is imported on first use only, so that importing :mod:`dalil.ocr` stays cheap and
+``ORT_DISABLE_TELEMETRY`` is in the environment before onnxruntime is loaded.
+"""
+
+from __future__ import annotations
+
+import os
+import threading
+from typing import Any
+
+import numpy as np
+import numpy.typing as npt
+
+__all__ = ["Quad", "detect", "recognise"]
+
+U8 = npt.NDArray[np.uint8]
+Quad = npt.NDArray[np.float32]  # 4 x 2: top-left, top-right, bottom-right, bottom-left
+
+_LOCK = threading.Lock()
+_ENGINE: Any = None
+
+
+def _engine() -> Any:
+    global _ENGINE
+    with _LOCK:
+        if _ENGINE is None:
+            os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
+            from rapidocr_onnxruntime import RapidOCR  # type: ignore[import-untyped]
+
+            _ENGINE = RapidOCR(use_cls=False, text_score=0.0)
+        return _ENGINE
+
+
+def detect(bgr: U8) -> list[Quad]:
+    """Text-line quadrilaterals found by the PP-OCRv4 detector, top to bottom."""
+    engine = _engine()
+    with _LOCK:
+        boxes, _ = engine.text_det(bgr)
+    if boxes is None or len(boxes) == 0:
+        return []
+    quads = [np.asarray(b, np.float32).reshape(4, 2) for b in boxes]
+    return sorted(quads, key=lambda q: (float(q[:, 1].mean()), float(q[:, 0].mean())))
+
+
+def recognise(lines: list[U8]) -> list[tuple[str, float]]:
+    """PP-OCRv4 text and score for each rectified line crop (BGR)."""
+    if not lines:
+        return []
+    engine = _engine()
+    with _LOCK:
+        results, _ = engine.text_rec(lines)
+    return [(str(r[0]), float(r[1])) for r in results]

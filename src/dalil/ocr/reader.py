@@ -1,0 +1,232 @@
+"""``read_numbers``: detect text lines, read them two ways, keep the numbers.
+
+1. The image is reduced (longest side 1600 px) and PP-OCRv4 finds the text lines.
+2. Each line is cut out of the *full-resolution* image along its quadrilateral (which undoes
+   the card's rotation and perspective) at a height of 48-96 px.
+3. PP-OCRv4 reads the crop; a crop that gives no clean number is read again after CLAHE
+   contrast equalisation, and the better reading is kept.
+4. The Arabic-Indic classifier reads the same crop (:func:`dalil.ocr.digits.read_line`).
+5. A card is written in one digit system as a rule: when some line is only readable as
+   Arabic-Indic digits, lines readable both ways are taken as Arabic-Indic; otherwise the
+   reading with the higher confidence wins.
+6. Fields come from labels on the same line, else from the order of the numbers
+   (:func:`dalil.ocr.fields.assign_fields`).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+import cv2
+import numpy as np
+import numpy.typing as npt
+from PIL import Image
+
+from dalil.ocr import digits, engine
+from dalil.ocr.fields import Placed, assign_fields, label_in
+from dalil.ocr.reading import Reading
+
+__all__ = ["ENGINE_VERSION", "read_numbers"]
+
+ENGINE_VERSION = "pp-ocrv4+arabic-digits-v1/1"
+WORK_SIDE = 1600  # detection runs on a copy reduced to this longest side
+LINE_HEIGHT = (48, 96)  # rectified line crops are cut at a height in this range
+MIN_DIGITS = 2
+ARABIC_MIN_CONFIDENCE = 0.55
+PP_ENGINE, ARABIC_ENGINE = "pp-ocrv4", "arabic-digits-v1"
+
+U8 = npt.NDArray[np.uint8]
+# a number: digits, standing alone or after a label (not glued to other letters or digits)
+_NUMBER = re.compile(r"(?<![0-9])[0-9]{2,}(?![0-9A-Za-z])")
+_WORDS = re.compile(r"[A-Za-z]{4,}")
+_TO_ASCII = str.maketrans(digits.ARABIC_INDIC + "۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
+
+
+@dataclass(slots=True)
+class _Candidate:
+    written: str
+    script: str
+    confidence: float
+    engine: str
+    span: tuple[float, float]  # fraction of the line's length the number covers
+
+
+@dataclass(slots=True)
+class _Line:
+    quad: npt.NDArray[np.float32]  # in full-resolution pixels
+    text: str
+    score: float
+    western: list[_Candidate]
+    arabic: _Candidate | None
+
+
+def read_numbers(image: Image.Image) -> list[Reading]:
+    """The numbers written in ``image`` (upright: EXIF orientation already applied), top to
+    bottom. Boxes are in the pixel space of ``image``. An image without text gives []."""
+    rgb = np.asarray(image.convert("RGB"))
+    height, width = rgb.shape[:2]
+    scale = min(1.0, WORK_SIDE / max(height, width))
+    small = (
+        rgb
+        if scale == 1.0
+        else cv2.resize(
+            rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
+        )
+    )
+    quads = [q / scale for q in engine.detect(np.ascontiguousarray(small[:, :, ::-1]))]
+    lines = _read_lines(rgb, quads)
+    return _readings(lines, width, height)
+
+
+def _rectify(rgb: U8, quad: npt.NDArray[np.float32]) -> U8:
+    """The line cut out along its quadrilateral, straightened, at a height of 48-96 px."""
+    w = float(max(np.linalg.norm(quad[1] - quad[0]), np.linalg.norm(quad[2] - quad[3])))
+    h = float(max(np.linalg.norm(quad[3] - quad[0]), np.linalg.norm(quad[2] - quad[1])))
+    out_h = int(np.clip(h, *LINE_HEIGHT))
+    out_w = max(8, round(w * out_h / max(h, 1.0)))
+    target = np.array([[0, 0], [out_w, 0], [out_w, out_h], [0, out_h]], np.float32)
+    m = cv2.getPerspectiveTransform(quad.astype(np.float32), target)
+    crop = cv2.warpPerspective(
+        rgb,
+        m,
+        (out_w, out_h),
+        flags=cv2.INTER_AREA if h > out_h else cv2.INTER_CUBIC,
+        borderMode=cv2.BORDER_REPLICATE,
+    )
+    return np.asarray(crop, np.uint8)
+
+
+def _clahe(bgr: U8) -> U8:
+    gray = cv2.cvtColor(bgr, cv2.COLOR_BGR2GRAY)
+    eq = cv2.createCLAHE(clipLimit=2.0, tileGridSize=(2, 8)).apply(gray)
+    return np.asarray(cv2.cvtColor(eq, cv2.COLOR_GRAY2BGR), np.uint8)
+
+
+def _western(text: str, score: float) -> list[_Candidate]:
+    out: list[_Candidate] = []
+    n = max(1, len(text))
+    for m in _NUMBER.finditer(text):
+        before = text[: m.start()]
+        tail = before.rstrip(" .:#-")
+        glued = bool(before) and not before[-1].isspace()
+        if tail and (tail[-1].isdigit() or (glued and label_in(tail) is None)):
+            continue  # "r9.77" is not a number, nor is "77" in it
+        out.append(_Candidate(m.group(), "western", score, PP_ENGINE, (m.start() / n, m.end() / n)))
+    return out
+
+
+def _is_words(text: str, score: float) -> bool:
+    """A line PP-OCR reads confidently as words, with no digit: not worth the classifier."""
+    return score >= 0.85 and not any(c.isdigit() for c in text) and bool(_WORDS.search(text))
+
+
+def _read_lines(rgb: U8, quads: list[npt.NDArray[np.float32]]) -> list[_Line]:
+    crops = [np.ascontiguousarray(_rectify(rgb, q)[:, :, ::-1]) for q in quads]
+    first = engine.recognise(crops)
+    retry = [i for i, (t, s) in enumerate(first) if not _western(t, s) and not _is_words(t, s)]
+    again = engine.recognise([_clahe(crops[i]) for i in retry])
+    texts = list(first)
+    for i, (t, s) in zip(retry, again, strict=True):
+        if _western(t, s) and s > first[i][1] - 0.1:
+            texts[i] = (t, s)
+    lines: list[_Line] = []
+    for quad, crop, (text, score) in zip(quads, crops, texts, strict=True):
+        arabic = None
+        if not _is_words(text, score):
+            gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
+            found = digits.read_line(np.asarray(gray, np.uint8))
+            if found is not None and found.confidence >= ARABIC_MIN_CONFIDENCE:
+                cw = crop.shape[1]
+                arabic = _Candidate(
+                    found.written,
+                    "arabic-indic",
+                    found.confidence,
+                    ARABIC_ENGINE,
+                    (found.x0 / cw, found.x1 / cw),
+                )
+        lines.append(_Line(quad, text, score, _western(text, score), arabic))
+    return lines
+
+
+def _choose(lines: list[_Line]) -> list[tuple[_Line, _Candidate]]:
+    arabic_card = any(ln.arabic is not None and not ln.western for ln in lines)
+    chosen: list[tuple[_Line, _Candidate]] = []
+    for ln in lines:
+        a, ws = ln.arabic, ln.western
+        if a is not None and (
+            not ws or arabic_card or a.confidence > max(w.confidence for w in ws)
+        ):
+            chosen.append((ln, a))
+        else:
+            chosen.extend((ln, w) for w in ws)
+    return chosen
+
+
+def _span_box(
+    quad: npt.NDArray[np.float32], span: tuple[float, float], width: int, height: int
+) -> tuple[int, int, int, int]:
+    top, bottom = quad[1] - quad[0], quad[2] - quad[3]
+    pts = np.array(
+        [
+            quad[0] + top * span[0],
+            quad[0] + top * span[1],
+            quad[3] + bottom * span[0],
+            quad[3] + bottom * span[1],
+        ]
+    )
+    x0, y0 = np.floor(pts.min(axis=0))
+    x1, y1 = np.ceil(pts.max(axis=0))
+    return (
+        int(np.clip(x0, 0, width)),
+        int(np.clip(y0, 0, height)),
+        int(np.clip(x1, 0, width)),
+        int(np.clip(y1, 0, height)),
+    )
+
+
+def _placed(quad: npt.NDArray[np.float32], span: tuple[float, float] = (0.0, 1.0)) -> Placed:
+    top, bottom = quad[1] - quad[0], quad[2] - quad[3]
+    a, b = quad[0] + top * span[0], quad[0] + top * span[1]
+    c, d = quad[3] + bottom * span[0], quad[3] + bottom * span[1]
+    centre = (a + b + c + d) / 4
+    slope = float(top[1] / top[0]) if abs(float(top[0])) > 1e-3 else 0.0
+    return Placed(
+        cx=float(centre[0]),
+        cy=float(centre[1]),
+        width=float(np.linalg.norm(b - a)),
+        height=float(np.linalg.norm(c - a)),
+        slope=slope,
+    )
+
+
+def _readings(lines: list[_Line], width: int, height: int) -> list[Reading]:
+    chosen = _choose(lines)
+    numbers: list[Placed] = []
+    for ln, cand in chosen:
+        place = _placed(ln.quad, cand.span)
+        place.field = label_in(ln.text)
+        numbers.append(place)
+    with_numbers = {id(ln) for ln, _ in chosen}
+    labels: list[Placed] = []
+    for ln in lines:
+        field = label_in(ln.text)
+        if field is not None and id(ln) not in with_numbers:
+            lab = _placed(ln.quad)
+            lab.field = field
+            labels.append(lab)
+    assign_fields(numbers, labels)
+    out: list[Reading] = []
+    for (ln, cand), place in zip(chosen, numbers, strict=True):
+        out.append(
+            Reading(
+                field=place.field,
+                value=cand.written.translate(_TO_ASCII),
+                written=cand.written,
+                script=cand.script,
+                confidence=float(np.clip(cand.confidence, 0.0, 1.0)),
+                box=_span_box(ln.quad, cand.span, width, height),
+                engine=cand.engine,
+            )
+        )
+    return out

@@ -1,0 +1,38 @@
+"""The result type of the OCR assist."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+__all__ = ["Reading"]
+
+
+@dataclass(frozen=True, slots=True)
+class Reading:
+    """One number read in an image.
+
+    ``field`` is ``"detainee"``, ``"branch"``, ``"report"`` or None when nothing tells;
+    ``value`` the digits normalised to ASCII ``0-9``; ``written`` the digits as read
+    (Arabic-Indic kept); ``script`` ``"western"`` or ``"arabic-indic"``; ``confidence`` in
+    0..1; ``box`` (x0, y0, x1, y1) in the pixel space of the image passed in; ``engine`` the
+    recogniser that read it (``"pp-ocrv4"`` or ``"arabic-digits-v1"``).
+    """
+
+    field: str | None
+    value: str
+    written: str
+    script: str
+    confidence: float
+    box: tuple[int, int, int, int]
+    engine: str
+
+    def to_dict(self) -> dict[str, object]:
+        return {
+            "field": self.field,
+            "value": self.value,
+            "written": self.written,
+            "script": self.script,
+            "confidence": round(self.confidence, 4),
+            "box": list(self.box),
+            "engine": self.engine,
+        }
