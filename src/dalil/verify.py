@@ -8,6 +8,7 @@ item must still be in the catalogue and the store. Each problem is reported with
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import json
 import os
@@ -109,6 +110,28 @@ def _verify(vault: Vault, jobs: int, progress: HashProgress | None) -> VerifyRep
         vault, catalogue, report, jobs or vault.settings.jobs or os.cpu_count() or 1, progress
     )
     return report
+
+
+def record_result(vault: Vault, report: VerifyReport) -> None:
+    """Keep the outcome of the latest full verification (``derived/last-verify.json``) for the
+    web dashboard; a cache like every derivative, not evidence."""
+    from dalil.store import write_atomic
+    from dalil.timeutil import utc_now
+
+    summary = {
+        "finished_at": utc_now(),
+        "ok": report.ok,
+        "objects_checked": report.objects_checked,
+        "events_checked": report.events_checked,
+        "problems": len(report.problems),
+    }
+    with contextlib.suppress(OSError):  # a read-only vault can still be verified
+        write_atomic(
+            vault.derived_dir / "last-verify.json",
+            json.dumps(summary).encode(),
+            vault.tmp_dir,
+            fsync=False,
+        )
 
 
 def verify_ledger(vault: Vault) -> VerifyReport:

@@ -300,11 +300,44 @@ def _cases(conn: sqlite3.Connection) -> None:
     )
 
 
+def _accounts(conn: sqlite3.Connection) -> None:
+    """Web logins: password hashes, roles, display settings, sessions, failed logins."""
+    _run_script(
+        conn,
+        """
+        ALTER TABLE users ADD COLUMN password_hash TEXT;
+        ALTER TABLE users ADD COLUMN disabled INTEGER NOT NULL DEFAULT 0;
+        ALTER TABLE users ADD COLUMN blur INTEGER NOT NULL DEFAULT 3;
+        ALTER TABLE users ADD COLUMN greyscale INTEGER NOT NULL DEFAULT 1;
+        CREATE TABLE sessions (
+            token_hash TEXT PRIMARY KEY,
+            user TEXT NOT NULL REFERENCES users(name),
+            csrf TEXT NOT NULL,
+            address TEXT NOT NULL,
+            created_at REAL NOT NULL,
+            last_seen REAL NOT NULL,
+            expires_at REAL NOT NULL,
+            revoked INTEGER NOT NULL DEFAULT 0
+        ) WITHOUT ROWID;
+        CREATE INDEX sessions_user ON sessions(user);
+        CREATE TABLE login_failures (
+            id INTEGER PRIMARY KEY,
+            user TEXT NOT NULL,
+            address TEXT NOT NULL,
+            at REAL NOT NULL
+        );
+        CREATE INDEX login_failures_user ON login_failures(user, at);
+        CREATE INDEX login_failures_address ON login_failures(address, at);
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_similar", _similar),
     Migration("0003_match_checks", _matched),
     Migration("0004_cases", _cases),
+    Migration("0005_accounts", _accounts),
 )
 
 

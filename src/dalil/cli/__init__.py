@@ -16,8 +16,10 @@ from dalil.cli import (  # noqa: F401  (each module registers its commands on ``
     init,
     items,
     ledger,
+    serve,
     show,
     similar,
+    users,
     verify,
 )
 from dalil.cli.app import app

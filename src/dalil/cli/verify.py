@@ -19,7 +19,7 @@ from dalil.cli.app import (
     open_vault,
 )
 from dalil.errors import EXIT_INTEGRITY
-from dalil.verify import VerifyReport
+from dalil.verify import VerifyReport, record_result
 from dalil.verify import verify as verify_vault
 
 
@@ -48,6 +48,7 @@ def verify(
             jobs=jobs,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
+    record_result(opened, report)
     if json_:
         emit_json(report.to_dict())
     else:

@@ -1,0 +1,35 @@
+"""``dalil serve``: the web workspace."""
+
+from __future__ import annotations
+
+from typing import Annotated
+
+import typer
+
+from dalil.cli.app import DEFAULT_VAULT_PATH, VaultOption, app, console_err
+
+
+@app.command()
+def serve(
+    host: Annotated[
+        str, typer.Option("--host", help="Address to listen on (default: this machine only).")
+    ] = "127.0.0.1",
+    port: Annotated[int, typer.Option("--port")] = 8000,
+    secure_cookies: Annotated[
+        bool,
+        typer.Option("--secure-cookies", help="Mark cookies Secure (when behind a TLS proxy)."),
+    ] = False,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+) -> None:
+    """Serve the web workspace (logins: `dalil users add NAME --role ROLE`)."""
+    import uvicorn
+
+    from dalil.web.app import create_app
+
+    application = create_app(vault, secure_cookies=secure_cookies)
+    if host not in ("127.0.0.1", "localhost", "::1") and not secure_cookies:
+        console_err.print(
+            "[yellow]Listening beyond this machine without TLS: put a TLS proxy in front and"
+            " pass --secure-cookies."
+        )
+    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)

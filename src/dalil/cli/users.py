@@ -1,0 +1,129 @@
+"""``dalil users …``: accounts and roles for the web workspace."""
+
+from __future__ import annotations
+
+import sys
+from typing import Annotated
+
+import typer
+from rich.table import Table
+
+from dalil import users
+from dalil.cli.app import (
+    DEFAULT_VAULT_PATH,
+    ActorOption,
+    JsonOption,
+    VaultOption,
+    actor_name,
+    app,
+    console,
+    emit_json,
+    reading,
+    writing,
+)
+
+users_app = typer.Typer(help="Accounts and roles (for `dalil serve`).", no_args_is_help=True)
+app.add_typer(users_app, name="users")
+
+PasswordStdin = Annotated[
+    bool,
+    typer.Option("--password-stdin", help="Read the password from standard input (for scripts)."),
+]
+
+
+def _password(from_stdin: bool) -> str:
+    if from_stdin:
+        return sys.stdin.readline().rstrip("\n")
+    return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
+
+
+@users_app.command("add")
+def users_add(
+    name: Annotated[str, typer.Argument(help="Login name.")],
+    role: Annotated[str, typer.Option("--role", help=", ".join(users.ROLES) + ".")],
+    no_password: Annotated[
+        bool, typer.Option("--no-password", help="A command-line-only user (cannot log in).")
+    ] = False,
+    password_stdin: PasswordStdin = False,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    as_: ActorOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Add a user with a role and (asked for) a password of 12+ characters."""
+    password = None if no_password else _password(password_stdin)
+    with writing(vault) as (opened, conn):
+        users.add(conn, opened.ledger(conn), actor_name(as_), name, role, password)
+    if json_:
+        emit_json({"user": name, "role": role})
+        return
+    console.print(f"Added {name} ({role}).")
+
+
+@users_app.command("list")
+def users_list(vault: VaultOption = DEFAULT_VAULT_PATH, json_: JsonOption = False) -> None:
+    """Everyone with an account, their role and state."""
+    with reading(vault) as (_, conn):
+        rows = users.list_users(conn)
+    if json_:
+        emit_json(rows)
+        return
+    table = Table(title=f"{len(rows)} user(s)")
+    for column in ("name", "role", "state", "can log in", "since"):
+        table.add_column(column)
+    for r in rows:
+        table.add_row(
+            r["name"],
+            r["role"],
+            "disabled" if r["disabled"] else "active",
+            "yes" if r["can_log_in"] else "no",
+            r["created_at"],
+        )
+    console.print(table)
+
+
+@users_app.command("role")
+def users_role(
+    name: Annotated[str, typer.Argument()],
+    role: Annotated[str, typer.Argument(help=", ".join(users.ROLES) + ".")],
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    as_: ActorOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Change a user's role (their open sessions end)."""
+    with writing(vault) as (opened, conn):
+        users.set_role(conn, opened.ledger(conn), actor_name(as_), name, role)
+    if json_:
+        emit_json({"user": name, "role": role})
+        return
+    console.print(f"{name} is now {role}.")
+
+
+@users_app.command("disable")
+def users_disable(
+    name: Annotated[str, typer.Argument()],
+    enable: Annotated[bool, typer.Option("--enable", help="Re-enable instead.")] = False,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    as_: ActorOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Disable an account and end its sessions (or --enable it again)."""
+    with writing(vault) as (opened, conn):
+        users.set_disabled(conn, opened.ledger(conn), actor_name(as_), name, not enable)
+    if json_:
+        emit_json({"user": name, "disabled": not enable})
+        return
+    console.print(f"{name} is {'enabled' if enable else 'disabled'}.")
+
+
+@users_app.command("password")
+def users_password(
+    name: Annotated[str, typer.Argument()],
+    password_stdin: PasswordStdin = False,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    as_: ActorOption = None,
+) -> None:
+    """Set a user's password (their open sessions end)."""
+    password = _password(password_stdin)
+    with writing(vault) as (opened, conn):
+        users.set_password(conn, opened.ledger(conn), actor_name(as_), name, password)
+    console.print(f"Password of {name} set.")

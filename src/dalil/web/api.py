@@ -1,0 +1,178 @@
+"""The JSON API (``/api/…``, schema at ``/api/openapi.json``): the same library calls as the
+pages, the same sessions, permissions and CSRF rule (send ``X-CSRF-Token`` on POST)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Query, Request
+
+from dalil import users
+from dalil.cases import model, review
+from dalil.cases import search as finder
+from dalil.catalog.queries import item_detail, list_items, resolve_item
+from dalil.similar import clusters as grouping
+from dalil.vault import Vault
+from dalil.web import auth
+from dalil.web.pages import ledger_events
+
+router = APIRouter(prefix="/api")
+
+Browse = Annotated[users.User, Depends(auth.need("browse"))]
+Search = Annotated[users.User, Depends(auth.need("search"))]
+Review = Annotated[users.User, Depends(auth.need("review"))]
+Edit = Annotated[users.User, Depends(auth.need("cases.edit"))]
+Audit = Annotated[users.User, Depends(auth.need("audit"))]
+Own = Annotated[users.User, Depends(auth.need("own-settings"))]
+
+
+def _vault(request: Request) -> Vault:
+    vault: Vault = request.app.state.vault
+    return vault
+
+
+@router.get("/me")
+def me(request: Request, user: Own) -> dict[str, Any]:
+    session = auth.session_of(request)
+    return {
+        "name": user.name,
+        "role": user.role,
+        "permissions": sorted(p for p in users.PERMISSIONS if user.may(p)),
+        "csrf": session.csrf if session else None,
+    }
+
+
+@router.get("/items")
+def api_items(
+    request: Request,
+    user: Browse,
+    media_type: str | None = None,
+    flag: str | None = None,
+    limit: int = Query(100, le=1000),
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    with auth.connection(_vault(request)) as conn:
+        return list_items(conn, media_type=media_type, flag=flag, limit=limit, offset=offset)
+
+
+@router.get("/items/{ref}")
+def api_item(request: Request, ref: str, user: Browse) -> dict[str, Any]:
+    with auth.connection(_vault(request)) as conn:
+        return item_detail(conn, resolve_item(conn, ref))
+
+
+@router.get("/clusters")
+def api_clusters(
+    request: Request, user: Browse, limit: int = Query(100, le=5000)
+) -> list[dict[str, Any]]:
+    with auth.connection(_vault(request)) as conn:
+        return grouping.list_clusters(conn, limit)
+
+
+@router.get("/cases")
+def api_cases(
+    request: Request,
+    user: Browse,
+    status: str | None = None,
+    limit: int = Query(50, le=500),
+    offset: int = 0,
+) -> list[dict[str, Any]]:
+    with auth.connection(_vault(request)) as conn:
+        return model.list_cases(conn, status=status, limit=limit, offset=offset)
+
+
+@router.get("/cases/{case_id}")
+def api_case(request: Request, case_id: str, user: Browse) -> dict[str, Any]:
+    with auth.connection(_vault(request)) as conn:
+        return model.case_detail(conn, case_id)
+
+
+@router.post("/cases/{case_id}/claims")
+def api_claim(
+    request: Request,
+    case_id: str,
+    user: Edit,
+    kind: Annotated[str, Body()],
+    field: Annotated[str, Body()],
+    value: Annotated[str, Body()],
+) -> dict[str, Any]:
+    vault = _vault(request)
+    with auth.connection(vault, readonly=False) as conn:
+        annotation, new = model.add_annotation(
+            conn, vault.ledger(conn), model.Actor(user.name), case_id, kind, field, value
+        )
+        return {**model.annotation_row(conn, annotation), "new": new}
+
+
+@router.get("/search")
+def api_search(
+    request: Request,
+    user: Search,
+    q: str = "",
+    identifier: Annotated[list[str] | None, Query()] = None,
+    status: Annotated[list[str] | None, Query()] = None,
+    branch: str | None = None,
+    camera: str | None = None,
+    date_from: str | None = None,
+    date_to: str | None = None,
+    sort: str = "relevance",
+    page: int = 1,
+    per_page: int = Query(20, le=500),
+) -> dict[str, Any]:
+    query = finder.SearchQuery(
+        text=q,
+        identifiers=tuple(finder.IdentifierFilter.parse(i) for i in identifier or []),
+        status=tuple(status or ()),
+        branch=branch,
+        camera=camera,
+        date_from=date_from,
+        date_to=date_to,
+        sort=sort,
+        page=page,
+        per_page=per_page,
+    )
+    with auth.connection(_vault(request)) as conn:
+        return finder.search(conn, query)
+
+
+@router.get("/review/{queue}")
+def api_queue(
+    request: Request, queue: str, user: Browse, limit: int = Query(50, le=500)
+) -> list[dict[str, Any]]:
+    with auth.connection(_vault(request)) as conn:
+        return review.queue(conn, queue, limit=limit)
+
+
+@router.post("/annotations/{annotation}/confirm")
+def api_confirm(request: Request, annotation: int, user: Review) -> dict[str, Any]:
+    vault = _vault(request)
+    with auth.connection(vault, readonly=False) as conn:
+        return review.confirm(conn, vault.ledger(conn), model.Actor(user.name), annotation)
+
+
+@router.post("/annotations/{annotation}/reject")
+def api_reject(
+    request: Request,
+    annotation: int,
+    user: Review,
+    comment: Annotated[str, Body(embed=True)] = "",
+) -> dict[str, Any]:
+    vault = _vault(request)
+    with auth.connection(vault, readonly=False) as conn:
+        return review.reject(conn, vault.ledger(conn), model.Actor(user.name), annotation, comment)
+
+
+@router.get("/ledger")
+def api_ledger(
+    request: Request,
+    user: Audit,
+    actor: str = "",
+    action: str = "",
+    item: str = "",
+    before: int | None = None,
+    limit: int = Query(100, le=1000),
+) -> list[dict[str, Any]]:
+    with auth.connection(_vault(request)) as conn:
+        return ledger_events(
+            conn, actor=actor, action=action, item=item, before=before, limit=limit
+        )

@@ -1,0 +1,124 @@
+"""The FastAPI application: sessions, security headers, templates, error pages, routes."""
+
+from __future__ import annotations
+
+import html
+from pathlib import Path
+from typing import Any
+
+from fastapi import FastAPI, Request
+from fastapi.exceptions import HTTPException
+from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from fastapi.staticfiles import StaticFiles
+from fastapi.templating import Jinja2Templates
+from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+
+from dalil.errors import DalilError, UsageError, VaultError
+from dalil.vault import Vault
+from dalil.web import auth
+
+HERE = Path(__file__).resolve().parent
+TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))  # autoescape on for .html
+
+CSP = (
+    "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self';"
+    " object-src 'none'; base-uri 'none'; form-action 'self'; frame-ancestors 'none'"
+)
+
+
+class _Sessions(BaseHTTPMiddleware):
+    """Attach the session (if any) to the request and security headers to every response."""
+
+    def __init__(self, app: Any, vault: Vault, secure: bool) -> None:
+        super().__init__(app)
+        self.vault = vault
+        self.secure = secure
+
+    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
+        request.state.session = auth.lookup(self.vault, request.cookies.get(auth.COOKIE))
+        request.state.secure = self.secure or request.url.scheme == "https"
+        response = await call_next(request)
+        response.headers.setdefault("Content-Security-Policy", CSP)
+        response.headers.setdefault("X-Content-Type-Options", "nosniff")
+        response.headers.setdefault("Referrer-Policy", "no-referrer")
+        response.headers.setdefault("X-Frame-Options", "DENY")
+        response.headers.setdefault("Cache-Control", "no-store")
+        return response
+
+
+def create_app(vault_root: Path, *, secure_cookies: bool = False) -> FastAPI:
+    """The web workspace over one vault. ``secure_cookies``: mark cookies Secure (behind TLS);
+    they are anyway when the request itself came over https."""
+    vault = Vault.open(vault_root)
+    app = FastAPI(
+        title="Dalil",
+        docs_url=None,  # Swagger UI would load scripts from a CDN
+        redoc_url=None,
+        openapi_url="/api/openapi.json",
+    )
+    app.state.vault = vault
+    app.state.reveals = {}  # (session, sha256) -> expiry: unblurred views granted
+    app.state.jobs = {}  # upload ingest jobs
+    app.add_middleware(_Sessions, vault=vault, secure=secure_cookies)
+    app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+
+    @app.exception_handler(auth.NotLoggedIn)
+    async def _login_first(request: Request, exc: auth.NotLoggedIn) -> Response:
+        target = request.url.path
+        if request.url.query:
+            target += "?" + request.url.query
+        if request.headers.get("hx-request"):
+            return Response(status_code=401, headers={"HX-Redirect": "/login"})
+        return RedirectResponse(f"/login?next={html.escape(target, quote=True)}", status_code=303)
+
+    @app.exception_handler(HTTPException)
+    async def _http_error(request: Request, exc: HTTPException) -> Response:
+        return _error(request, exc.status_code, str(exc.detail))
+
+    @app.exception_handler(DalilError)
+    async def _dalil_error(request: Request, exc: DalilError) -> Response:
+        status = 409 if isinstance(exc, VaultError) and "busy" in str(exc) else 400
+        if isinstance(exc, UsageError) and str(exc).startswith("no "):
+            status = 404
+        return _error(request, status, str(exc))
+
+    from dalil.web import api, images, pages, upload
+
+    for module in (pages, images, api, upload):
+        app.include_router(module.router)
+    _record_permissions(app)
+    return app
+
+
+def _error(request: Request, status: int, message: str) -> Response:
+    if request.url.path.startswith("/api/") or request.headers.get("accept") == "application/json":
+        return JSONResponse({"error": message}, status_code=status)
+    return TEMPLATES.TemplateResponse(
+        request,
+        "error.html",
+        {"status": status, "message": message, "session": auth.session_of(request)},
+        status_code=status,
+    )
+
+
+def _record_permissions(app: FastAPI) -> None:
+    from fastapi.routing import APIRoute
+
+    for route in app.routes:
+        if not isinstance(route, APIRoute):
+            continue
+        permission: str | None = None
+        for dep in route.dependant.dependencies:
+            if dep.call is not None and hasattr(dep.call, "permission"):
+                permission = dep.call.permission
+        for method in route.methods or ():
+            auth.ROUTE_PERMISSIONS[(method, route.path)] = permission
+
+
+def page(request: Request, template: str, **context: Any) -> HTMLResponse:
+    session = auth.session_of(request)
+    return TEMPLATES.TemplateResponse(
+        request,
+        template,
+        {"session": session, "user": session.user if session else None, **context},
+    )

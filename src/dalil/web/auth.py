@@ -1,0 +1,195 @@
+"""Sessions, CSRF, login throttling and per-route permissions for the web workspace.
+
+- A session is a random token in an HttpOnly, SameSite=strict cookie (Secure behind TLS);
+  the catalogue keeps only its SHA-256, so a copied catalogue opens no session. Logging in
+  always starts a new session (no fixation); sessions expire after a period of inactivity and
+  at an absolute limit, and end when the user logs out, is disabled, changes role or password.
+- Every state-changing request must carry the session's CSRF token (a form field or the
+  ``X-CSRF-Token`` header that the pages' htmx sends); the login form uses a double-submit
+  cookie.
+- Failed logins are counted per name and per address; too many within the window and the
+  login is refused for the rest of it.
+- Every route declares the permission it needs (:func:`need`); :data:`ROUTE_PERMISSIONS`
+  records them so that tests can walk every route for every role.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import hmac
+import secrets
+import sqlite3
+import time
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass
+from typing import Any
+
+from fastapi import HTTPException, Request
+
+from dalil import users
+from dalil.catalog import atomic
+from dalil.vault import Vault
+
+COOKIE = "dalil_session"
+LOGIN_CSRF_COOKIE = "dalil_login_csrf"
+IDLE_SECONDS = 30 * 60
+ABSOLUTE_SECONDS = 12 * 3600
+FAILURE_WINDOW = 15 * 60
+MAX_FAILURES_PER_USER = 5
+MAX_FAILURES_PER_ADDRESS = 20
+SAFE_METHODS = frozenset({"GET", "HEAD", "OPTIONS"})
+
+ROUTE_PERMISSIONS: dict[tuple[str, str], str | None] = {}
+"""(method, path template) → permission needed (None: open, e.g. the login page)."""
+
+
+def _digest(token: str) -> str:
+    return hashlib.sha256(token.encode("ascii", "replace")).hexdigest()
+
+
+@dataclass(frozen=True, slots=True)
+class Session:
+    token_hash: str
+    user: users.User
+    csrf: str
+
+
+def address(request: Request) -> str:
+    return request.client.host if request.client else "?"
+
+
+@contextmanager
+def connection(vault: Vault, *, readonly: bool = True) -> Iterator[sqlite3.Connection]:
+    conn = vault.connect(readonly=readonly)
+    try:
+        yield conn
+    finally:
+        conn.close()
+
+
+def throttled(conn: sqlite3.Connection, name: str, where: str) -> bool:
+    since = time.time() - FAILURE_WINDOW
+    by_user = conn.execute(
+        "SELECT COUNT(*) FROM login_failures WHERE user = ? AND at > ?", (name, since)
+    ).fetchone()[0]
+    by_address = conn.execute(
+        "SELECT COUNT(*) FROM login_failures WHERE address = ? AND at > ?", (where, since)
+    ).fetchone()[0]
+    return bool(by_user >= MAX_FAILURES_PER_USER or by_address >= MAX_FAILURES_PER_ADDRESS)
+
+
+def record_failure(conn: sqlite3.Connection, name: str, where: str) -> None:
+    with atomic(conn):
+        conn.execute(
+            "INSERT INTO login_failures (user, address, at) VALUES (?, ?, ?)",
+            (name, where, time.time()),
+        )
+        conn.execute("DELETE FROM login_failures WHERE at < ?", (time.time() - 86400,))
+
+
+def start_session(conn: sqlite3.Connection, user: str, where: str, old: str | None) -> str:
+    """A new session for ``user`` (the old cookie's session, if any, ends); returns the token."""
+    token = secrets.token_urlsafe(32)
+    now = time.time()
+    with atomic(conn):
+        if old:
+            conn.execute("UPDATE sessions SET revoked = 1 WHERE token_hash = ?", (_digest(old),))
+        conn.execute(
+            "INSERT INTO sessions (token_hash, user, csrf, address, created_at, last_seen,"
+            " expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            (
+                _digest(token),
+                user,
+                secrets.token_urlsafe(32),
+                where,
+                now,
+                now,
+                now + ABSOLUTE_SECONDS,
+            ),
+        )
+        conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now - 86400,))
+    return token
+
+
+def end_session(conn: sqlite3.Connection, token: str) -> None:
+    with atomic(conn):
+        conn.execute("UPDATE sessions SET revoked = 1 WHERE token_hash = ?", (_digest(token),))
+
+
+def revoke_all(conn: sqlite3.Connection, user: str) -> None:
+    with atomic(conn):
+        conn.execute("UPDATE sessions SET revoked = 1 WHERE user = ?", (user,))
+
+
+def lookup(vault: Vault, token: str | None) -> Session | None:
+    if not token:
+        return None
+    with connection(vault, readonly=False) as conn:
+        row = conn.execute(
+            "SELECT token_hash, user, csrf, last_seen, expires_at, revoked FROM sessions"
+            " WHERE token_hash = ?",
+            (_digest(token),),
+        ).fetchone()
+        if row is None or row[5]:
+            return None
+        now = time.time()
+        if now > float(row[4]) or now - float(row[3]) > IDLE_SECONDS:
+            return None
+        user = users.get(conn, str(row[1]))
+        if user is None or user.disabled:
+            return None
+        if now - float(row[3]) > 60:  # keep writes rare: refresh the idle clock once a minute
+            try:
+                conn.execute(
+                    "UPDATE sessions SET last_seen = ? WHERE token_hash = ?", (now, row[0])
+                )
+                conn.commit()
+            except sqlite3.OperationalError:
+                pass  # busy: next request will do it
+        return Session(str(row[0]), user, str(row[2]))
+
+
+def session_of(request: Request) -> Session | None:
+    found = getattr(request.state, "session", None)
+    return found if isinstance(found, Session) else None
+
+
+class NotLoggedIn(Exception):
+    """Raised for a page that needs a login; the app redirects to /login."""
+
+
+def csrf_ok(request: Request, session: Session, form: dict[str, Any] | None) -> bool:
+    given = request.headers.get("x-csrf-token") or (form or {}).get("csrf") or ""
+    return hmac.compare_digest(str(given), session.csrf)
+
+
+def need(permission: str | None) -> Callable[[Request], Any]:
+    """A FastAPI dependency: the request's user must hold ``permission`` (and, for a request
+    that changes something, present the CSRF token)."""
+
+    async def check(request: Request) -> users.User | None:
+        if permission is None:
+            return None
+        session = session_of(request)
+        if session is None:
+            if request.url.path.startswith("/api/"):
+                raise HTTPException(401, "log in first")
+            raise NotLoggedIn()
+        if not session.user.may(permission):
+            raise HTTPException(403, f"your role ({session.user.role}) may not do this")
+        if request.method not in SAFE_METHODS:
+            form: dict[str, Any] | None = None
+            if (
+                request.headers.get("content-type", "").startswith(
+                    ("application/x-www-form-urlencoded", "multipart/form-data")
+                )
+                and "x-csrf-token" not in request.headers
+            ):
+                form = dict(await request.form())
+            if not csrf_ok(request, session, form):
+                raise HTTPException(403, "missing or wrong CSRF token: reload the page")
+        return session.user
+
+    check.permission = permission  # type: ignore[attr-defined]
+    return check

@@ -1,0 +1,153 @@
+"""Images in the browser: blurred by default, unblurred only after a logged "reveal".
+
+Thumbnails are blurred (and greyscale, unless the user chose otherwise) on the server, from
+the stored thumbnail derivative; the blurred copies are cached as derivatives of their own
+(``thumb-blur-<level><g|c>``). The unblurred picture — a preview decoded at reduced size, or
+the original file — is sent only within a few minutes after the same session asked to reveal
+that item: the reveal is a ledger event (who, which item, when). The family-liaison role may
+not reveal at all.
+"""
+
+from __future__ import annotations
+
+import io
+import time
+from typing import Annotated
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import FileResponse, RedirectResponse, Response
+from PIL import Image, ImageFilter, ImageOps
+
+from dalil import users
+from dalil.catalog import atomic
+from dalil.catalog.queries import resolve_item
+from dalil.ingest import decode
+from dalil.ingest.worker import THUMBNAIL_KIND
+from dalil.store import write_atomic
+from dalil.vault import Vault
+from dalil.web import auth
+
+router = APIRouter()
+
+REVEAL_SECONDS = 10 * 60
+BLUR_RADIUS = {1: 3, 2: 6, 3: 10, 4: 16}
+"""Gaussian blur radius (px, on a thumbnail of at most 256 px) per user blur level."""
+
+PREVIEW_SIDE = 1600
+
+PLACEHOLDER = (
+    '<svg xmlns="http://www.w3.org/2000/svg" width="256" height="192" viewBox="0 0 256 192">'
+    '<rect width="256" height="192" fill="#d9d9d9"/><text x="128" y="100" font-size="16"'
+    ' text-anchor="middle" fill="#555" font-family="sans-serif">no picture</text></svg>'
+)
+
+Browse = Annotated[users.User, Depends(auth.need("browse"))]
+Reveal = Annotated[users.User, Depends(auth.need("reveal"))]
+
+
+def _vault(request: Request) -> Vault:
+    vault: Vault = request.app.state.vault
+    return vault
+
+
+def blurred_thumbnail(vault: Vault, sha256: str, level: int, greyscale: bool) -> bytes | None:
+    kind = f"thumb-blur-{level}{'g' if greyscale else 'c'}"
+    cached = vault.derived_path(kind, sha256, ".jpg")
+    if cached.is_file():
+        return cached.read_bytes()
+    source = vault.derived_path(THUMBNAIL_KIND, sha256, ".jpg")
+    if not source.is_file():
+        return None
+    with Image.open(source) as im:
+        picture = im.convert("L" if greyscale else "RGB")
+        radius = BLUR_RADIUS.get(level, BLUR_RADIUS[3]) * max(picture.size) / 256
+        # shrink first: detail that is not sent cannot be recovered by de-blurring
+        small = picture.resize((max(1, picture.width // 4), max(1, picture.height // 4)))
+        out = small.resize(picture.size, Image.Resampling.BILINEAR).filter(
+            ImageFilter.GaussianBlur(radius)
+        )
+        buffer = io.BytesIO()
+        out.save(buffer, "JPEG", quality=70)
+    data = buffer.getvalue()
+    write_atomic(cached, data, vault.tmp_dir, fsync=False)
+    return data
+
+
+@router.get("/items/{ref}/thumb")
+def thumb(request: Request, ref: str, user: Browse) -> Response:
+    vault = _vault(request)
+    with auth.connection(vault) as conn:
+        sha = resolve_item(conn, ref)
+    data = blurred_thumbnail(vault, sha, user.blur, user.greyscale)
+    if data is None:
+        return Response(PLACEHOLDER, media_type="image/svg+xml")
+    return Response(
+        data, media_type="image/jpeg", headers={"Cache-Control": "private, max-age=3600"}
+    )
+
+
+@router.post("/items/{ref}/reveal")
+def reveal(request: Request, ref: str, user: Reveal) -> Response:
+    """Record that this user looks at the unblurred picture, then allow it for a while."""
+    vault = _vault(request)
+    session = auth.session_of(request)
+    assert session is not None
+    with auth.connection(vault, readonly=False) as conn:
+        sha = resolve_item(conn, ref)
+        with atomic(conn):  # SQLite serialises writers; ingest may run meanwhile
+            vault.ledger(conn).append(
+                user.name, "item.revealed", f"sha256:{sha}", {"sha256": sha, "via": "web"}
+            )
+    request.app.state.reveals[(session.token_hash, sha)] = time.time() + REVEAL_SECONDS
+    if request.headers.get("hx-request"):
+        return Response(
+            f'<img class="revealed" src="/items/{sha}/view" alt="unblurred picture">',
+            media_type="text/html",
+        )
+    return RedirectResponse(f"/items/{sha}?revealed=1", status_code=303)
+
+
+def _granted(request: Request, sha: str) -> bool:
+    session = auth.session_of(request)
+    if session is None:
+        return False
+    until = request.app.state.reveals.get((session.token_hash, sha))
+    return bool(until and until > time.time())
+
+
+@router.get("/items/{ref}/view")
+def view(request: Request, ref: str, user: Reveal) -> Response:
+    """The unblurred picture at reduced size — only after a reveal."""
+    vault = _vault(request)
+    with auth.connection(vault) as conn:
+        sha = resolve_item(conn, ref)
+    if not _granted(request, sha):
+        raise HTTPException(403, "reveal the picture first (each reveal is recorded)")
+    cached = vault.derived_path("preview", sha, ".jpg")
+    if not cached.is_file():
+        image = decode.reduced_image(vault.store().path(sha), PREVIEW_SIDE)
+        if image is None:
+            raise HTTPException(404, "this item cannot be shown as a picture")
+        image = image.convert("RGB")
+        image.thumbnail((PREVIEW_SIDE, PREVIEW_SIDE))
+        buffer = io.BytesIO()
+        ImageOps.exif_transpose(image).save(buffer, "JPEG", quality=85)
+        write_atomic(cached, buffer.getvalue(), vault.tmp_dir, fsync=False)
+    return FileResponse(cached, media_type="image/jpeg", headers={"Cache-Control": "no-store"})
+
+
+@router.get("/items/{ref}/original")
+def original(request: Request, ref: str, user: Reveal) -> Response:
+    """The original file, byte for byte — only after a reveal."""
+    vault = _vault(request)
+    with auth.connection(vault) as conn:
+        sha = resolve_item(conn, ref)
+        media = conn.execute("SELECT media_type FROM items WHERE sha256 = ?", (sha,)).fetchone()[0]
+    if not _granted(request, sha):
+        raise HTTPException(403, "reveal the item first (each reveal is recorded)")
+    return FileResponse(
+        vault.store().path(sha),
+        media_type="application/octet-stream",
+        filename=f"{sha}",
+        headers={"Cache-Control": "no-store", "X-Dalil-Media-Type": str(media)},
+    )

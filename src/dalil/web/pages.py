@@ -1,0 +1,653 @@
+"""Server-rendered pages (Jinja2 + htmx). Every route names the permission it needs."""
+
+from __future__ import annotations
+
+import json
+import sqlite3
+from datetime import UTC, datetime
+from typing import Annotated, Any
+from urllib.parse import urlparse
+
+from fastapi import APIRouter, Depends, Form, Query, Request
+from fastapi.responses import HTMLResponse, RedirectResponse, Response
+
+from dalil import users
+from dalil.cases import model, review
+from dalil.cases import search as finder
+from dalil.cases import vocabulary as vocab
+from dalil.catalog import atomic
+from dalil.catalog.queries import item_detail, list_acquisitions, resolve_item
+from dalil.errors import UsageError
+from dalil.similar import clusters as grouping
+from dalil.vault import Vault
+from dalil.web import auth
+from dalil.web.app import page
+
+router = APIRouter()
+
+PAGE = 48
+
+
+Browse = Annotated[users.User, Depends(auth.need("browse"))]
+Search = Annotated[users.User, Depends(auth.need("search"))]
+Edit = Annotated[users.User, Depends(auth.need("cases.edit"))]
+Review = Annotated[users.User, Depends(auth.need("review"))]
+Audit = Annotated[users.User, Depends(auth.need("audit"))]
+Admin = Annotated[users.User, Depends(auth.need("users"))]
+Own = Annotated[users.User, Depends(auth.need("own-settings"))]
+
+
+def _vault(request: Request) -> Vault:
+    vault: Vault = request.app.state.vault
+    return vault
+
+
+def _read(request: Request) -> sqlite3.Connection:
+    return _vault(request).connect(readonly=True)
+
+
+def _write(request: Request) -> sqlite3.Connection:
+    return _vault(request).connect()
+
+
+def _back(to: str) -> RedirectResponse:
+    return RedirectResponse(to, status_code=303)
+
+
+def _safe_next(target: str | None) -> str:
+    """Only same-site paths: never redirect to another host after login."""
+    if not target:
+        return "/"
+    parsed = urlparse(target)
+    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
+        return "/"
+    return target
+
+
+# ---------------------------------------------------------------------------- login
+
+
+@router.get("/login", dependencies=[Depends(auth.need(None))])
+def login_page(request: Request, next: str = "/", error: str = "") -> Response:
+    import secrets
+
+    token = secrets.token_urlsafe(24)
+    response = page(request, "login.html", next=_safe_next(next), error=error, login_csrf=token)
+    response.set_cookie(
+        auth.LOGIN_CSRF_COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=bool(request.state.secure),
+        max_age=3600,
+    )
+    return response
+
+
+@router.post("/login", dependencies=[Depends(auth.need(None))])
+def login(
+    request: Request,
+    name: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+    csrf: Annotated[str, Form()] = "",
+    next: Annotated[str, Form()] = "/",
+) -> Response:
+    import hmac
+
+    cookie = request.cookies.get(auth.LOGIN_CSRF_COOKIE, "")
+    if not cookie or not hmac.compare_digest(cookie, csrf):
+        return _back("/login?error=expired")
+    where = auth.address(request)
+    vault = _vault(request)
+    with auth.connection(vault, readonly=False) as conn:
+        if auth.throttled(conn, name, where):
+            response = page(
+                request,
+                "login.html",
+                next=_safe_next(next),
+                login_csrf=cookie,
+                error="Too many failed attempts. Wait 15 minutes, or ask an admin.",
+            )
+            response.status_code = 429
+            return response
+        user = users.check_password(conn, name, password)
+        if user is None:
+            auth.record_failure(conn, name, where)
+            return _back("/login?error=wrong")
+        token = auth.start_session(conn, user.name, where, request.cookies.get(auth.COOKIE))
+        with atomic(conn):
+            vault.ledger(conn).append(user.name, "user.login", f"user:{user.name}", {"via": "web"})
+    done: Response = _back(_safe_next(next))
+    done.set_cookie(
+        auth.COOKIE,
+        token,
+        httponly=True,
+        samesite="strict",
+        secure=bool(request.state.secure),
+        max_age=auth.ABSOLUTE_SECONDS,
+        path="/",
+    )
+    done.delete_cookie(auth.LOGIN_CSRF_COOKIE)
+    return done
+
+
+@router.post("/logout")
+def logout(request: Request, user: Own) -> Response:
+    token = request.cookies.get(auth.COOKIE)
+    if token:
+        with auth.connection(_vault(request), readonly=False) as conn:
+            auth.end_session(conn, token)
+    response = _back("/login")
+    response.delete_cookie(auth.COOKIE, path="/")
+    return response
+
+
+# ---------------------------------------------------------------------------- dashboard
+
+
+def _by_month(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    rows = conn.execute(
+        "SELECT substr(captured_at, 1, 7) AS month, COUNT(*) FROM metadata"
+        " WHERE captured_at IS NOT NULL GROUP BY month ORDER BY month"
+    ).fetchall()
+    most = max((r[1] for r in rows), default=1)
+    return [{"month": r[0], "count": r[1], "height": round(100 * r[1] / most)} for r in rows]
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, user: Browse) -> Response:
+    vault = _vault(request)
+    with auth.connection(vault) as conn:
+        counts = {
+            "items": conn.execute("SELECT COUNT(*) FROM items").fetchone()[0],
+            "images": conn.execute(
+                "SELECT COUNT(*) FROM items WHERE media_type LIKE 'image/%'"
+            ).fetchone()[0],
+            "flagged": conn.execute("SELECT COUNT(DISTINCT sha256) FROM item_flags").fetchone()[0],
+            "clusters": conn.execute("SELECT COUNT(*) FROM clusters").fetchone()[0],
+            "events": conn.execute("SELECT COUNT(*) FROM ledger").fetchone()[0],
+        }
+        cases = dict(conn.execute("SELECT status, COUNT(*) FROM cases GROUP BY status").fetchall())
+        acquisitions = list_acquisitions(conn)[-5:][::-1]
+        months = _by_month(conn)
+    last_verify = None
+    record = vault.derived_dir / "last-verify.json"
+    if record.is_file():
+        try:
+            last_verify = json.loads(record.read_text())
+        except ValueError:
+            last_verify = None
+    return page(
+        request,
+        "dashboard.html",
+        counts=counts,
+        cases=cases,
+        acquisitions=acquisitions,
+        months=months,
+        last_verify=last_verify,
+    )
+
+
+# ---------------------------------------------------------------------------- items
+
+
+def _items(
+    conn: sqlite3.Connection, *, after: str, media: str, flag: str, camera: str, acquisition: str
+) -> list[dict[str, Any]]:
+    where, params = ["i.sha256 > ?"], [after]
+    if media:
+        where.append("i.media_type LIKE ?")
+        params.append(media + "%")
+    if flag:
+        where.append("EXISTS (SELECT 1 FROM item_flags f WHERE f.sha256 = i.sha256 AND f.flag = ?)")
+        params.append(flag)
+    if camera:
+        where.append("m.camera_serial = ?")
+        params.append(camera)
+    if acquisition:
+        where.append("i.acquisition_id = (SELECT id FROM acquisitions WHERE label = ?)")
+        params.append(acquisition)
+    rows = conn.execute(
+        "SELECT i.sha256, i.media_type, m.captured_at, m.camera_model,"
+        " (SELECT group_concat(flag) FROM item_flags f WHERE f.sha256 = i.sha256)"
+        " FROM items i LEFT JOIN metadata m ON m.sha256 = i.sha256"
+        f" WHERE {' AND '.join(where)} ORDER BY i.sha256 LIMIT ?",
+        (*params, PAGE),
+    ).fetchall()
+    return [
+        {"sha256": r[0], "media_type": r[1], "captured_at": r[2], "camera": r[3], "flags": r[4]}
+        for r in rows
+    ]
+
+
+@router.get("/items", response_class=HTMLResponse)
+def items_page(
+    request: Request,
+    user: Browse,
+    media: str = "",
+    flag: str = "",
+    camera: str = "",
+    acquisition: str = "",
+    after: str = "",
+) -> Response:
+    with auth.connection(_vault(request)) as conn:
+        rows = _items(
+            conn, after=after, media=media, flag=flag, camera=camera, acquisition=acquisition
+        )
+        flags = [r[0] for r in conn.execute("SELECT DISTINCT flag FROM item_flags ORDER BY flag")]
+    filters = {"media": media, "flag": flag, "camera": camera, "acquisition": acquisition}
+    template = "_items_more.html" if after else "items.html"
+    return page(request, template, rows=rows, filters=filters, flags=flags, page_size=PAGE)
+
+
+def _gps_plot(lat: float | None, lon: float | None) -> dict[str, float] | None:
+    if lat is None or lon is None:
+        return None
+    return {"x": round((lon + 180) / 360 * 360, 1), "y": round((90 - lat) / 180 * 180, 1)}
+
+
+@router.get("/items/{ref}", response_class=HTMLResponse)
+def item_page(request: Request, ref: str, user: Browse, revealed: int = 0) -> Response:
+    vault = _vault(request)
+    with auth.connection(vault) as conn:
+        sha = resolve_item(conn, ref)
+        detail = item_detail(conn, sha)
+        events = vault.ledger(conn, signing=False).events_about(f"sha256:{sha}")
+        label = conn.execute(
+            "SELECT c.label FROM clusters c JOIN cluster_members m ON m.cluster_id = c.id"
+            " WHERE m.sha256 = ?",
+            (sha,),
+        ).fetchone()
+        cluster = grouping.cluster_detail(conn, label[0]) if label else None
+        cases = conn.execute(
+            "SELECT c.case_id, c.title, ci.role FROM case_items ci"
+            " JOIN cases c ON c.id = ci.case_pk WHERE ci.sha256 = ? ORDER BY c.id",
+            (sha,),
+        ).fetchall()
+    meta = detail.get("metadata") or {}
+    granted = False
+    session = auth.session_of(request)
+    if revealed and session is not None:
+        import time
+
+        until = request.app.state.reveals.get((session.token_hash, sha))
+        granted = bool(until and until > time.time())
+    return page(
+        request,
+        "item.html",
+        item=detail,
+        sha=sha,
+        events=events,
+        cluster=cluster,
+        cases=[{"case_id": c[0], "title": c[1], "role": c[2]} for c in cases],
+        gps=_gps_plot(meta.get("gps_lat"), meta.get("gps_lon")),
+        meta=meta,
+        granted=granted,
+        may_reveal=user.may("reveal"),
+    )
+
+
+# ---------------------------------------------------------------------------- clusters
+
+
+@router.get("/clusters", response_class=HTMLResponse)
+def clusters_page(request: Request, user: Browse, limit: int = Query(200, le=2000)) -> Response:
+    with auth.connection(_vault(request)) as conn:
+        rows = grouping.list_clusters(conn, limit)
+    return page(request, "clusters.html", rows=rows)
+
+
+@router.get("/clusters/{label}", response_class=HTMLResponse)
+def cluster_page(request: Request, label: str, user: Browse) -> Response:
+    with auth.connection(_vault(request)) as conn:
+        detail = grouping.cluster_detail(conn, label)
+    return page(request, "cluster.html", cluster=detail)
+
+
+# ---------------------------------------------------------------------------- cases
+
+
+@router.get("/cases", response_class=HTMLResponse)
+def cases_page(request: Request, user: Browse, status: str = "", page_no: int = 1) -> Response:
+    with auth.connection(_vault(request)) as conn:
+        rows = model.list_cases(
+            conn, status=status or None, limit=50, offset=(max(1, page_no) - 1) * 50
+        )
+    return page(
+        request,
+        "cases.html",
+        rows=rows,
+        status=status,
+        statuses=vocab.STATUSES,
+        page_no=page_no,
+        may_edit=user.may("cases.edit"),
+    )
+
+
+@router.post("/cases")
+def case_new(
+    request: Request,
+    user: Edit,
+    title: Annotated[str, Form()],
+    kind: Annotated[str, Form()] = "person",
+) -> Response:
+    vault = _vault(request)
+    with auth.connection(vault, readonly=False) as conn:
+        case_id = model.new_case(conn, vault.ledger(conn), model.Actor(user.name), kind, title)
+    return _back(f"/cases/{case_id}")
+
+
+@router.post("/cases/propose")
+def case_propose(request: Request, user: Edit) -> Response:
+    vault = _vault(request)
+    with auth.connection(vault, readonly=False) as conn:
+        model.propose(conn, vault.ledger(conn), model.Actor(user.name))
+    return _back("/review?queue=proposed")
+
+
+@router.get("/cases/{case_id}", response_class=HTMLResponse)
+def case_page(request: Request, case_id: str, user: Browse) -> Response:
+    with auth.connection(_vault(request)) as conn:
+        detail = model.case_detail(conn, case_id)
+        types = list(model.identifier_types(conn).values())
+    return page(
+        request,
+        "case.html",
+        case=detail,
+        types=types,
+        roles=vocab.ROLES,
+        marks=vocab.MARKS,
+        attributes=list(vocab.ATTRIBUTES),
+        statuses=vocab.STATUSES[:-1],
+        may_edit=user.may("cases.edit"),
+        may_review=user.may("review"),
+    )
+
+
+@router.post("/cases/{case_id}/claims")
+def case_claim(
+    request: Request,
+    case_id: str,
+    user: Edit,
+    kind: Annotated[str, Form()],
+    field: Annotated[str, Form()],
+    value: Annotated[str, Form()],
+) -> Response:
+    vault = _vault(request)
+    if kind == "mark":
+        field = "mark"
+    if kind == "note":
+        field = "note"
+    with auth.connection(vault, readonly=False) as conn:
+        model.add_annotation(
+            conn, vault.ledger(conn), model.Actor(user.name), case_id, kind, field, value
+        )
+    return _back(f"/cases/{case_id.upper()}")
+
+
+@router.post("/cases/{case_id}/status")
+def case_status(
+    request: Request, case_id: str, user: Edit, status: Annotated[str, Form()]
+) -> Response:
+    vault = _vault(request)
+    with auth.connection(vault, readonly=False) as conn:
+        model.set_status(conn, vault.ledger(conn), model.Actor(user.name), [case_id], status)
+    return _back(f"/cases/{case_id.upper()}")
+
+
+@router.post("/cases/{case_id}/link")
+def case_link(
+    request: Request,
+    case_id: str,
+    user: Edit,
+    item: Annotated[str, Form()],
+    role: Annotated[str, Form()] = "other",
+    unlink: Annotated[str, Form()] = "",
+) -> Response:
+    vault = _vault(request)
+    with auth.connection(vault, readonly=False) as conn:
+        model.link(
+            conn,
+            vault.ledger(conn),
+            model.Actor(user.name),
+            case_id,
+            [item],
+            role,
+            unlink=bool(unlink),
+        )
+    return _back(f"/cases/{case_id.upper()}")
+
+
+# ---------------------------------------------------------------------------- review
+
+
+@router.get("/review", response_class=HTMLResponse)
+def review_page(request: Request, user: Browse, queue: str = "unverified") -> Response:
+    if queue not in review.QUEUES:
+        raise UsageError(f"queues: {', '.join(review.QUEUES)}")
+    with auth.connection(_vault(request)) as conn:
+        rows = review.queue(conn, queue, limit=100)
+    return page(
+        request,
+        "review.html",
+        queue=queue,
+        rows=rows,
+        queues=review.QUEUES,
+        may_review=user.may("review"),
+        may_edit=user.may("cases.edit"),
+    )
+
+
+@router.post("/review/{annotation}/confirm")
+def review_confirm(request: Request, annotation: int, user: Review) -> Response:
+    vault = _vault(request)
+    with auth.connection(vault, readonly=False) as conn:
+        row = review.confirm(conn, vault.ledger(conn), model.Actor(user.name), annotation)
+    return _back(request.headers.get("hx-current-url") or f"/cases/{row['case']}")
+
+
+@router.post("/review/{annotation}/reject")
+def review_reject(
+    request: Request,
+    annotation: int,
+    user: Review,
+    comment: Annotated[str, Form()] = "",
+    correct: Annotated[str, Form()] = "",
+) -> Response:
+    vault = _vault(request)
+    with auth.connection(vault, readonly=False) as conn:
+        row = review.reject(
+            conn,
+            vault.ledger(conn),
+            model.Actor(user.name),
+            annotation,
+            comment,
+            correct=correct or None,
+        )
+    return _back(f"/cases/{row['case']}")
+
+
+@router.post("/cases/{case_id}/accept")
+def case_accept(request: Request, case_id: str, user: Edit) -> Response:
+    vault = _vault(request)
+    with auth.connection(vault, readonly=False) as conn:
+        model.accept(conn, vault.ledger(conn), model.Actor(user.name), [case_id])
+    return _back("/review?queue=proposed")
+
+
+# ---------------------------------------------------------------------------- search
+
+
+@router.get("/search", response_class=HTMLResponse)
+def search_page(
+    request: Request,
+    user: Search,
+    q: str = "",
+    identifier: str = "",
+    branch: str = "",
+    status: str = "",
+    date_from: str = "",
+    date_to: str = "",
+    page_no: int = 1,
+) -> Response:
+    found = None
+    error = ""
+    if q or identifier or branch or status or date_from or date_to:
+        query = finder.SearchQuery(
+            text=q,
+            identifiers=(finder.IdentifierFilter.parse(identifier),) if identifier else (),
+            branch=branch or None,
+            status=(status,) if status else (),
+            date_from=date_from or None,
+            date_to=date_to or None,
+            page=page_no,
+        )
+        with auth.connection(_vault(request)) as conn:
+            try:
+                found = finder.search(conn, query)
+            except UsageError as exc:
+                error = str(exc)
+    params = {
+        "q": q,
+        "identifier": identifier,
+        "branch": branch,
+        "status": status,
+        "date_from": date_from,
+        "date_to": date_to,
+    }
+    return page(
+        request,
+        "search.html",
+        found=found,
+        params=params,
+        error=error,
+        statuses=vocab.STATUSES,
+        page_no=page_no,
+    )
+
+
+# ---------------------------------------------------------------------------- acquisitions, ledger
+
+
+@router.get("/acquisitions", response_class=HTMLResponse)
+def acquisitions_page(request: Request, user: Browse) -> Response:
+    with auth.connection(_vault(request)) as conn:
+        rows = list_acquisitions(conn)
+    return page(request, "acquisitions.html", rows=rows)
+
+
+def ledger_events(
+    conn: sqlite3.Connection, *, actor: str, action: str, item: str, before: int | None, limit: int
+) -> list[dict[str, Any]]:
+    where: list[str] = []
+    params: list[Any] = []
+    if actor:
+        where.append("json_extract(event, '$.actor') = ?")
+        params.append(actor)
+    if action:
+        where.append("json_extract(event, '$.action') LIKE ?")
+        params.append(action.replace("*", "%"))
+    if item:
+        where.append("event LIKE ?")
+        params.append(f"%{item.lower().removeprefix('sha256:')}%")
+    if before is not None:
+        where.append("seq < ?")
+        params.append(before)
+    clause = f"WHERE {' AND '.join(where)}" if where else ""
+    rows = conn.execute(
+        f"SELECT event FROM ledger {clause} ORDER BY seq DESC LIMIT ?", (*params, limit)
+    ).fetchall()
+    return [json.loads(r[0]) for r in rows]
+
+
+@router.get("/ledger", response_class=HTMLResponse)
+def ledger_page(
+    request: Request,
+    user: Audit,
+    actor: str = "",
+    action: str = "",
+    item: str = "",
+    before: int | None = None,
+) -> Response:
+    with auth.connection(_vault(request)) as conn:
+        events = ledger_events(
+            conn, actor=actor, action=action, item=item, before=before, limit=100
+        )
+        actors = [r[0] for r in conn.execute("SELECT name FROM users ORDER BY name")]
+    return page(
+        request,
+        "ledger.html",
+        events=events,
+        filters={"actor": actor, "action": action, "item": item},
+        actors=actors,
+    )
+
+
+# ---------------------------------------------------------------------------- users, settings
+
+
+@router.get("/users", response_class=HTMLResponse)
+def users_page(request: Request, user: Admin) -> Response:
+    with auth.connection(_vault(request)) as conn:
+        rows = users.list_users(conn)
+    return page(request, "users.html", rows=rows, roles=users.ROLES)
+
+
+@router.post("/users")
+def users_add(
+    request: Request,
+    user: Admin,
+    name: Annotated[str, Form()],
+    role: Annotated[str, Form()],
+    password: Annotated[str, Form()],
+) -> Response:
+    vault = _vault(request)
+    with auth.connection(vault, readonly=False) as conn:
+        users.add(conn, vault.ledger(conn), user.name, name, role, password)
+    return _back("/users")
+
+
+@router.post("/users/{name}/role")
+def users_role(request: Request, name: str, user: Admin, role: Annotated[str, Form()]) -> Response:
+    vault = _vault(request)
+    with auth.connection(vault, readonly=False) as conn:
+        users.set_role(conn, vault.ledger(conn), user.name, name, role)
+    return _back("/users")
+
+
+@router.post("/users/{name}/disable")
+def users_disable(
+    request: Request, name: str, user: Admin, enable: Annotated[str, Form()] = ""
+) -> Response:
+    vault = _vault(request)
+    with auth.connection(vault, readonly=False) as conn:
+        users.set_disabled(conn, vault.ledger(conn), user.name, name, not enable)
+    return _back("/users")
+
+
+@router.post("/users/{name}/sessions")
+def users_revoke(request: Request, name: str, user: Admin) -> Response:
+    with auth.connection(_vault(request), readonly=False) as conn:
+        auth.revoke_all(conn, name)
+    return _back("/users")
+
+
+@router.get("/settings", response_class=HTMLResponse)
+def settings_page(request: Request, user: Own, saved: int = 0) -> Response:
+    return page(request, "settings.html", levels=users.BLUR_LEVELS, saved=saved)
+
+
+@router.post("/settings")
+def settings_save(
+    request: Request,
+    user: Own,
+    blur: Annotated[int, Form()],
+    greyscale: Annotated[str, Form()] = "",
+) -> Response:
+    with auth.connection(_vault(request), readonly=False) as conn:
+        users.set_display(conn, user.name, blur, bool(greyscale))
+    return _back("/settings?saved=1")
+
+
+def now_text() -> str:
+    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")

@@ -1,0 +1,131 @@
+"""Ingest from the browser: files or a zip, streamed to disk, then the same ingest as the CLI.
+
+The request body is streamed into a folder under the vault's ``tmp/`` (never held in memory)
+and refused beyond :data:`MAX_UPLOAD_BYTES`; file names are reduced to their last component
+(no path from the browser reaches the file system). The folder is then ingested by the same
+:class:`~dalil.ingest.session.IngestSession` as ``dalil ingest``, in a background thread,
+under the vault's writer lock, with the uploader as actor and the upload's description as
+the acquisition's source. Progress is polled by the page.
+"""
+
+from __future__ import annotations
+
+import shutil
+import threading
+import uuid
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi.responses import HTMLResponse, Response
+from starlette.datastructures import UploadFile
+
+from dalil import users
+from dalil.ingest.session import IngestOptions, IngestSession
+from dalil.vault import Vault
+from dalil.web import auth
+from dalil.web.app import page
+
+router = APIRouter()
+
+MAX_UPLOAD_BYTES = 4 * 2**30
+MAX_FILES = 5000
+CHUNK = 1 << 20
+
+Ingest = Annotated[users.User, Depends(auth.need("ingest"))]
+
+
+@dataclass(slots=True)
+class Job:
+    id: str
+    user: str
+    source: str
+    state: str = "receiving"  # receiving, ingesting, done, failed
+    done: int = 0
+    total: int = 0
+    phase: str = ""
+    report: dict[str, Any] = field(default_factory=dict)
+    error: str = ""
+
+
+def _safe_name(name: str, taken: set[str]) -> str:
+    base = Path(name.replace("\\", "/")).name.strip() or "upload"
+    if base in (".", ".."):
+        base = "upload"
+    candidate, n = base, 1
+    while candidate in taken:
+        n += 1
+        candidate = f"{n}-{base}"
+    taken.add(candidate)
+    return candidate
+
+
+@router.get("/upload", response_class=HTMLResponse)
+def upload_page(request: Request, user: Ingest) -> Response:
+    return page(request, "upload.html", limit_gb=MAX_UPLOAD_BYTES / 2**30)
+
+
+@router.post("/upload", response_class=HTMLResponse)
+async def upload(request: Request, user: Ingest) -> Response:
+    vault: Vault = request.app.state.vault
+    length = int(request.headers.get("content-length") or 0)
+    if length > MAX_UPLOAD_BYTES:
+        raise HTTPException(413, f"uploads are limited to {MAX_UPLOAD_BYTES / 2**30:.0f} GiB")
+    form = await request.form(max_files=MAX_FILES, max_part_size=64 * 2**20)
+    source = str(form.get("source") or "").strip()
+    if not source:
+        raise HTTPException(400, "say where these files came from")
+    files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+    if not files:
+        raise HTTPException(400, "choose at least one file or zip archive")
+    job = Job(uuid.uuid4().hex[:12], user.name, source)
+    folder = vault.tmp_dir / f"upload-{job.id}"
+    folder.mkdir(parents=True)
+    taken: set[str] = set()
+    written = 0
+    try:
+        for upload_file in files:
+            target = folder / _safe_name(str(upload_file.filename), taken)
+            with target.open("xb") as out:
+                while chunk := await upload_file.read(CHUNK):
+                    written += len(chunk)
+                    if written > MAX_UPLOAD_BYTES:
+                        raise HTTPException(413, "the upload is larger than allowed")
+                    out.write(chunk)
+    except BaseException:
+        shutil.rmtree(folder, ignore_errors=True)
+        raise
+    jobs: dict[str, Job] = request.app.state.jobs
+    jobs[job.id] = job
+    threading.Thread(target=_ingest, args=(vault, job, folder), daemon=True).start()
+    return page(request, "_upload_job.html", job=job)
+
+
+def _ingest(vault: Vault, job: Job, folder: Path) -> None:
+    job.state = "ingesting"
+
+    def progress(p: Any) -> None:
+        job.done, job.total, job.phase = int(p.done), int(p.total), str(getattr(p, "phase", ""))
+
+    try:
+        with vault.writer_lock():
+            report = IngestSession(
+                vault,
+                IngestOptions([folder], job.source, job.user, note="uploaded in the browser"),
+                progress,
+            ).run()
+        job.report = report.to_dict()
+        job.state = "done"
+    except Exception as exc:  # shown to the uploader; the files stay until ingested
+        job.state, job.error = "failed", str(exc)
+        return
+    shutil.rmtree(folder, ignore_errors=True)
+
+
+@router.get("/upload/{job_id}", response_class=HTMLResponse)
+def upload_status(request: Request, job_id: str, user: Ingest) -> Response:
+    job = request.app.state.jobs.get(job_id)
+    if job is None or job.user != user.name:
+        raise HTTPException(404, "no such upload")
+    return page(request, "_upload_job.html", job=job)
