@@ -222,11 +222,17 @@ def _time(fn: Callable[[], object], runs: int) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    root = args.workdir / f"search-{args.cases}-{args.items}"
-    common.remove(root)
-    root.parent.mkdir(parents=True, exist_ok=True)
-    common.log(f"building a vault with {args.cases:,} cases and {args.items:,} items ...")
-    built = build(root, args.cases, args.items, args.seed)
+    root = args.workdir / f"search-{args.cases}-{args.items}-s{args.seed}"
+    saved = root.with_suffix(".json")
+    if args.reuse and saved.is_file() and (root / "catalog.sqlite").is_file():
+        built = json.loads(saved.read_text())
+        common.log(f"reusing {root}")
+    else:
+        common.remove(root)
+        root.parent.mkdir(parents=True, exist_ok=True)
+        common.log(f"building a vault with {args.cases:,} cases and {args.items:,} items ...")
+        built = build(root, args.cases, args.items, args.seed)
+        saved.write_text(json.dumps(built))
     detainees, serials = built.pop("detainees"), built.pop("serials")
     common.log(f"built in {built['build_s']} s ({built['catalogue_mb']} MB)")
     vault = Vault.open(root)
@@ -320,6 +326,9 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--runs", type=int, default=40, help="timed runs per query kind")
     parser.add_argument("--seed", type=int, default=3)
     parser.add_argument("--workdir", type=Path, default=common.DEFAULT_WORKDIR)
+    parser.add_argument(
+        "--reuse", action="store_true", help="reuse the vault a previous run built (same sizes)"
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
     results = run(args)

@@ -10,6 +10,7 @@ DEBIAN_PACKAGES=(
   libimage-exiftool-perl  # exiftool: tests compare our metadata with it
   libjpeg-turbo-progs  # djpeg: the benchmark's native baseline
   libgl1 libglib2.0-0  # OpenCV's shared-library needs
+  chromium             # browser tests of the web workspace (Playwright drives it)
   fonts-kacst fonts-kacst-one fonts-hosny-amiri fonts-arabeyes fonts-dejavu-core  # digit-classifier training, tests
 )
 

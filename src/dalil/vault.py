@@ -57,6 +57,12 @@ class Vault:
         return self.root / "tmp"
 
     @property
+    def uploads_dir(self) -> Path:
+        """Where browser uploads wait to be ingested (the one place inside the vault that
+        ingest accepts as a source: nothing there is evidence yet)."""
+        return self.root / "tmp" / "uploads"
+
+    @property
     def origin(self) -> str:
         return f"dalil-vault/{self.vault_id}"
 

@@ -65,9 +65,9 @@ class SearchQuery:
 
 
 class TextIndex(Protocol):
-    def hits(self, text: str) -> tuple[str, list[Any]]:
-        """A subquery with columns ``id`` (cases.id) and ``score`` (lower is better) for the
-        cases whose text matches, and its parameters."""
+    def hits(self, text: str, *, scored: bool = True) -> tuple[str, list[Any]]:
+        """A subquery with columns ``id`` (cases.id) and, when ``scored``, ``score`` (lower is
+        better) for the cases whose text matches, and its parameters."""
         ...
 
 
@@ -87,9 +87,10 @@ class SqliteText:
         quoted[-1] += "*"
         return " ".join(quoted)
 
-    def hits(self, text: str) -> tuple[str, list[Any]]:
+    def hits(self, text: str, *, scored: bool = True) -> tuple[str, list[Any]]:
+        score = ", bm25(case_text) AS score" if scored else ""
         return (
-            "SELECT rowid AS id, bm25(case_text) AS score FROM case_text WHERE case_text MATCH ?",
+            f"SELECT rowid AS id{score} FROM case_text WHERE case_text MATCH ?",
             [self._fts(text)],
         )
 
@@ -157,16 +158,20 @@ def search(
         raise UsageError(f"sort by one of: {', '.join(SORTS)}")
     source: str = "cases c"
     source_params: list[Any] = []
+    counted, counted_params = source, source_params
     order = SORTS[q.sort]
     if q.text.strip():
-        sub, source_params = text_index.hits(q.text)
+        scored = order is None
+        sub, source_params = text_index.hits(q.text, scored=scored)
         source = f"({sub}) h JOIN cases c ON c.id = h.id"
         order = order or "h.score, c.id"
+        sub, counted_params = text_index.hits(q.text, scored=False)
+        counted = f"({sub}) h JOIN cases c ON c.id = h.id"
     order = order or "c.id"
     per_page = max(1, min(q.per_page, 500))
     page = max(1, q.page)
     total = conn.execute(
-        f"SELECT COUNT(*) FROM {source} WHERE {clause}", (*source_params, *params)
+        f"SELECT COUNT(*) FROM {counted} WHERE {clause}", (*counted_params, *params)
     ).fetchone()[0]
     rows = conn.execute(
         f"SELECT c.case_id, c.kind, c.title, c.status, c.items, c.branch, c.photographed_on,"

@@ -116,11 +116,13 @@ class IngestSession:
         if not self.options.source_label.strip():
             raise UsageError("--from must say where the material came from")
         vault_root = os.path.realpath(self.vault.root)
+        staging = os.path.realpath(self.vault.uploads_dir)
         for source in self.options.sources:
             if not os.path.lexists(source):
                 raise UsageError(f"{source}: no such file or folder")
             real = os.path.realpath(source)
-            if os.path.commonpath([real, vault_root]) in (real, vault_root):
+            uploaded = os.path.commonpath([real, staging]) == staging and real != staging
+            if os.path.commonpath([real, vault_root]) in (real, vault_root) and not uploaded:
                 raise UsageError(f"{source}: overlaps the vault itself; choose another source")
         return [Path(os.path.abspath(s)) for s in self.options.sources]
 

@@ -117,10 +117,28 @@ def binarise(gray: U8) -> Mask:
     level, ink = cv2.threshold(flat, 0, 255, cv2.THRESH_BINARY + cv2.THRESH_OTSU)
     if level < 18:  # nothing darker than the paper: no ink
         return np.zeros(gray.shape, bool)
-    run = max(8, int(h * 1.2))
-    rules = cv2.morphologyEx(ink, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
-    ink = cv2.subtract(ink, rules)
-    return ink > 0
+    return _without_rules(np.asarray(ink, np.uint8)) > 0
+
+
+def _without_rules(ink: U8) -> U8:
+    """``ink`` less its long horizontal rules. A thin rule a few degrees off the horizontal
+    breaks into short steps, so the ink is first thickened vertically: a rule then has long
+    horizontal runs, while no digit has one as long as ``0.6 x`` the line height."""
+    h = ink.shape[0]
+    run = max(8, int(h * 0.6))
+    tall = cv2.dilate(ink, np.ones((5, 1), np.uint8))
+    rules = cv2.morphologyEx(tall, cv2.MORPH_OPEN, np.ones((1, run), np.uint8))
+    rules = cv2.dilate(rules, np.ones((3, 3), np.uint8))
+    # only the part of the opened ink that is a band: a wide thin strip, not a glyph
+    n, labels, stats, _ = cv2.connectedComponentsWithStats(rules, connectivity=8)
+    keep = np.zeros(n, bool)
+    for i in range(1, n):
+        w, hh = int(stats[i, cv2.CC_STAT_WIDTH]), int(stats[i, cv2.CC_STAT_HEIGHT])
+        keep[i] = w >= run and hh <= max(10, h // 4)
+    band = keep[labels]
+    out = ink.copy()
+    out[band] = 0
+    return np.asarray(out, np.uint8)
 
 
 @dataclass(frozen=True, slots=True)
@@ -133,33 +151,54 @@ class Component:
 
 
 def components(ink: Mask) -> list[Component]:
-    """Connected components of the ink, left to right; specks dropped, pieces that overlap
-    horizontally merged (a broken stroke stays one glyph)."""
+    """Connected components of the ink, left to right: specks and flat scraps (what is left
+    of a rule) dropped, and a piece that lies over or under a bigger one merged into it (a
+    broken stroke stays one glyph)."""
     n, labels, stats, _ = cv2.connectedComponentsWithStats(ink.astype(np.uint8), connectivity=8)
     if n <= 1:
         return []
     tallest = float(stats[1:, cv2.CC_STAT_HEIGHT].max())
-    boxes: list[list[int]] = []
+    height, width = ink.shape
+    boxes: list[tuple[int, int, int, int, int]] = []
     for i in range(1, n):
         x, y, w, h, area = (int(v) for v in stats[i])
         if area < max(4.0, (tallest * 0.06) ** 2) or max(w, h) < tallest * 0.12:
             continue
-        boxes.append([x, y, x + w, y + h, i])
+        if h < tallest * 0.2 and w > 2.5 * h:  # a scrap of a rule or an underline
+            continue
+        if (x == 0 or x + w == width) and (y == 0 or y + h == height):
+            continue  # in a corner of the crop: the edge of the card or of a box, not a digit
+        boxes.append((x, y, x + w, y + h, i))
     boxes.sort()
-    merged: list[tuple[list[int], list[int]]] = []
-    for b in boxes:
-        if merged:
-            m, ids = merged[-1]
-            overlap = min(m[2], b[2]) - max(m[0], b[0])
-            if overlap > 0.6 * min(m[2] - m[0], b[2] - b[0]):
-                m[:4] = [min(m[0], b[0]), min(m[1], b[1]), max(m[2], b[2]), max(m[3], b[3])]
-                ids.append(b[4])
-                continue
-        merged.append((b[:4], [b[4]]))
+    # union-find over pairs that overlap horizontally by most of the narrower one
+    parent = list(range(len(boxes)))
+
+    def root(i: int) -> int:
+        while parent[i] != i:
+            parent[i] = parent[parent[i]]
+            i = parent[i]
+        return i
+
+    for i, a in enumerate(boxes):
+        for j in range(i + 1, len(boxes)):
+            b = boxes[j]
+            if b[0] >= a[2]:
+                break
+            overlap = min(a[2], b[2]) - max(a[0], b[0])
+            if overlap > 0.6 * min(a[2] - a[0], b[2] - b[0]):
+                parent[root(j)] = root(i)
+    groups: dict[int, list[int]] = {}
+    for i in range(len(boxes)):
+        groups.setdefault(root(i), []).append(i)
     out: list[Component] = []
-    for (x0, y0, x1, y1), ids in merged:
-        crop = np.isin(labels[y0:y1, x0:x1], ids)
+    for members in groups.values():
+        x0 = min(boxes[i][0] for i in members)
+        y0 = min(boxes[i][1] for i in members)
+        x1 = max(boxes[i][2] for i in members)
+        y1 = max(boxes[i][3] for i in members)
+        crop = np.isin(labels[y0:y1, x0:x1], [boxes[i][4] for i in members])
         out.append(Component(x0, y0, x1, y1, crop))
+    out.sort(key=lambda c: (c.x0, c.x1))
     return out
 
 

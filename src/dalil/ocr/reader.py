@@ -29,7 +29,7 @@ from dalil.ocr.reading import Reading
 
 __all__ = ["ENGINE_VERSION", "read_numbers"]
 
-ENGINE_VERSION = "pp-ocrv4+arabic-digits-v1/1"
+ENGINE_VERSION = "pp-ocrv4+arabic-digits-v1/2"
 WORK_SIDE = 1600  # detection runs on a copy reduced to this longest side
 LINE_HEIGHT = (48, 96)  # rectified line crops are cut at a height in this range
 MIN_DIGITS = 2
@@ -39,7 +39,9 @@ PP_ENGINE, ARABIC_ENGINE = "pp-ocrv4", "arabic-digits-v1"
 U8 = npt.NDArray[np.uint8]
 # a number: digits, standing alone or after a label (not glued to other letters or digits)
 _NUMBER = re.compile(r"(?<![0-9])[0-9]{2,}(?![0-9A-Za-z])")
-_WORDS = re.compile(r"[A-Za-z]{4,}")
+# Latin letters PP-OCR reads Arabic-Indic digits as (two as r, one as l, five as o, seven
+# as V, eight as A, four as E ...): a "word" of these alone may be a number
+_DIGIT_LOOKALIKES = frozenset("rlIioOVvAEeYyqn")
 _TO_ASCII = str.maketrans(digits.ARABIC_INDIC + "۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
 
 
@@ -117,8 +119,12 @@ def _western(text: str, score: float) -> list[_Candidate]:
 
 
 def _is_words(text: str, score: float) -> bool:
-    """A line PP-OCR reads confidently as words, with no digit: not worth the classifier."""
-    return score >= 0.85 and not any(c.isdigit() for c in text) and bool(_WORDS.search(text))
+    """A line PP-OCR reads confidently as words, with no digit: not worth the classifier.
+    Arabic-Indic digits come back from PP-OCR as Latin look-alikes (``٢١٥٣`` as ``rlor``):
+    a line is words only when two of its letters look like no Arabic-Indic digit."""
+    if score < 0.85 or any(c.isdigit() for c in text):
+        return False
+    return sum(c.isascii() and c.isalpha() and c not in _DIGIT_LOOKALIKES for c in text) >= 2
 
 
 def _read_lines(rgb: U8, quads: list[npt.NDArray[np.float32]]) -> list[_Line]:
@@ -150,7 +156,11 @@ def _read_lines(rgb: U8, quads: list[npt.NDArray[np.float32]]) -> list[_Line]:
 
 
 def _choose(lines: list[_Line]) -> list[tuple[_Line, _Candidate]]:
-    arabic_card = any(ln.arabic is not None and not ln.western for ln in lines)
+    # a card is in Arabic-Indic digits when more lines read only that way than only as
+    # Western digits (a Latin label can look like Arabic-Indic digits to the classifier)
+    only_arabic = sum(ln.arabic is not None and not ln.western for ln in lines)
+    only_western = sum(ln.arabic is None and bool(ln.western) for ln in lines)
+    arabic_card = only_arabic > only_western
     chosen: list[tuple[_Line, _Candidate]] = []
     for ln in lines:
         a, ws = ln.arabic, ln.western

@@ -84,9 +84,10 @@ def create_app(vault_root: Path, *, secure_cookies: bool = False) -> FastAPI:
 
     from dalil.web import api, images, pages, upload
 
-    for module in (pages, images, api, upload):
-        app.include_router(module.router)
-    _record_permissions(app)
+    routers = [module.router for module in (pages, images, api, upload)]
+    for router in routers:
+        app.include_router(router)
+    _record_permissions(routers)
     return app
 
 
@@ -101,10 +102,10 @@ def _error(request: Request, status: int, message: str) -> Response:
     )
 
 
-def _record_permissions(app: FastAPI) -> None:
+def _record_permissions(routers: list[Any]) -> None:
     from fastapi.routing import APIRoute
 
-    for route in app.routes:
+    for route in (r for router in routers for r in router.routes):
         if not isinstance(route, APIRoute):
             continue
         permission: str | None = None

@@ -180,13 +180,15 @@ def need(permission: str | None) -> Callable[[Request], Any]:
             raise HTTPException(403, f"your role ({session.user.role}) may not do this")
         if request.method not in SAFE_METHODS:
             form: dict[str, Any] | None = None
-            if (
-                request.headers.get("content-type", "").startswith(
-                    ("application/x-www-form-urlencoded", "multipart/form-data")
-                )
-                and "x-csrf-token" not in request.headers
+            kind = request.headers.get("content-type", "")
+            if kind.startswith("application/x-www-form-urlencoded") and (
+                "x-csrf-token" not in request.headers
             ):
                 form = dict(await request.form())
+            elif kind.startswith("multipart/form-data"):
+                # never parse (spool) a whole upload before the token is known to be right:
+                # multipart forms send it in the header (htmx) or the query string
+                form = {"csrf": request.query_params.get("csrf", "")}
             if not csrf_ok(request, session, form):
                 raise HTTPException(403, "missing or wrong CSRF token: reload the page")
         return session.user

@@ -122,7 +122,7 @@ def view(request: Request, ref: str, user: Reveal) -> Response:
     with auth.connection(vault) as conn:
         sha = resolve_item(conn, ref)
     if not _granted(request, sha):
-        raise HTTPException(403, "reveal the picture first (each reveal is recorded)")
+        raise HTTPException(428, "reveal the picture first (each reveal is recorded)")
     cached = vault.derived_path("preview", sha, ".jpg")
     if not cached.is_file():
         image = decode.reduced_image(vault.store().path(sha), PREVIEW_SIDE)
@@ -144,7 +144,7 @@ def original(request: Request, ref: str, user: Reveal) -> Response:
         sha = resolve_item(conn, ref)
         media = conn.execute("SELECT media_type FROM items WHERE sha256 = ?", (sha,)).fetchone()[0]
     if not _granted(request, sha):
-        raise HTTPException(403, "reveal the item first (each reveal is recorded)")
+        raise HTTPException(428, "reveal the item first (each reveal is recorded)")
     return FileResponse(
         vault.store().path(sha),
         media_type="application/octet-stream",

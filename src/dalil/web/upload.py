@@ -1,6 +1,7 @@
 """Ingest from the browser: files or a zip, streamed to disk, then the same ingest as the CLI.
 
-The request body is streamed into a folder under the vault's ``tmp/`` (never held in memory)
+The request body is streamed into a folder under the vault's ``tmp/uploads/`` (never held in
+memory)
 and refused beyond :data:`MAX_UPLOAD_BYTES`; file names are reduced to their last component
 (no path from the browser reaches the file system). The folder is then ingested by the same
 :class:`~dalil.ingest.session.IngestSession` as ``dalil ingest``, in a background thread,
@@ -73,15 +74,26 @@ async def upload(request: Request, user: Ingest) -> Response:
     if length > MAX_UPLOAD_BYTES:
         raise HTTPException(413, f"uploads are limited to {MAX_UPLOAD_BYTES / 2**30:.0f} GiB")
     form = await request.form(max_files=MAX_FILES, max_part_size=64 * 2**20)
-    source = str(form.get("source") or "").strip()
-    if not source:
-        raise HTTPException(400, "say where these files came from")
-    files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
-    if not files:
-        raise HTTPException(400, "choose at least one file or zip archive")
-    job = Job(uuid.uuid4().hex[:12], user.name, source)
-    folder = vault.tmp_dir / f"upload-{job.id}"
-    folder.mkdir(parents=True)
+    try:
+        source = str(form.get("source") or "").strip()
+        if not source:
+            raise HTTPException(400, "say where these files came from")
+        files = [f for f in form.getlist("files") if isinstance(f, UploadFile) and f.filename]
+        if not files:
+            raise HTTPException(400, "choose at least one file or zip archive")
+        job = Job(uuid.uuid4().hex[:12], user.name, source)
+        folder = vault.uploads_dir / f"upload-{job.id}"
+        folder.mkdir(parents=True)
+        await _receive(files, folder)
+    finally:
+        await form.close()
+    jobs: dict[str, Job] = request.app.state.jobs
+    jobs[job.id] = job
+    threading.Thread(target=_ingest, args=(vault, job, folder), daemon=True).start()
+    return page(request, "_upload_job.html", job=job)
+
+
+async def _receive(files: list[UploadFile], folder: Path) -> None:
     taken: set[str] = set()
     written = 0
     try:
@@ -96,25 +108,20 @@ async def upload(request: Request, user: Ingest) -> Response:
     except BaseException:
         shutil.rmtree(folder, ignore_errors=True)
         raise
-    jobs: dict[str, Job] = request.app.state.jobs
-    jobs[job.id] = job
-    threading.Thread(target=_ingest, args=(vault, job, folder), daemon=True).start()
-    return page(request, "_upload_job.html", job=job)
 
 
 def _ingest(vault: Vault, job: Job, folder: Path) -> None:
     job.state = "ingesting"
 
     def progress(p: Any) -> None:
-        job.done, job.total, job.phase = int(p.done), int(p.total), str(getattr(p, "phase", ""))
+        job.done, job.total, job.phase = int(p.files_done), int(p.files_total), str(p.phase)
 
     try:
-        with vault.writer_lock():
-            report = IngestSession(
-                vault,
-                IngestOptions([folder], job.source, job.user, note="uploaded in the browser"),
-                progress,
-            ).run()
+        report = IngestSession(  # takes the vault's writer lock itself
+            vault,
+            IngestOptions([folder], job.source, job.user, note="uploaded in the browser"),
+            progress,
+        ).run()
         job.report = report.to_dict()
         job.state = "done"
     except Exception as exc:  # shown to the uploader; the files stay until ingested
