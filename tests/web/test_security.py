@@ -312,3 +312,16 @@ def test_hostile_metadata_is_escaped(
         assert payload not in page, path
         assert "&lt;script&gt;" in page, path
     assert "script-src 'self'" in client.get("/").headers["content-security-policy"]
+
+
+def test_docs_role_table_matches_the_code() -> None:
+    text = (Path(__file__).resolve().parents[2] / "docs" / "web.md").read_text()
+    table = text.split("<!-- roles-table -->")[1].split("<!-- /roles-table -->")[0]
+    rows = [r for r in table.strip().splitlines()[2:]]
+    documented = {}
+    for row in rows:
+        cells = [c.strip() for c in row.strip("|").split("|")]
+        documented[cells[0]] = {
+            role for role, cell in zip(users.ROLES, cells[1:], strict=True) if cell == "yes"
+        }
+    assert documented == {p: set(r) for p, r in users.PERMISSIONS.items()}
