@@ -328,6 +328,12 @@ def _accounts(conn: sqlite3.Connection) -> None:
         );
         CREATE INDEX login_failures_user ON login_failures(user, at);
         CREATE INDEX login_failures_address ON login_failures(address, at);
+        CREATE TABLE reveal_grants (
+            token_hash TEXT NOT NULL,
+            sha256 TEXT NOT NULL,
+            until REAL NOT NULL,
+            PRIMARY KEY (token_hash, sha256)
+        ) WITHOUT ROWID;
         """,
     )
 

@@ -19,17 +19,34 @@ def serve(
         bool,
         typer.Option("--secure-cookies", help="Mark cookies Secure (when behind a TLS proxy)."),
     ] = False,
+    workers: Annotated[
+        int, typer.Option("--workers", help="Server processes (0: one per core).")
+    ] = 0,
     vault: VaultOption = DEFAULT_VAULT_PATH,
 ) -> None:
     """Serve the web workspace (logins: `dalil users add NAME --role ROLE`)."""
+    import os
+
     import uvicorn
 
     from dalil.web.app import create_app
 
-    application = create_app(vault, secure_cookies=secure_cookies)
+    create_app(vault, secure_cookies=secure_cookies)  # fail here, clearly, if the vault is bad
+    os.environ["DALIL_VAULT"] = str(vault.absolute())
+    os.environ["DALIL_SECURE_COOKIES"] = "1" if secure_cookies else "0"
+    count = workers or os.cpu_count() or 1
     if host not in ("127.0.0.1", "localhost", "::1") and not secure_cookies:
         console_err.print(
             "[yellow]Listening beyond this machine without TLS: put a TLS proxy in front and"
             " pass --secure-cookies."
         )
-    uvicorn.run(application, host=host, port=port, log_level="warning", access_log=False)
+    console_err.print(f"Dalil serves {vault} at http://{host}:{port} ({count} process(es)).")
+    uvicorn.run(
+        "dalil.web.app:app_from_environment",
+        factory=True,
+        host=host,
+        port=port,
+        workers=count,
+        log_level="warning",
+        access_log=False,
+    )

@@ -11,7 +11,7 @@ from fastapi.exceptions import HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
-from starlette.middleware.base import BaseHTTPMiddleware, RequestResponseEndpoint
+from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dalil.errors import DalilError, UsageError, VaultError
 from dalil.vault import Vault
@@ -26,24 +26,43 @@ CSP = (
 )
 
 
-class _Sessions(BaseHTTPMiddleware):
-    """Attach the session (if any) to the request and security headers to every response."""
+SECURITY_HEADERS = [
+    (b"content-security-policy", CSP.encode()),
+    (b"x-content-type-options", b"nosniff"),
+    (b"referrer-policy", b"no-referrer"),
+    (b"x-frame-options", b"DENY"),
+]
 
-    def __init__(self, app: Any, vault: Vault, secure: bool) -> None:
-        super().__init__(app)
+
+class _Sessions:
+    """Attach the session (if any) to the request and security headers to every response
+    (plain ASGI: Starlette's BaseHTTPMiddleware costs a task and a queue per request)."""
+
+    def __init__(self, app: ASGIApp, vault: Vault, secure: bool) -> None:
+        self.app = app
         self.vault = vault
         self.secure = secure
 
-    async def dispatch(self, request: Request, call_next: RequestResponseEndpoint) -> Response:
-        request.state.session = auth.lookup(self.vault, request.cookies.get(auth.COOKIE))
-        request.state.secure = self.secure or request.url.scheme == "https"
-        response = await call_next(request)
-        response.headers.setdefault("Content-Security-Policy", CSP)
-        response.headers.setdefault("X-Content-Type-Options", "nosniff")
-        response.headers.setdefault("Referrer-Policy", "no-referrer")
-        response.headers.setdefault("X-Frame-Options", "DENY")
-        response.headers.setdefault("Cache-Control", "no-store")
-        return response
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+        request = Request(scope)
+        state = scope.setdefault("state", {})
+        state["session"] = auth.lookup(self.vault, request.cookies.get(auth.COOKIE))
+        state["secure"] = self.secure or scope.get("scheme") == "https"
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                if b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
 
 
 def create_app(vault_root: Path, *, secure_cookies: bool = False) -> FastAPI:
@@ -57,8 +76,6 @@ def create_app(vault_root: Path, *, secure_cookies: bool = False) -> FastAPI:
         openapi_url="/api/openapi.json",
     )
     app.state.vault = vault
-    app.state.reveals = {}  # (session, sha256) -> expiry: unblurred views granted
-    app.state.jobs = {}  # upload ingest jobs
     app.add_middleware(_Sessions, vault=vault, secure=secure_cookies)
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
 
@@ -89,6 +106,17 @@ def create_app(vault_root: Path, *, secure_cookies: bool = False) -> FastAPI:
         app.include_router(router)
     _record_permissions(routers)
     return app
+
+
+def app_from_environment() -> FastAPI:
+    """The app for ``uvicorn --factory`` worker processes: vault and options from the
+    environment that ``dalil serve`` sets."""
+    import os
+
+    return create_app(
+        Path(os.environ["DALIL_VAULT"]),
+        secure_cookies=os.environ.get("DALIL_SECURE_COOKIES") == "1",
+    )
 
 
 def _error(request: Request, status: int, message: str) -> Response:

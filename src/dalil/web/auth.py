@@ -19,6 +19,7 @@ import hashlib
 import hmac
 import secrets
 import sqlite3
+import threading
 import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
@@ -59,9 +60,25 @@ def address(request: Request) -> str:
     return request.client.host if request.client else "?"
 
 
+_LOCAL = threading.local()
+
+
 @contextmanager
 def connection(vault: Vault, *, readonly: bool = True) -> Iterator[sqlite3.Connection]:
-    conn = vault.connect(readonly=readonly)
+    """A catalogue connection for one request. Read-only ones are kept per thread and reused
+    (each statement is its own snapshot in autocommit mode); writable ones are fresh."""
+    if readonly:
+        cache: dict[str, sqlite3.Connection] = getattr(_LOCAL, "connections", None) or {}
+        _LOCAL.connections = cache
+        key = str(vault.catalog_path)
+        conn = cache.get(key)
+        if conn is None:
+            conn = cache[key] = vault.connect(readonly=True)
+        if conn.in_transaction:  # never left open by a request, but never trust it
+            conn.rollback()
+        yield conn
+        return
+    conn = vault.connect()
     try:
         yield conn
     finally:

@@ -98,7 +98,11 @@ def reveal(request: Request, ref: str, user: Reveal) -> Response:
             vault.ledger(conn).append(
                 user.name, "item.revealed", f"sha256:{sha}", {"sha256": sha, "via": "web"}
             )
-    request.app.state.reveals[(session.token_hash, sha)] = time.time() + REVEAL_SECONDS
+            conn.execute(
+                "INSERT OR REPLACE INTO reveal_grants (token_hash, sha256, until) VALUES (?, ?, ?)",
+                (session.token_hash, sha, time.time() + REVEAL_SECONDS),
+            )
+            conn.execute("DELETE FROM reveal_grants WHERE until < ?", (time.time() - 3600,))
     if request.headers.get("hx-request"):
         return Response(
             f'<img class="revealed" src="/items/{sha}/view" alt="unblurred picture">',
@@ -107,12 +111,17 @@ def reveal(request: Request, ref: str, user: Reveal) -> Response:
     return RedirectResponse(f"/items/{sha}?revealed=1", status_code=303)
 
 
-def _granted(request: Request, sha: str) -> bool:
+def granted(request: Request, sha: str) -> bool:
+    """Has this session revealed this item within the last :data:`REVEAL_SECONDS`?"""
     session = auth.session_of(request)
     if session is None:
         return False
-    until = request.app.state.reveals.get((session.token_hash, sha))
-    return bool(until and until > time.time())
+    with auth.connection(request.app.state.vault) as conn:
+        row = conn.execute(
+            "SELECT until FROM reveal_grants WHERE token_hash = ? AND sha256 = ?",
+            (session.token_hash, sha),
+        ).fetchone()
+    return bool(row and float(row[0]) > time.time())
 
 
 @router.get("/items/{ref}/view")
@@ -121,7 +130,7 @@ def view(request: Request, ref: str, user: Reveal) -> Response:
     vault = _vault(request)
     with auth.connection(vault) as conn:
         sha = resolve_item(conn, ref)
-    if not _granted(request, sha):
+    if not granted(request, sha):
         raise HTTPException(428, "reveal the picture first (each reveal is recorded)")
     cached = vault.derived_path("preview", sha, ".jpg")
     if not cached.is_file():
@@ -143,7 +152,7 @@ def original(request: Request, ref: str, user: Reveal) -> Response:
     with auth.connection(vault) as conn:
         sha = resolve_item(conn, ref)
         media = conn.execute("SELECT media_type FROM items WHERE sha256 = ?", (sha,)).fetchone()[0]
-    if not _granted(request, sha):
+    if not granted(request, sha):
         raise HTTPException(428, "reveal the item first (each reveal is recorded)")
     return FileResponse(
         vault.store().path(sha),

@@ -265,13 +265,9 @@ def item_page(request: Request, ref: str, user: Browse, revealed: int = 0) -> Re
             (sha,),
         ).fetchall()
     meta = detail.get("metadata") or {}
-    granted = False
-    session = auth.session_of(request)
-    if revealed and session is not None:
-        import time
+    from dalil.web.images import granted as is_granted
 
-        until = request.app.state.reveals.get((session.token_hash, sha))
-        granted = bool(until and until > time.time())
+    granted = bool(revealed) and is_granted(request, sha)
     return page(
         request,
         "item.html",

@@ -11,8 +11,11 @@ the acquisition's source. Progress is polled by the page.
 
 from __future__ import annotations
 
+import json
+import os
 import shutil
 import threading
+import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -48,6 +51,28 @@ class Job:
     phase: str = ""
     report: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    saved_at: float = 0.0
+
+    def save(self, folder: Path, *, force: bool = True) -> None:
+        """Keep the job's state on disk, so any server process can show it."""
+        now = time.monotonic()
+        if not force and now - self.saved_at < 0.5:
+            return
+        self.saved_at = now
+        data = {k: getattr(self, k) for k in self.__slots__ if k != "saved_at"}
+        tmp = folder / f"{self.id}.json.tmp"
+        tmp.write_text(json.dumps(data, default=str))
+        os.replace(tmp, folder / f"{self.id}.json")
+
+    @classmethod
+    def load(cls, folder: Path, job_id: str) -> Job | None:
+        if not job_id.isalnum():
+            return None
+        try:
+            data = json.loads((folder / f"{job_id}.json").read_text())
+        except (OSError, ValueError):
+            return None
+        return cls(**data)
 
 
 def _safe_name(name: str, taken: set[str]) -> str:
@@ -87,8 +112,7 @@ async def upload(request: Request, user: Ingest) -> Response:
         await _receive(files, folder)
     finally:
         await form.close()
-    jobs: dict[str, Job] = request.app.state.jobs
-    jobs[job.id] = job
+    job.save(vault.uploads_dir)
     threading.Thread(target=_ingest, args=(vault, job, folder), daemon=True).start()
     return page(request, "_upload_job.html", job=job)
 
@@ -112,9 +136,11 @@ async def _receive(files: list[UploadFile], folder: Path) -> None:
 
 def _ingest(vault: Vault, job: Job, folder: Path) -> None:
     job.state = "ingesting"
+    job.save(vault.uploads_dir)
 
     def progress(p: Any) -> None:
         job.done, job.total, job.phase = int(p.files_done), int(p.files_total), str(p.phase)
+        job.save(vault.uploads_dir, force=False)
 
     try:
         report = IngestSession(  # takes the vault's writer lock itself
@@ -126,13 +152,15 @@ def _ingest(vault: Vault, job: Job, folder: Path) -> None:
         job.state = "done"
     except Exception as exc:  # shown to the uploader; the files stay until ingested
         job.state, job.error = "failed", str(exc)
+        job.save(vault.uploads_dir)
         return
+    job.save(vault.uploads_dir)
     shutil.rmtree(folder, ignore_errors=True)
 
 
 @router.get("/upload/{job_id}", response_class=HTMLResponse)
 def upload_status(request: Request, job_id: str, user: Ingest) -> Response:
-    job = request.app.state.jobs.get(job_id)
+    job = Job.load(request.app.state.vault.uploads_dir, job_id)
     if job is None or job.user != user.name:
         raise HTTPException(404, "no such upload")
     return page(request, "_upload_job.html", job=job)
