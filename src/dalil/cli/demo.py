@@ -74,6 +74,8 @@ def demo(
         hint = "" if vault == DEFAULT_VAULT_PATH else f" --vault {vault}"
         console.print(
             f"Next: [bold]dalil items{hint}[/], [bold]dalil show <hash>{hint}[/],"
-            f" [bold]dalil verify{hint}[/]"
+            f" [bold]dalil verify{hint}[/], [bold]dalil cases propose{hint}[/],"
+            f" [bold]dalil cases ocr{hint}[/], and for the browser"
+            f" [bold]dalil users add NAME --role admin{hint}[/] then [bold]dalil serve{hint}[/]"
         )
     raise typer.Exit(report.exit_code)
