@@ -132,7 +132,7 @@ def paths(root: Path, n: int, seed: int) -> list[str]:
         elif kind < 0.94:
             out.append(f"/api/search?identifier=detainee:{rng.choice(ids)}")
         else:
-            out.append(f"/api/items?limit=50&offset={rng.randint(0, 90000)}")
+            out.append(f"/api/items?limit=50&after={rng.choice(shas)}")
     return out
 
 

@@ -50,9 +50,14 @@ def api_items(
     flag: str | None = None,
     limit: int = Query(100, le=1000),
     offset: int = 0,
+    after: Annotated[
+        str | None, Query(description="Page in hash order after this hash (fast at any depth).")
+    ] = None,
 ) -> list[dict[str, Any]]:
     with auth.connection(_vault(request)) as conn:
-        return list_items(conn, media_type=media_type, flag=flag, limit=limit, offset=offset)
+        return list_items(
+            conn, media_type=media_type, flag=flag, limit=limit, offset=offset, after=after
+        )
 
 
 @router.get("/items/{ref}")

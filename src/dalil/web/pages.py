@@ -154,22 +154,41 @@ def _by_month(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return [{"month": r[0], "count": r[1], "height": round(100 * r[1] / most)} for r in rows]
 
 
-@router.get("/", response_class=HTMLResponse)
-def dashboard(request: Request, user: Browse) -> Response:
-    vault = _vault(request)
-    with auth.connection(vault) as conn:
-        counts = {
+_DASHBOARD: dict[str, tuple[int, dict[str, Any]]] = {}
+
+
+def _dashboard_figures(vault: Vault, conn: sqlite3.Connection) -> dict[str, Any]:
+    """Counts and the capture-date chart, recomputed only when the ledger has grown (every
+    change to the vault is a ledger event)."""
+    head = conn.execute("SELECT COALESCE(MAX(seq), -1) FROM ledger").fetchone()[0]
+    cached = _DASHBOARD.get(str(vault.root))
+    if cached is not None and cached[0] == head:
+        return cached[1]
+    figures = {
+        "counts": {
             "items": conn.execute("SELECT COUNT(*) FROM items").fetchone()[0],
             "images": conn.execute(
                 "SELECT COUNT(*) FROM items WHERE media_type LIKE 'image/%'"
             ).fetchone()[0],
             "flagged": conn.execute("SELECT COUNT(DISTINCT sha256) FROM item_flags").fetchone()[0],
             "clusters": conn.execute("SELECT COUNT(*) FROM clusters").fetchone()[0],
-            "events": conn.execute("SELECT COUNT(*) FROM ledger").fetchone()[0],
-        }
-        cases = dict(conn.execute("SELECT status, COUNT(*) FROM cases GROUP BY status").fetchall())
-        acquisitions = list_acquisitions(conn)[-5:][::-1]
-        months = _by_month(conn)
+            "events": head + 1,
+        },
+        "cases": dict(
+            conn.execute("SELECT status, COUNT(*) FROM cases GROUP BY status").fetchall()
+        ),
+        "acquisitions": list_acquisitions(conn)[-5:][::-1],
+        "months": _by_month(conn),
+    }
+    _DASHBOARD[str(vault.root)] = (head, figures)
+    return figures
+
+
+@router.get("/", response_class=HTMLResponse)
+def dashboard(request: Request, user: Browse) -> Response:
+    vault = _vault(request)
+    with auth.connection(vault) as conn:
+        figures = _dashboard_figures(vault, conn)
     last_verify = None
     record = vault.derived_dir / "last-verify.json"
     if record.is_file():
@@ -177,15 +196,7 @@ def dashboard(request: Request, user: Browse) -> Response:
             last_verify = json.loads(record.read_text())
         except ValueError:
             last_verify = None
-    return page(
-        request,
-        "dashboard.html",
-        counts=counts,
-        cases=cases,
-        acquisitions=acquisitions,
-        months=months,
-        last_verify=last_verify,
-    )
+    return page(request, "dashboard.html", last_verify=last_verify, **figures)
 
 
 # ---------------------------------------------------------------------------- items
