@@ -74,3 +74,10 @@ def test_huge_buckets_are_skipped_not_compared() -> None:
     assert len(pairs) == 0 and pairs.skipped_buckets > 0
     small = close_pairs(blank[:20], 31)
     assert len(small) == 20 * 19 // 2 and set(small.distance.tolist()) == {0}
+
+
+def test_no_close_pair_at_all() -> None:
+    rng = np.random.default_rng(4)
+    pairs = close_pairs(rng.integers(0, 256, size=(50, VARIANTS * 32), dtype=np.uint8), 31)
+    assert len(pairs) == 0
+    assert len(close_pairs(np.zeros((1, VARIANTS * 32), dtype=np.uint8), 31)) == 0

@@ -123,10 +123,10 @@ def close_pairs(blocks: npt.NDArray[np.uint8], max_distance: int, max_bucket: in
                 dist = _popcount(plain_wide[i] ^ all_wide[jv])
                 close = dist <= max_distance
                 found.append((i[close], jv[close], dist[close]))
-    if not found:
+    i = np.concatenate([f[0] for f in found]) if found else np.zeros(0, np.int64)
+    if not i.size:
         empty = np.zeros(0, np.int64)
         return Pairs(empty, empty, empty, empty, compared, skipped)
-    i = np.concatenate([f[0] for f in found])
     jv = np.concatenate([f[1] for f in found])
     dist = np.concatenate([f[2] for f in found])
     j, variant = jv // VARIANTS, jv % VARIANTS
