@@ -12,6 +12,7 @@ from dalil.cli import (  # noqa: F401  (each module registers its commands on ``
     cases,
     clusters,
     demo,
+    export,
     ingest,
     init,
     items,
