@@ -1,0 +1,221 @@
+"""Court bundles: export → verify offline with the standalone script → tamper → each failure
+named; validated by the Library of Congress bagit package and by sha256sum -c."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from dalil.cases import model
+from dalil.ingest.session import IngestOptions, IngestSession
+from dalil.vault import Vault
+from tests.conftest import run_dalil, write_photos
+
+
+@pytest.fixture(scope="module")
+def case_vault(tmp_path_factory: pytest.TempPathFactory) -> tuple[Vault, str]:
+    base = tmp_path_factory.mktemp("bundle")
+    write_photos(base / "stick" / "DCIM", 6)
+    (base / "stick" / "notes.txt").write_text("field notes, not a picture\n")
+    vault = Vault.init(base / "vault", "amina")
+    IngestSession(
+        vault, IngestOptions([base / "stick"], "USB stick #2", "amina", group=False)
+    ).run()
+    write_photos(base / "copy", 2)  # the same two files found again on another drive
+    IngestSession(vault, IngestOptions([base / "copy"], "USB stick #3", "amina", group=False)).run()
+    conn = vault.connect()
+    ledger = vault.ledger(conn)
+    case = model.new_case(conn, ledger, model.Actor("amina"), "person", "Card 421")
+    shas = [r[0] for r in conn.execute("SELECT sha256 FROM items ORDER BY sha256")]
+    model.link(conn, ledger, model.Actor("amina"), case, shas[:4], "card")
+    model.add_annotation(conn, ledger, model.Actor("amina"), case, "identifier", "detainee", "4721")
+    conn.close()
+    return vault, case
+
+
+def _verify(bag: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, str(bag / "verify_bundle.py"), str(bag), *args],
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+
+
+@pytest.fixture
+def bundle(case_vault: tuple[Vault, str], tmp_path: Path) -> Path:
+    vault, case = case_vault
+    out = tmp_path / "bundle"
+    result = run_dalil(
+        "export",
+        "bundle",
+        out,
+        "--case",
+        case,
+        "--no-report",
+        "--vault",
+        vault.root,
+        "--as",
+        "prosecutor-liaison",
+        "--json",
+    )
+    assert result.returncode == 0, result.stderr
+    return out
+
+
+def test_bundle_verifies_offline_and_validates_as_a_bag(
+    bundle: Path, case_vault: tuple[Vault, str]
+) -> None:
+    vault, case = case_vault
+    ok = _verify(bundle, "--public-key", str(vault.keys_dir / "vault.pub"))
+    assert ok.returncode == 0 and ok.stdout.strip().splitlines()[-1].startswith("VERIFIED"), (
+        ok.stdout
+    )
+    import bagit
+
+    bagit.Bag(str(bundle)).validate()
+    sums = subprocess.run(
+        ["sha256sum", "--quiet", "-c", "manifest-sha256.txt"], cwd=bundle, capture_output=True
+    )
+    assert sums.returncode == 0, sums.stdout
+    index = (bundle / "data" / "index.csv").read_text().splitlines()
+    assert len(index) == 1 + 4
+    originals = sorted(p for p in (bundle / "data" / "originals").rglob("*") if p.is_file())
+    assert len(originals) == 4
+    for path in originals:
+        sha = path.parent.name
+        assert path.read_bytes() == vault.store().path(sha).read_bytes()
+    meta = json.loads(next((bundle / "data" / "metadata").glob("*.json")).read_text())
+    assert meta["cases"][0]["case_id"] == case
+    actions = {
+        json.loads(line)["action"]
+        for line in (bundle / "data/custody/events.jsonl").read_text().splitlines()
+    }
+    assert {"item.ingested", "case.created", "case.linked", "annotation.added"} <= actions
+    # a file found on two sticks: both occurrences are in the custody record
+    twice = [
+        m
+        for m in (bundle / "data" / "metadata").glob("*.json")
+        if len(json.loads(m.read_text())["occurrences"]) == 2
+    ]
+    assert twice, "expected a file found on both sticks"
+    assert "occurrence.added" in actions
+    conn = vault.connect()
+    exported = conn.execute(
+        "SELECT event FROM ledger WHERE event LIKE '%bundle.exported%'"
+    ).fetchall()
+    assert exported and json.loads(exported[-1][0])["actor"] == "prosecutor-liaison"
+    assert run_dalil("verify", "--vault", vault.root).returncode == 0
+
+
+def _fails_with(bundle: Path, words: str, *args: str) -> None:
+    result = _verify(bundle, *args)
+    assert result.returncode == 1, result.stdout
+    assert result.stdout.strip().splitlines()[-1].startswith("FAILED"), result.stdout
+    assert words in result.stdout, result.stdout
+
+
+def test_one_changed_byte_is_named(bundle: Path) -> None:
+    original = next((bundle / "data" / "originals").rglob("*.JPG"))
+    data = bytearray(original.read_bytes())
+    data[len(data) // 2] ^= 0x01
+    original.write_bytes(bytes(data))
+    _fails_with(bundle, f"{original.relative_to(bundle)} does not have the SHA-256")
+
+
+def test_a_dropped_file_is_named(bundle: Path) -> None:
+    original = next((bundle / "data" / "originals").rglob("*.JPG"))
+    original.unlink()
+    _fails_with(bundle, "missing from the bundle")
+
+
+def test_an_added_file_is_named(bundle: Path) -> None:
+    (bundle / "data" / "originals" / "extra.jpg").write_bytes(b"planted")
+    _fails_with(bundle, "not in its manifest")
+
+
+def test_an_edited_event_is_named(bundle: Path) -> None:
+    events = bundle / "data" / "custody" / "events.jsonl"
+    lines = events.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["actor"] = "someone else"
+    lines[0] = json.dumps(first, sort_keys=True, separators=(",", ":"), ensure_ascii=False)
+    events.write_text("\n".join(lines) + "\n")
+    # even a forger who also rewrites the manifest cannot get past the proofs
+    manifest = bundle / "manifest-sha256.txt"
+    import hashlib
+
+    digest = hashlib.sha256(events.read_bytes()).hexdigest()
+    manifest.write_text(
+        "\n".join(
+            f"{digest}  data/custody/events.jsonl"
+            if line.endswith("data/custody/events.jsonl")
+            else line
+            for line in manifest.read_text().splitlines()
+        )
+        + "\n"
+    )
+    result = _verify(bundle)
+    assert result.returncode == 1
+    assert f"event {first['seq']}" in result.stdout, result.stdout
+
+
+def test_a_swapped_public_key_is_named(bundle: Path, tmp_path: Path) -> None:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    other = (
+        Ed25519PrivateKey.generate()
+        .public_key()
+        .public_bytes(serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo)
+    )
+    (bundle / "data" / "custody" / "vault.pub").write_bytes(other)
+    _fails_with(bundle, "signature is not valid")
+    key = tmp_path / "attacker.pub"
+    key.write_bytes(other)
+    shutil.copy(key, tmp_path / "k.pem")
+    _fails_with(bundle, "signature is not valid", "--public-key", str(key))
+
+
+def test_a_bundle_of_one_item_and_refusals(case_vault: tuple[Vault, str], tmp_path: Path) -> None:
+    vault, _ = case_vault
+    conn = vault.connect()
+    sha = conn.execute("SELECT sha256 FROM items ORDER BY sha256 DESC LIMIT 1").fetchone()[0]
+    listing = tmp_path / "items.txt"
+    listing.write_text(sha[:12] + "\n")
+    out = tmp_path / "one"
+    r = run_dalil("export", "bundle", out, "--items", listing, "--no-report", "--vault", vault.root)
+    assert r.returncode == 0, r.stderr
+    assert _verify(out).returncode == 0
+    again = run_dalil("export", "bundle", out, "--items", listing, "--vault", vault.root)
+    assert again.returncode == 2 and "not empty" in again.stderr
+    inside = run_dalil(
+        "export", "bundle", vault.root / "x", "--items", listing, "--vault", vault.root
+    )
+    assert inside.returncode == 2 and "outside the vault" in inside.stderr
+
+
+def test_a_bundle_of_two_thousand_items(tmp_path: Path) -> None:
+    source = tmp_path / "many"
+    for i in range(2000):
+        (source / f"{i // 500}").mkdir(parents=True, exist_ok=True)
+        (source / f"{i // 500}" / f"f{i:05d}.bin").write_bytes(i.to_bytes(4, "big") * 64)
+    vault = Vault.init(tmp_path / "vault", "amina")
+    IngestSession(vault, IngestOptions([source], "archive", "amina", group=False)).run()
+    conn = vault.connect()
+    listing = tmp_path / "items.txt"
+    listing.write_text("\n".join(r[0] for r in conn.execute("SELECT sha256 FROM items")))
+    out = tmp_path / "big"
+    r = run_dalil(
+        "export", "bundle", out, "--items", listing, "--no-report", "--vault", vault.root, "--json"
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["items"] == 2000
+    result = _verify(out)
+    assert result.returncode == 0, result.stdout[-2000:]
+    assert "2000 file(s)" in result.stdout
