@@ -219,3 +219,41 @@ def test_a_bundle_of_two_thousand_items(tmp_path: Path) -> None:
     result = _verify(out)
     assert result.returncode == 0, result.stdout[-2000:]
     assert "2000 file(s)" in result.stdout
+
+
+def test_a_bundle_ingested_elsewhere_keeps_its_provenance(bundle: Path, tmp_path: Path) -> None:
+    other = tmp_path / "other-vault"
+    assert run_dalil("init", "--vault", other, "--as", "defence").returncode == 0
+    r = run_dalil(
+        "ingest",
+        bundle,
+        "--from",
+        "bundle handed over by the prosecutor",
+        "--vault",
+        other,
+        "--as",
+        "defence",
+        "--json",
+    )
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["items_new"] == 4
+    events = json.loads(
+        run_dalil(
+            "ledger", "events", "--action", "item.provenance", "--vault", other, "--json"
+        ).stdout
+    )
+    assert len(events) == 4
+    details = events[0]["details"]
+    assert details["from_vault"] and details["bundle_hash"]
+    assert {o["from"] for o in details["occurrences"]} <= {"USB stick #2", "USB stick #3"}
+    assert any(h["action"] == "item.ingested" and h["actor"] == "amina" for h in details["custody"])
+    assert run_dalil("verify", "--vault", other).returncode == 0
+
+
+def test_a_tampered_bundle_is_refused(bundle: Path, tmp_path: Path) -> None:
+    original = next(p for p in (bundle / "data" / "originals").rglob("*") if p.is_file())
+    original.write_bytes(original.read_bytes() + b"x")
+    other = tmp_path / "other-vault"
+    run_dalil("init", "--vault", other, "--as", "defence")
+    r = run_dalil("ingest", bundle, "--from", "x", "--vault", other)
+    assert r.returncode == 2 and "does not verify" in r.stderr

@@ -29,6 +29,7 @@ from dalil.cli.app import (
     emit_json,
     open_vault,
 )
+from dalil.errors import UsageError
 from dalil.ingest.session import IngestOptions, IngestReport, IngestSession
 from dalil.ingest.session import Progress as IngestProgress
 from dalil.vault import Vault
@@ -65,6 +66,13 @@ def run_ingest(vault: Vault, options: IngestOptions) -> IngestReport:
                 files=f"{p.files_done}/{p.files_total}",
             )
 
+        from dalil.export.importing import import_bundle, is_bundle
+
+        bundles = [p for p in options.sources if is_bundle(p)]
+        if bundles:
+            if len(options.sources) > 1:
+                raise UsageError("ingest a court bundle on its own (one bundle per acquisition)")
+            return import_bundle(vault, bundles[0], options, on_progress)
         return IngestSession(vault, options, on_progress).run()
 
 
