@@ -23,6 +23,7 @@ import re
 import shutil
 import sqlite3
 from collections.abc import Callable, Iterable
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -207,15 +208,18 @@ def export_bundle(
     data = out / "data"
     (data / "originals").mkdir(parents=True)
     (data / "metadata").mkdir()
-    (data / "custody" / "proofs").mkdir(parents=True)
+    (data / "custody").mkdir(parents=True)
     (data / "cases").mkdir()
     manifest: dict[str, str] = {}
+
+    sizes: dict[str, int] = {}
 
     def put(rel: str, content: bytes) -> None:
         path = out / rel
         path.parent.mkdir(parents=True, exist_ok=True)
         path.write_bytes(content)
         manifest[rel] = hashlib.sha256(content).hexdigest()
+        sizes[rel] = len(content)
 
     store = vault.store()
     index_rows: list[list[str]] = []
@@ -237,6 +241,8 @@ def export_bundle(
                     ],
                 }
             )
+    copier = ThreadPoolExecutor(4)  # the kernel copies (sendfile); threads overlap the waits
+    copies = []
     for n, sha in enumerate(shas, 1):
         detail = item_detail(conn, sha)
         detail["cases"] = case_of.get(sha, [])
@@ -244,8 +250,9 @@ def export_bundle(
         rel = f"data/originals/{sha}/{name}"
         target = out / rel
         target.parent.mkdir(parents=True, exist_ok=True)
-        shutil.copyfile(store.path(sha), target)
+        copies.append(copier.submit(shutil.copyfile, store.path(sha), target))
         manifest[rel] = sha  # content-addressed: the verifier re-hashes every byte
+        sizes[rel] = int(detail["size"])
         total_bytes += int(detail["size"])
         detail["bundle_file"] = rel
         put(f"data/metadata/{sha}.json", _json(detail))
@@ -266,6 +273,11 @@ def export_bundle(
         )
         if progress is not None:
             progress(n, len(shas))
+    try:
+        for copy in copies:
+            copy.result()
+    finally:
+        copier.shutdown()
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
@@ -288,7 +300,8 @@ def export_bundle(
     events = _events(conn, set(shas), set(case_ids), checkpoint.size)
     tree = _Tree(ledger.stored_leaf_hashes(checkpoint.size))
     public_raw = keys.public_raw_b64(ledger.public_key)
-    lines = []
+    lines, proofs = [], []
+    signed = checkpoint.to_dict()
     for event in events:
         seq = int(event["seq"])
         proof = {
@@ -297,12 +310,15 @@ def export_bundle(
             "leaf_index": seq,
             "tree_size": checkpoint.size,
             "audit_path": [p.hex() for p in tree.path(seq, checkpoint.size)],
-            "checkpoint": checkpoint.to_dict(),
+            "checkpoint": signed,
             "public_key": public_raw,
         }
-        put(f"data/custody/proofs/{seq}.json", _json(proof))
+        proofs.append(canonical_json(proof))
         lines.append(canonical_json(event))
     put("data/custody/events.jsonl", b"".join(line + b"\n" for line in lines))
+    # one proof per line, each a complete "dalil-inclusion-proof/1" document that
+    # tools/verify_proof.py also accepts
+    put("data/custody/proofs.jsonl", b"".join(line + b"\n" for line in proofs))
     put("data/custody/checkpoint.json", _json(checkpoint.to_dict()))
     pem = ledger.public_key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
@@ -326,7 +342,7 @@ def export_bundle(
     (out / "manifest-sha256.txt").write_text(manifest_text)
     bundle_hash = hashlib.sha256(manifest_text.encode()).hexdigest()
     result.bundle_hash = bundle_hash
-    payload_bytes = sum((out / rel).stat().st_size for rel in manifest)
+    payload_bytes = sum(sizes.values())
     (out / "bag-info.txt").write_text(
         "Source-Organization: Dalil vault "
         + vault.origin
@@ -397,8 +413,8 @@ WHAT IS INSIDE (a BagIt bag, RFC 8493)
   data/index.csv                   one line per file
   data/custody/events.jsonl        every custody event about these files and cases, as the
                                    vault's append-only ledger recorded it
-  data/custody/proofs/<n>.json     for each event, a Merkle inclusion proof (RFC 9162) that it
-                                   is event n of the signed ledger below
+  data/custody/proofs.jsonl        for each event, a Merkle inclusion proof (RFC 9162) that it
+                                   is event n of the signed ledger below (one per line)
   data/custody/checkpoint.json     the ledger head, signed with the vault's Ed25519 key
   data/custody/vault.pub           that public key (compare it with one obtained independently)
   data/custody/timestamps/*.tsr    RFC 3161 timestamp tokens of the checkpoint, if any

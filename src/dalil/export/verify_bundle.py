@@ -175,24 +175,18 @@ class Checker:
             except (InvalidSignature, KeyError, ValueError, TypeError):
                 self.fail("the checkpoint's signature is not valid for the vault's key")
         events: list[dict[str, Any]] = []
-        try:
-            lines = (custody / "events.jsonl").read_text(encoding="utf-8").splitlines()
-        except OSError as e:
-            self.fail(f"events.jsonl cannot be read ({e.strerror or e})")
-            lines = []
-        for line in lines:
-            try:
-                event = json.loads(line)
-            except ValueError:
-                self.fail("events.jsonl holds a line that is not JSON")
-                continue
+        lines = self.lines(custody / "events.jsonl")
+        proofs: dict[Any, dict[str, Any]] = {}
+        for proof in self.lines(custody / "proofs.jsonl"):
+            event_of = proof.get("event")
+            if isinstance(event_of, dict):
+                proofs[event_of.get("seq")] = proof
+        for event in lines:
             events.append(event)
             seq = event.get("seq")
-            proof_path = custody / "proofs" / f"{seq}.json"
-            try:
-                proof = json.loads(proof_path.read_text(encoding="utf-8"))
-            except (OSError, ValueError):
-                self.fail(f"event {seq} has no readable inclusion proof")
+            proof = proofs.get(seq)
+            if proof is None:
+                self.fail(f"event {seq} has no inclusion proof")
                 continue
             if proof.get("format") != PROOF_FORMAT or proof.get("event") != event:
                 self.fail(f"event {seq}: its proof is about a different event")
@@ -212,6 +206,25 @@ class Checker:
                     " (altered, or not the event at that position)"
                 )
         return cp, events
+
+    def lines(self, path: Path) -> list[dict[str, Any]]:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except OSError as e:
+            self.fail(f"{path.name} cannot be read ({e.strerror or e})")
+            return []
+        out = []
+        for n, line in enumerate(text.splitlines(), 1):
+            try:
+                value = json.loads(line)
+            except ValueError:
+                self.fail(f"{path.name} line {n} is not JSON")
+                continue
+            if isinstance(value, dict):
+                out.append(value)
+            else:
+                self.fail(f"{path.name} line {n} is not a JSON object")
+        return out
 
     # -- 2/3. originals -----------------------------------------------------------------------
     def check_items(self, payload: dict[str, str], events: list[dict[str, Any]]) -> int:
