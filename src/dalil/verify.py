@@ -37,6 +37,7 @@ LEDGER_TRUNCATED = "ledger_truncated"
 CHECKPOINT_MISMATCH = "checkpoint_mismatch"
 CHECKPOINT_SIGNATURE_INVALID = "checkpoint_signature_invalid"
 CHECKPOINT_MISSING = "checkpoint_missing"
+TIMESTAMP_INVALID = "timestamp_invalid"
 
 HashProgress = Callable[[int, int], None]
 
@@ -103,6 +104,7 @@ def _verify(vault: Vault, jobs: int, progress: HashProgress | None) -> VerifyRep
         recorded = _check_ledger(vault, conn, report)
         catalogue = _check_catalogue(conn, recorded, report)
         _check_annotations(conn, recorded, report)
+        _check_timestamps(conn, report)
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -141,6 +143,7 @@ def verify_ledger(vault: Vault) -> VerifyReport:
     try:
         conn.execute("BEGIN")
         _check_ledger(vault, conn, report)
+        _check_timestamps(conn, report)
         conn.execute("COMMIT")
     finally:
         conn.close()
@@ -275,6 +278,58 @@ def _remember(event: Any, recorded: _Recorded) -> None:
             int(details.get("annotation", -1)),
             str(event.get("actor")),
             verdict,
+        )
+
+
+def _check_timestamps(conn: sqlite3.Connection, report: VerifyReport) -> None:
+    """Every stored RFC 3161 token must be a genuine timestamp of its checkpoint (checked
+    against the CA certificates stored with it, if any) and the very token that its
+    ``checkpoint.timestamped`` event recorded; every recorded token must still be stored."""
+    from dalil.ledger.timestamp import (
+        EVENT_ACTION,
+        TimestampError,
+        stored_timestamps,
+        verify_token,
+    )
+
+    recorded: dict[int, dict[str, Any]] = {}
+    pattern = f'%"action":"{EVENT_ACTION}"%'  # events are canonical JSON
+    for (text,) in conn.execute("SELECT event FROM ledger WHERE event LIKE ?", (pattern,)):
+        with contextlib.suppress(ValueError):  # an unreadable event is reported already
+            event = json.loads(text)
+            if isinstance(event, dict) and event.get("action") == EVENT_ACTION:
+                details = event.get("details")
+                recorded[int(event.get("seq", -1))] = details if isinstance(details, dict) else {}
+    for stamp in stored_timestamps(conn):
+        label = f"timestamp token {stamp.id} from {stamp.tsa_url}"
+        details = recorded.pop(stamp.ledger_seq, None)
+        cp = stamp.checkpoint
+        if cp is None:
+            report.add(
+                TIMESTAMP_INVALID, None, f"{label}: its checkpoint {stamp.checkpoint_id} is gone"
+            )
+            continue
+        try:
+            check = verify_token(stamp.token, cp, stamp.trusted_certs())
+        except TimestampError as exc:
+            report.add(TIMESTAMP_INVALID, None, f"{label}: {exc}")
+            continue
+        token_sha256 = hashlib.sha256(stamp.token).hexdigest()
+        if not check.ok:
+            detail = f"{label} (checkpoint of size {cp.size} at {cp.time}): {check.reason}"
+        elif details is None or (details.get("token_sha256"), details.get("root")) != (
+            token_sha256,
+            cp.root,
+        ):
+            detail = f"{label} is not the token that ledger event {stamp.ledger_seq} recorded"
+        elif (check.gen_time, check.tsa_name) != (stamp.gen_time, stamp.tsa_name):
+            detail = f"{label}: the stored time or TSA name differs from the token's"
+        else:
+            continue
+        report.add(TIMESTAMP_INVALID, None, detail)
+    for seq in sorted(recorded):
+        report.add(
+            TIMESTAMP_INVALID, None, f"the timestamp token recorded by ledger event {seq} is gone"
         )
 
 

@@ -338,12 +338,34 @@ def _accounts(conn: sqlite3.Connection) -> None:
     )
 
 
+def _timestamps(conn: sqlite3.Connection) -> None:
+    """RFC 3161 tokens over signed checkpoints (``dalil ledger timestamp``), kept verbatim."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE checkpoint_timestamps (
+            id INTEGER PRIMARY KEY,
+            checkpoint_id INTEGER NOT NULL REFERENCES checkpoints(id),
+            tsa_url TEXT NOT NULL,
+            token BLOB NOT NULL,
+            ca_pem TEXT,
+            gen_time TEXT NOT NULL,
+            tsa_name TEXT NOT NULL,
+            ledger_seq INTEGER NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE INDEX checkpoint_timestamps_checkpoint ON checkpoint_timestamps(checkpoint_id);
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_similar", _similar),
     Migration("0003_match_checks", _matched),
     Migration("0004_cases", _cases),
     Migration("0005_accounts", _accounts),
+    Migration("0006_timestamps", _timestamps),
 )
 
 

@@ -13,6 +13,7 @@ from dalil.cli import (  # noqa: F401  (each module registers its commands on ``
     clusters,
     demo,
     export,
+    export_release,
     ingest,
     init,
     items,

@@ -1,4 +1,4 @@
-"""``dalil ledger …``: check the ledger, sign a checkpoint, export an inclusion proof."""
+"""``dalil ledger …``: check the ledger, sign or timestamp a checkpoint, export a proof."""
 
 from __future__ import annotations
 
@@ -13,8 +13,10 @@ from dalil.catalog import atomic
 from dalil.catalog.queries import resolve_item
 from dalil.cli.app import (
     DEFAULT_VAULT_PATH,
+    ActorOption,
     JsonOption,
     VaultOption,
+    actor_name,
     app,
     console,
     emit_json,
@@ -24,6 +26,7 @@ from dalil.cli.app import (
 )
 from dalil.cli.verify import print_report
 from dalil.errors import EXIT_INTEGRITY, UsageError
+from dalil.ledger.timestamp import load_pem_certs, timestamp_checkpoint
 from dalil.verify import verify_ledger
 
 ledger_app = typer.Typer(help="The tamper-evident ledger.", no_args_is_help=True)
@@ -115,3 +118,52 @@ def ledger_events(
     for e in events:
         table.add_row(str(e["seq"]), e["time"][:19], e["actor"], e["action"], e["subject"])
     console.print(table)
+
+
+# The help is given one line per paragraph: Typer would keep a docstring's line breaks.
+@ledger_app.command(
+    "timestamp",
+    help="Get an RFC 3161 trusted timestamp for the latest signed checkpoint and store it."
+    "\n\nSigns a fresh checkpoint first if there are unsigned events. This is the only Dalil "
+    "command that opens a network connection, and only to the --tsa URL you give: it sends "
+    "the SHA-256 of the checkpoint and a random nonce (nothing about the evidence) and "
+    "receives a signed token.",
+)
+def ledger_timestamp(
+    tsa: Annotated[
+        str, typer.Option("--tsa", help="The RFC 3161 timestamp authority's URL (http/https).")
+    ],
+    ca_file: Annotated[
+        Path | None,
+        typer.Option(
+            "--ca-file",
+            help="PEM CA certificate(s) the TSA's certificate must chain to; stored with the "
+            "token and checked again by 'dalil verify'.",
+        ),
+    ] = None,
+    timeout: Annotated[
+        float, typer.Option("--timeout", help="Seconds to wait for the TSA.")
+    ] = 30.0,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    actor: ActorOption = None,
+    json_: JsonOption = False,
+) -> None:
+    ca_pem = None
+    if ca_file is not None:
+        try:
+            ca_pem = ca_file.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read the CA file {ca_file}: {exc.strerror}") from exc
+        load_pem_certs(ca_pem, f"the CA file {ca_file}")  # fail before signing or asking
+    with writing(vault) as (opened, conn), atomic(conn):
+        stored = timestamp_checkpoint(
+            opened.ledger(conn), actor_name(actor), tsa, ca_pem=ca_pem, timeout=timeout
+        )
+    if json_:
+        emit_json(stored.to_dict())
+        return
+    assert stored.checkpoint is not None
+    console.print(
+        f"Timestamped checkpoint: {stored.checkpoint.size} events, root "
+        f"{stored.checkpoint.root}\nTSA time: {stored.gen_time} ({stored.tsa_name})"
+    )
