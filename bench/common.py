@@ -55,13 +55,28 @@ class Camera:
 
 
 CAMERAS: tuple[Camera, ...] = (
-    Camera("Canon", "Canon EOS 5D Mark IV", "CANON", "IMG_", 4, 31_2040_0001,
-           "EF24-105mm f/4L IS II USM", False),
-    Camera("NIKON CORPORATION", "NIKON D750", "NIKON", "DSC_", 4, 60_31_337,
-           "24.0-120.0 mm f/4.0", False),
+    Camera(
+        "Canon",
+        "Canon EOS 5D Mark IV",
+        "CANON",
+        "IMG_",
+        4,
+        31_2040_0001,
+        "EF24-105mm f/4L IS II USM",
+        False,
+    ),
+    Camera(
+        "NIKON CORPORATION",
+        "NIKON D750",
+        "NIKON",
+        "DSC_",
+        4,
+        60_31_337,
+        "24.0-120.0 mm f/4.0",
+        False,
+    ),
     Camera("SONY", "ILCE-7M3", "MSDCF", "DSC", 5, 38_11_204, "FE 28-70mm F3.5-5.6 OSS", True),
-    Camera("Apple", "iPhone 8", "APPLE", "IMG_", 4, 0, "iPhone 8 back camera 3.99mm f/1.8",
-           True),
+    Camera("Apple", "iPhone 8", "APPLE", "IMG_", 4, 0, "iPhone 8 back camera 3.99mm f/1.8", True),
 )
 FILES_PER_FOLDER = 200
 EPOCH = dt.datetime(2013, 5, 3, 8, 0, 0)
@@ -70,11 +85,19 @@ EPOCH = dt.datetime(2013, 5, 3, 8, 0, 0)
 def add_run_options(parser: argparse.ArgumentParser, *, workdir_help: str, jobs_help: str) -> None:
     """The options every timing benchmark shares: --n, --workdir, --jobs, --repeat, --json."""
     parser.add_argument("--n", type=int, default=2000, help="number of 12 MP photos")
-    parser.add_argument("--workdir", type=Path, default=DEFAULT_WORKDIR,
-                        help=f"{workdir_help} (default: %(default)s)")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=DEFAULT_WORKDIR,
+        help=f"{workdir_help} (default: %(default)s)",
+    )
     parser.add_argument("--jobs", type=int, default=2, help=jobs_help)
-    parser.add_argument("--repeat", type=int, default=1,
-                        help="alternate floor and Dalil this many times; report the best of each")
+    parser.add_argument(
+        "--repeat",
+        type=int,
+        default=1,
+        help="alternate floor and Dalil this many times; report the best of each",
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON only")
 
 
@@ -175,8 +198,9 @@ def render_photo(index: int) -> npt.NDArray[np.uint8]:
     assert _BANKS is not None
     sensor, grain = _BANKS
     rng = np.random.default_rng([GENERATOR_VERSION, index])
-    grid = rng.integers(0, 256, (int(rng.integers(3, 7)), int(rng.integers(4, 9)), 3),
-                        dtype=np.uint8)
+    grid = rng.integers(
+        0, 256, (int(rng.integers(3, 7)), int(rng.integers(4, 9)), 3), dtype=np.uint8
+    )
     frame = Image.fromarray(grid).resize((WIDTH, HEIGHT), Image.Resampling.BICUBIC)
     draw = ImageDraw.Draw(frame)
     for _ in range(int(rng.integers(25, 70))):
@@ -199,9 +223,7 @@ def render_photo(index: int) -> npt.NDArray[np.uint8]:
     pixels = np.asarray(frame).astype(np.int16)
     dy, dx = (int(v) for v in rng.integers(0, PAD, 2))
     texture = int(rng.integers(10, 25))  # grain strength in 1/128ths: varies the file size
-    pixels += (grain[dy : dy + HEIGHT, dx : dx + WIDTH].astype(np.int16) * texture >> 7)[
-        :, :, None
-    ]
+    pixels += (grain[dy : dy + HEIGHT, dx : dx + WIDTH].astype(np.int16) * texture >> 7)[:, :, None]
     dy, dx = (int(v) for v in rng.integers(0, PAD, 2))
     pixels += sensor[dy : dy + HEIGHT, dx : dx + WIDTH]
     np.clip(pixels, 0, 255, out=pixels)
@@ -237,8 +259,10 @@ def ensure_corpus(workdir: Path, n: int, procs: int | None = None) -> Path:
     missing = [i for i in range(n) if not (pool / photo_relpath(i)).is_file()]
     if missing:
         procs = procs or os.cpu_count() or 1
-        log(f"generating {len(missing)} camera JPEGs ({n - len(missing)} cached) in {pool} "
-            f"with {procs} processes ...")
+        log(
+            f"generating {len(missing)} camera JPEGs ({n - len(missing)} cached) in {pool} "
+            f"with {procs} processes ..."
+        )
         started = time.perf_counter()
         done, total_bytes, step = 0, 0, max(1, len(missing) // 20)
         jobs = [(i, str(pool / photo_relpath(i))) for i in missing]
@@ -248,8 +272,10 @@ def ensure_corpus(workdir: Path, n: int, procs: int | None = None) -> Path:
                 total_bytes += size
                 if done % step == 0 or done == len(missing):
                     rate = done / (time.perf_counter() - started)
-                    log(f"  {done}/{len(missing)}  {total_bytes / done / 1e6:.2f} MB average  "
-                        f"{rate:.1f} photos/s")
+                    log(
+                        f"  {done}/{len(missing)}  {total_bytes / done / 1e6:.2f} MB average  "
+                        f"{rate:.1f} photos/s"
+                    )
     subset = workdir / f"set-{n}"
     wanted = {photo_relpath(i) for i in range(n)}
     if subset.exists():
@@ -282,8 +308,10 @@ class Warm:
     seconds: float
 
     def describe(self) -> str:
-        return (f"page cache warmed: read {self.files} files ({self.bytes / 1e6:.0f} MB) once "
-                f"in {self.seconds:.2f} s (caches are never dropped)")
+        return (
+            f"page cache warmed: read {self.files} files ({self.bytes / 1e6:.0f} MB) once "
+            f"in {self.seconds:.2f} s (caches are never dropped)"
+        )
 
 
 def warm_cache(paths: Sequence[Path]) -> Warm:
@@ -540,13 +568,16 @@ def xargs_pass(
     data = b"".join(os.fsencode(f) + b"\0" for f in files)
     watch = CpuWatch().start()
     started = time.perf_counter()
-    done = subprocess.run(argv, cwd=cwd, input=data, stdout=subprocess.DEVNULL,
-                          stderr=subprocess.PIPE, check=False)
+    done = subprocess.run(
+        argv, cwd=cwd, input=data, stdout=subprocess.DEVNULL, stderr=subprocess.PIPE, check=False
+    )
     seconds = time.perf_counter() - started
     other = watch.other_share()
     if done.returncode != 0:
-        raise SystemExit(f"baseline pass {name!r} failed ({done.returncode}): "
-                         f"{done.stderr.decode(errors='replace')[-2000:]}")
+        raise SystemExit(
+            f"baseline pass {name!r} failed ({done.returncode}): "
+            f"{done.stderr.decode(errors='replace')[-2000:]}"
+        )
     return Pass(name, " ".join(argv), seconds, other)
 
 
@@ -588,9 +619,11 @@ def noise_warning(shares: dict[str, float]) -> str | None:
     if not noisy:
         return None
     listed = ", ".join(f"{k} {v:.0%}" for k, v in noisy.items())
-    return (f"other processes took a share of the machine's CPUs during the reported runs "
-            f"({listed}); the figures are noisy: rerun on a quiet machine, or with a larger "
-            "--repeat (the best of each is reported)")
+    return (
+        f"other processes took a share of the machine's CPUs during the reported runs "
+        f"({listed}); the figures are noisy: rerun on a quiet machine, or with a larger "
+        "--repeat (the best of each is reported)"
+    )
 
 
 def table(rows: Sequence[tuple[str, str]]) -> str:

@@ -31,14 +31,23 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         workdir_help="generated photos (cached), vault and copies",
         jobs_help="processes for Dalil and for every baseline pass",
     )
-    parser.add_argument("--keep", action="store_true",
-                        help="keep the vault and the baseline's copies (bench/verify.py reuses "
-                             "the vault)")
-    parser.add_argument("--no-group", action="store_true",
-                        help="pass --no-group: no near-duplicate features or grouping "
-                             "(the stages of the original ingest target only)")
-    parser.add_argument("--gen-procs", type=int, default=None,
-                        help="processes generating photos (default: every core)")
+    parser.add_argument(
+        "--keep",
+        action="store_true",
+        help="keep the vault and the baseline's copies (bench/verify.py reuses the vault)",
+    )
+    parser.add_argument(
+        "--no-group",
+        action="store_true",
+        help="pass --no-group: no near-duplicate features or grouping "
+        "(the stages of the original ingest target only)",
+    )
+    parser.add_argument(
+        "--gen-procs",
+        type=int,
+        default=None,
+        help="processes generating photos (default: every core)",
+    )
     args = parser.parse_args(argv)
     common.check_run_options(parser, args)
     return args
@@ -53,8 +62,9 @@ def ingest_marker(workdir: Path, n: int) -> Path:
     return workdir / f"vault-{n}.ingested.json"
 
 
-def run_floor(source: Path, files: list[Path], workdir: Path, jobs: int,
-              keep: bool) -> dict[str, Any]:
+def run_floor(
+    source: Path, files: list[Path], workdir: Path, jobs: int, keep: bool
+) -> dict[str, Any]:
     copy_to = workdir / "floor-copy"
     common.remove(copy_to)
     copy_to.mkdir(parents=True)
@@ -67,26 +77,33 @@ def run_floor(source: Path, files: list[Path], workdir: Path, jobs: int,
     common.log(warm.describe())
     per_call = common.batch_size(len(files), jobs)
     passes = [
-        common.xargs_pass("cp", files, source, jobs, per_call,
-                          ["cp", "--parents", "-t", str(copy_to)]),
+        common.xargs_pass(
+            "cp", files, source, jobs, per_call, ["cp", "--parents", "-t", str(copy_to)]
+        ),
         common.xargs_pass("sha256sum", files, source, jobs, per_call, ["sha256sum"]),
     ]
     djpeg = shutil.which("djpeg")
     skipped = None
     if djpeg is None:
-        skipped = ("djpeg not found (Debian: apt-get install libjpeg-turbo-progs): the floor "
-                   "leaves out decoding, so the ratio is harsher on Dalil than it should be")
+        skipped = (
+            "djpeg not found (Debian: apt-get install libjpeg-turbo-progs): the floor "
+            "leaves out decoding, so the ratio is harsher on Dalil than it should be"
+        )
         common.log(f"WARNING: {skipped}")
     else:  # djpeg takes one input file per run
-        passes.append(common.xargs_pass("djpeg", files, source, jobs, 1,
-                                        [djpeg, "-scale", "1/8", "-outfile", "/dev/null"]))
+        passes.append(
+            common.xargs_pass(
+                "djpeg", files, source, jobs, 1, [djpeg, "-scale", "1/8", "-outfile", "/dev/null"]
+            )
+        )
     # coreutils' sha256sum does not use the CPU's SHA instructions; OpenSSL (and so Python's
     # hashlib, which Dalil uses) does. Time it too, as a stricter floor, outside the total.
     openssl = shutil.which("openssl")
     strict = None
     if openssl is not None:
-        strict = common.xargs_pass("openssl-sha256", files, source, jobs, per_call,
-                                   [openssl, "dgst", "-sha256", "-r"])
+        strict = common.xargs_pass(
+            "openssl-sha256", files, source, jobs, per_call, [openssl, "dgst", "-sha256", "-r"]
+        )
     flush = common.sync()  # the copies reach the disk: Dalil fsyncs each object by default
     if not keep:
         common.remove(copy_to)
@@ -97,14 +114,20 @@ def run_floor(source: Path, files: list[Path], workdir: Path, jobs: int,
         passes.append(strict)
     return {
         "method": "three separate xargs passes over the same file list (cwd = the source): "
-                  "cp --parents, sha256sum, djpeg -scale 1/8 -outfile /dev/null; "
-                  "seconds = their sum. seconds_openssl: the same with the sha256sum pass "
-                  "replaced by openssl dgst -sha256 (uses the CPU's SHA instructions, as "
-                  "Python's hashlib does)",
+        "cp --parents, sha256sum, djpeg -scale 1/8 -outfile /dev/null; "
+        "seconds = their sum. seconds_openssl: the same with the sha256sum pass "
+        "replaced by openssl dgst -sha256 (uses the CPU's SHA instructions, as "
+        "Python's hashlib does)",
         "processes": jobs,
         "files_per_invocation": per_call,
-        "passes": {p.name: {"seconds": round(p.seconds, 3), "command": p.command,
-                            "other_cpu_share": p.other_cpu_share} for p in passes},
+        "passes": {
+            p.name: {
+                "seconds": round(p.seconds, 3),
+                "command": p.command,
+                "other_cpu_share": p.other_cpu_share,
+            }
+            for p in passes
+        },
         "seconds": round(total, 3),
         "seconds_openssl": None if strict_total is None else round(strict_total, 3),
         "sync_after_cp_seconds": round(flush, 3),
@@ -114,8 +137,9 @@ def run_floor(source: Path, files: list[Path], workdir: Path, jobs: int,
     }
 
 
-def run_dalil(source: Path, files: list[Path], workdir: Path, n: int, jobs: int, *,
-              group: bool = True) -> tuple[dict[str, Any], dict[str, Any]]:
+def run_dalil(
+    source: Path, files: list[Path], workdir: Path, n: int, jobs: int, *, group: bool = True
+) -> tuple[dict[str, Any], dict[str, Any]]:
     dalil = common.dalil_executable()
     vault = vault_dir(workdir, n)
     marker = ingest_marker(workdir, n)
@@ -128,17 +152,31 @@ def run_dalil(source: Path, files: list[Path], workdir: Path, n: int, jobs: int,
     common.sync()
     warm = common.warm_cache([source / f for f in files])
     common.log(warm.describe())
-    argv = [dalil, "ingest", str(source), "--from", "bench", "--vault", str(vault),
-            "--jobs", str(jobs), "--json"] + ([] if group else ["--no-group"])
+    argv = [
+        dalil,
+        "ingest",
+        str(source),
+        "--from",
+        "bench",
+        "--vault",
+        str(vault),
+        "--jobs",
+        str(jobs),
+        "--json",
+    ] + ([] if group else ["--no-group"])
     common.log("timing: " + " ".join(argv))
     run = common.measure(argv)
     report = run.json_out()
     if run.returncode != 0:
-        raise SystemExit(f"dalil ingest exited {run.returncode}: "
-                         f"{json.dumps(report)[:3000]}\n{run.stderr[-3000:]}")
+        raise SystemExit(
+            f"dalil ingest exited {run.returncode}: "
+            f"{json.dumps(report)[:3000]}\n{run.stderr[-3000:]}"
+        )
     if report.get("files_seen") != n or report.get("items_new") != n:
-        raise SystemExit(f"dalil ingested the wrong count: files_seen={report.get('files_seen')}"
-                         f" items_new={report.get('items_new')}, expected {n}")
+        raise SystemExit(
+            f"dalil ingested the wrong count: files_seen={report.get('files_seen')}"
+            f" items_new={report.get('items_new')}, expected {n}"
+        )
     marker.write_text(json.dumps(report, indent=2) + "\n")
     return {
         "command": " ".join(argv),
@@ -160,19 +198,25 @@ def main(argv: list[str] | None = None) -> int:
     total_bytes = sum((source / f).stat().st_size for f in files)
     free = shutil.disk_usage(workdir).free
     if free < 2.2 * total_bytes:
-        common.log(f"WARNING: {free / 1e9:.1f} GB free in {workdir}; the copy and the vault "
-                   f"need about {2.2 * total_bytes / 1e9:.1f} GB")
+        common.log(
+            f"WARNING: {free / 1e9:.1f} GB free in {workdir}; the copy and the vault "
+            f"need about {2.2 * total_bytes / 1e9:.1f} GB"
+        )
 
     floors: list[dict[str, Any]] = []
     dalils: list[dict[str, Any]] = []
     for round_ in range(1, args.repeat + 1):
-        common.log(f"[{round_}/{args.repeat}] floor: cp + sha256sum + djpeg over {len(files)} "
-                   f"files, {args.jobs} processes")
+        common.log(
+            f"[{round_}/{args.repeat}] floor: cp + sha256sum + djpeg over {len(files)} "
+            f"files, {args.jobs} processes"
+        )
         floors.append(run_floor(source, files, workdir, args.jobs, args.keep))
-        common.log(f"[{round_}/{args.repeat}] dalil ingest over {len(files)} files, "
-                   f"--jobs {args.jobs}")
-        dalil_run, report = run_dalil(source, files, workdir, args.n, args.jobs,
-                                      group=not args.no_group)
+        common.log(
+            f"[{round_}/{args.repeat}] dalil ingest over {len(files)} files, --jobs {args.jobs}"
+        )
+        dalil_run, report = run_dalil(
+            source, files, workdir, args.n, args.jobs, group=not args.no_group
+        )
         dalils.append(dalil_run)
     floor = min(floors, key=lambda f: float(f["seconds"]))
     dalil = min(dalils, key=lambda d: float(d["wall_seconds"]))
@@ -210,8 +254,9 @@ def main(argv: list[str] | None = None) -> int:
             (wall - float(dalil.get("grouping_seconds") or 0.0)) / floor["seconds"], 3
         ),
         "ratio_dalil_to_floor_with_sync": round(wall / floor["seconds_with_sync"], 3),
-        "ratio_dalil_to_floor_openssl": (None if floor["seconds_openssl"] is None
-                                         else round(wall / floor["seconds_openssl"], 3)),
+        "ratio_dalil_to_floor_openssl": (
+            None if floor["seconds_openssl"] is None else round(wall / floor["seconds_openssl"], 3)
+        ),
         "targets": {
             "ratio_at_most": TARGET_RATIO,
             "images_per_second_at_least": TARGET_IMAGES_PER_S,
@@ -233,8 +278,9 @@ def main(argv: list[str] | None = None) -> int:
 
 def print_table(r: dict[str, Any]) -> None:
     d, f = r["dalil"], r["floor"]
-    parts = ", ".join(f"{k} {v['seconds']:.2f}" for k, v in f["passes"].items()
-                      if k != "openssl-sha256")
+    parts = ", ".join(
+        f"{k} {v['seconds']:.2f}" for k, v in f["passes"].items() if k != "openssl-sha256"
+    )
     best = f"best of {r['repeat']}: " if r["repeat"] > 1 else ""
     others = ", ".join(f"{k} {v['other_cpu_share']:.0%}" for k, v in f["passes"].items())
     met = r["targets"]
@@ -242,40 +288,67 @@ def print_table(r: dict[str, Any]) -> None:
         ("files", f"{r['files']}  ({r['mean_file_mb']:.2f} MB each, 12 MP JPEG)"),
         ("total", f"{r['total_mb']:.0f} MB"),
         ("processes", f"{r['jobs']} (Dalil --jobs and xargs -P)"),
-        ("Dalil wall", f"{best}{d['wall_seconds']:.2f} s  (Dalil's own figure "
-                       f"{d['reported_seconds']} s, then grouping near-duplicates "
-                       f"{d.get('grouping_seconds')} s)"),
-        ("files/s", f"{r['files_per_second']:.1f}  (target >= {TARGET_IMAGES_PER_S:.0f}: "
-                    f"{'met' if met['images_per_second_met'] else 'not met'})"),
+        (
+            "Dalil wall",
+            f"{best}{d['wall_seconds']:.2f} s  (Dalil's own figure "
+            f"{d['reported_seconds']} s, then grouping near-duplicates "
+            f"{d.get('grouping_seconds')} s)",
+        ),
+        (
+            "files/s",
+            f"{r['files_per_second']:.1f}  (target >= {TARGET_IMAGES_PER_S:.0f}: "
+            f"{'met' if met['images_per_second_met'] else 'not met'})",
+        ),
         ("MB/s", f"{r['mb_per_second']:.0f}"),
-        ("peak RSS", f"largest process {d['peak_rss_largest_process_mb']:.0f} MB; tree sum "
-                     f"RSS {d['peak_rss_tree_sum_mb']:.0f} MB, PSS "
-                     f"{d['peak_pss_tree_sum_mb']:.0f} MB ({d['peak_processes']} processes)"),
+        (
+            "peak RSS",
+            f"largest process {d['peak_rss_largest_process_mb']:.0f} MB; tree sum "
+            f"RSS {d['peak_rss_tree_sum_mb']:.0f} MB, PSS "
+            f"{d['peak_pss_tree_sum_mb']:.0f} MB ({d['peak_processes']} processes)",
+        ),
         ("floor wall", f"{best}{f['seconds']:.2f} s  ({parts})"),
-        ("floor + sync", f"{f['seconds_with_sync']:.2f} s  (sync of the copies "
-                         f"{f['sync_after_cp_seconds']:.2f} s; Dalil fsyncs each object)"),
-        ("Dalil / floor", f"{r['ratio_dalil_to_floor']:.2f}  (target <= {TARGET_RATIO}: "
-                          f"{'met' if met['ratio_met'] else 'not met'})"),
+        (
+            "floor + sync",
+            f"{f['seconds_with_sync']:.2f} s  (sync of the copies "
+            f"{f['sync_after_cp_seconds']:.2f} s; Dalil fsyncs each object)",
+        ),
+        (
+            "Dalil / floor",
+            f"{r['ratio_dalil_to_floor']:.2f}  (target <= {TARGET_RATIO}: "
+            f"{'met' if met['ratio_met'] else 'not met'})",
+        ),
         ("Dalil / (floor+sync)", f"{r['ratio_dalil_to_floor_with_sync']:.2f}"),
-        ("without grouping", f"{r['ratio_without_grouping']:.2f}  (Dalil wall less the "
-                             "near-duplicate grouping that follows the signed checkpoint)"),
+        (
+            "without grouping",
+            f"{r['ratio_without_grouping']:.2f}  (Dalil wall less the "
+            "near-duplicate grouping that follows the signed checkpoint)",
+        ),
     ]
     if r["ratio_dalil_to_floor_openssl"] is not None:
         rows += [
-            ("strict floor", f"{f['seconds_openssl']:.2f} s  (hashing by openssl dgst -sha256 "
-                             "instead of sha256sum)"),
+            (
+                "strict floor",
+                f"{f['seconds_openssl']:.2f} s  (hashing by openssl dgst -sha256 "
+                "instead of sha256sum)",
+            ),
             ("Dalil / strict floor", f"{r['ratio_dalil_to_floor_openssl']:.2f}"),
         ]
     rows += [
-        ("other CPU load", f"Dalil {d['other_cpu_share']:.0%}; floor {others} "
-                           "(share of the machine used by other processes meanwhile)"),
+        (
+            "other CPU load",
+            f"Dalil {d['other_cpu_share']:.0%}; floor {others} "
+            "(share of the machine used by other processes meanwhile)",
+        ),
     ]
     if r["repeat"] > 1:
         rounds = r["all_rounds"]
-        rows.append(("all rounds", f"Dalil {rounds['dalil_wall_seconds']} s; "
-                                   f"floor {rounds['floor_seconds']} s"))
-    print("\ndalil ingest vs native floor; before each timed run the "
-          f"{f['cache']}\n")
+        rows.append(
+            (
+                "all rounds",
+                f"Dalil {rounds['dalil_wall_seconds']} s; floor {rounds['floor_seconds']} s",
+            )
+        )
+    print(f"\ndalil ingest vs native floor; before each timed run the {f['cache']}\n")
     print(common.table(rows))
     if f["skipped"]:
         print(f"\nNOTE: {f['skipped']}")

@@ -47,8 +47,20 @@ PDQ_SWEEP = (16, 24, 31, 40, 48, 56, 64)
 PHASH_SWEEP = (4, 6, 8, 10, 12, 14, 16, 20)
 BIG_CROP = "crop-40"  # the only crop above 30 % of the area removed
 GOAL_PRECISION, GOAL_RECALL = 0.99, 0.95
-FAMILY_ORDER = ("jpeg", "resize", "crop", "rotate", "rotate-90s", "flip", "tone", "greyscale",
-                "text", "screenshot", "exif-orientation", "demo-copy")
+FAMILY_ORDER = (
+    "jpeg",
+    "resize",
+    "crop",
+    "rotate",
+    "rotate-90s",
+    "flip",
+    "tone",
+    "greyscale",
+    "text",
+    "screenshot",
+    "exif-orientation",
+    "demo-copy",
+)
 
 U8 = npt.NDArray[np.uint8]
 I64 = npt.NDArray[np.int64]
@@ -88,8 +100,14 @@ def dalil_query(matcher: Any, path: Path) -> list[Hit]:
             index, match = result
         else:
             index, match = result.index, result
-        hits.append(Hit(int(index), getattr(match, "distance", None),
-                        str(getattr(match, "stage", "?")), getattr(match, "inliers", None)))
+        hits.append(
+            Hit(
+                int(index),
+                getattr(match, "distance", None),
+                str(getattr(match, "stage", "?")),
+                getattr(match, "inliers", None),
+            )
+        )
     return hits
 
 
@@ -160,8 +178,11 @@ class PdqBaseline:
     def __init__(self, dihedral: bool) -> None:
         self.dihedral = dihedral
         self.name = "pdq-dihedral" if dihedral else "pdq-plain"
-        self.label = ("PDQ baseline, 8 dihedral variants, <= 31" if dihedral
-                      else "PDQ baseline, plain hash only, <= 31")
+        self.label = (
+            "PDQ baseline, 8 dihedral variants, <= 31"
+            if dihedral
+            else "PDQ baseline, plain hash only, <= 31"
+        )
         self.codes: U8 = np.zeros((0, 32), np.uint8)
         self.owner: I64 = np.zeros(0, np.int64)
         self.n = 0
@@ -237,8 +258,11 @@ class ImagededupPHash:
 
     def __init__(self) -> None:
         self.hasher, label = load_imagededup()
-        self.label = (label if self.hasher is not None
-                      else "imagededup-equivalent pHash (re-implemented), <= 10")
+        self.label = (
+            label
+            if self.hasher is not None
+            else "imagededup-equivalent pHash (re-implemented), <= 10"
+        )
         self.codes: U8 = np.zeros((0, 8), np.uint8)
 
     def _code(self, path: Path) -> U8:
@@ -258,8 +282,11 @@ class ImagededupPHash:
 
 
 THRESHOLDS: dict[str, int | None] = {
-    "dalil": None, "dalil-thorough": None, "pdq-dihedral": PDQ_THRESHOLD,
-    "pdq-plain": PDQ_THRESHOLD, "imagededup": PHASH_THRESHOLD,
+    "dalil": None,
+    "dalil-thorough": None,
+    "pdq-dihedral": PDQ_THRESHOLD,
+    "pdq-plain": PDQ_THRESHOLD,
+    "imagededup": PHASH_THRESHOLD,
 }
 METHODS: dict[str, Callable[[], Method]] = {
     "dalil": DalilMatcher,
@@ -313,30 +340,41 @@ def _run_chunk(chunk: list[tuple[int, str]]) -> dict[str, Any]:
                 error = None
             except Exception as exc:  # one unreadable query must not end the run
                 hits, error = [], f"{type(exc).__name__}: {exc}"
-            row[name] = {"hits": [[h.index, h.distance, h.stage, h.inliers] for h in hits],
-                         "seconds": time.perf_counter() - started, "error": error}
+            row[name] = {
+                "hits": [[h.index, h.distance, h.stage, h.inliers] for h in hits],
+                "seconds": time.perf_counter() - started,
+                "error": error,
+            }
         quality = None
         if "pdq-dihedral" in methods or "pdq-plain" in methods:
             quality = _pdq_probe(path)[1]
         row["_pdq_quality"] = quality
         out[qi] = row
-    return {"pid": _WORKER["pid"], "builds": _WORKER["builds"], "errors": _WORKER["errors"],
-            "rows": out, "methods": {n: m.label for n, m in methods.items()}}
+    return {
+        "pid": _WORKER["pid"],
+        "builds": _WORKER["builds"],
+        "errors": _WORKER["errors"],
+        "rows": out,
+        "methods": {n: m.label for n, m in methods.items()},
+    }
 
 
-def run_queries(qset: data.QualitySet, names: list[str], jobs: int
-                ) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
+def run_queries(
+    qset: data.QualitySet, names: list[str], jobs: int
+) -> tuple[dict[int, dict[str, Any]], dict[str, Any]]:
     originals = [o.path for o in qset.originals]
     todo = [(i, q.path) for i, q in enumerate(qset.queries)]
     size = max(1, min(25, math.ceil(len(todo) / (jobs * 8))))
-    chunks = [todo[k:k + size] for k in range(0, len(todo), size)]
+    chunks = [todo[k : k + size] for k in range(0, len(todo), size)]
     rows: dict[int, dict[str, Any]] = {}
     builds: dict[int, dict[str, float]] = {}
     labels: dict[str, str] = {}
     errors: dict[str, str] = {}
     started = time.perf_counter()
-    common.log(f"matching {len(todo)} queries against {len(originals)} originals with "
-               f"{', '.join(names)} in {jobs} processes ...")
+    common.log(
+        f"matching {len(todo)} queries against {len(originals)} originals with "
+        f"{', '.join(names)} in {jobs} processes ..."
+    )
     ctx = multiprocessing.get_context("fork")  # nothing with threads is loaded here yet
     with ctx.Pool(jobs, _init_worker, (names, originals)) as pool:
         for done, part in enumerate(pool.imap_unordered(_run_chunk, chunks), start=1):
@@ -345,8 +383,9 @@ def run_queries(qset: data.QualitySet, names: list[str], jobs: int
             labels.update(part["methods"])
             errors.update(part["errors"])
             if done % max(1, len(chunks) // 10) == 0 or done == len(chunks):
-                common.log(f"  {len(rows)}/{len(todo)} queries  "
-                           f"{time.perf_counter() - started:.0f} s")
+                common.log(
+                    f"  {len(rows)}/{len(todo)} queries  {time.perf_counter() - started:.0f} s"
+                )
     info = {
         "labels": labels,
         "unavailable": errors,
@@ -391,9 +430,15 @@ class Tally:
         return self.tp / (self.tp + self.fn) if self.tp + self.fn else None
 
     def to_dict(self) -> dict[str, Any]:
-        d: dict[str, Any] = {"queries": self.queries, "tp": self.tp, "fn": self.fn,
-                             "fp": self.fp, "queries_with_fp": self.queries_with_fp,
-                             "precision": _round(self.precision), "recall": _round(self.recall)}
+        d: dict[str, Any] = {
+            "queries": self.queries,
+            "tp": self.tp,
+            "fn": self.fn,
+            "fp": self.fp,
+            "queries_with_fp": self.queries_with_fp,
+            "precision": _round(self.precision),
+            "recall": _round(self.recall),
+        }
         if self.own:
             d["matched_own_scene"] = self.own
         if self.by_stage:
@@ -424,8 +469,9 @@ def score_one(query: data.Query, hits: list[list[Any]], threshold: int | None) -
     return t
 
 
-def score(qset: data.QualitySet, rows: dict[int, dict[str, Any]], method: str,
-          threshold: int | None) -> dict[str, Any]:
+def score(
+    qset: data.QualitySet, rows: dict[int, dict[str, Any]], method: str, threshold: int | None
+) -> dict[str, Any]:
     families: dict[str, Tally] = {}
     transforms: dict[str, Tally] = {}
     overall, excl = Tally(), Tally()
@@ -451,17 +497,24 @@ def score(qset: data.QualitySet, rows: dict[int, dict[str, Any]], method: str,
     }
 
 
-def sweep(qset: data.QualitySet, rows: dict[int, dict[str, Any]], method: str,
-          thresholds: Sequence[int]) -> list[dict[str, Any]]:
+def sweep(
+    qset: data.QualitySet, rows: dict[int, dict[str, Any]], method: str, thresholds: Sequence[int]
+) -> list[dict[str, Any]]:
     out = []
     for t in thresholds:
         s = score(qset, rows, method, t)
         ex = s["overall_excluding_crops_over_30"]
         fams = s["families"]
-        out.append({"threshold": t, "precision": ex["precision"], "recall": ex["recall"],
-                    "fp": ex["fp"],
-                    "unrelated_fp": fams.get("unrelated", {}).get("fp", 0),
-                    "peer_fp": fams.get("peer", {}).get("fp", 0)})
+        out.append(
+            {
+                "threshold": t,
+                "precision": ex["precision"],
+                "recall": ex["recall"],
+                "fp": ex["fp"],
+                "unrelated_fp": fams.get("unrelated", {}).get("fp", 0),
+                "peer_fp": fams.get("peer", {}).get("fp", 0),
+            }
+        )
     return out
 
 
@@ -471,8 +524,10 @@ def goals(scores: dict[str, dict[str, Any]]) -> dict[str, Any]:
     for name, s in scores.items():
         ex = s["overall_excluding_crops_over_30"]
         p, r = ex["precision"] or 0.0, ex["recall"] or 0.0
-        entry: dict[str, Any] = {"precision_goal_met": p >= GOAL_PRECISION,
-                                 "recall_goal_met": r >= GOAL_RECALL}
+        entry: dict[str, Any] = {
+            "precision_goal_met": p >= GOAL_PRECISION,
+            "recall_goal_met": r >= GOAL_RECALL,
+        }
         if ref is not None and name != "imagededup":
             behind = []
             for fam in FAMILY_ORDER:
@@ -509,35 +564,58 @@ def _grid(header: Sequence[str], rows: Sequence[Sequence[str]]) -> str:
     return "\n".join(lines)
 
 
-def quality_report(qset: data.QualitySet, scores: dict[str, dict[str, Any]],
-                   info: dict[str, Any], timing: dict[str, dict[str, float]],
-                   sweeps: dict[str, list[dict[str, Any]]], goal: dict[str, Any]) -> str:
+def quality_report(
+    qset: data.QualitySet,
+    scores: dict[str, dict[str, Any]],
+    info: dict[str, Any],
+    timing: dict[str, dict[str, float]],
+    sweeps: dict[str, list[dict[str, Any]]],
+    goal: dict[str, Any],
+) -> str:
     names = list(scores)
-    out = [f"near-duplicate quality: {len(qset.originals)} originals "
-           f"({sum(o.source == 'corpus' for o in qset.originals)} corpus photos, "
-           f"{sum(o.source == 'demo' for o in qset.originals)} demo cards), "
-           f"{len(qset.queries)} queries"]
+    out = [
+        f"near-duplicate quality: {len(qset.originals)} originals "
+        f"({sum(o.source == 'corpus' for o in qset.originals)} corpus photos, "
+        f"{sum(o.source == 'demo' for o in qset.originals)} demo cards), "
+        f"{len(qset.queries)} queries"
+    ]
     out += [f"  {n}: {info['labels'][n]}" for n in names]
     out += [f"  {n}: NOT RUN ({why})" for n, why in info["unavailable"].items()]
-    out.append("\nprecision / recall per family (a hit on any other original is a false "
-               "positive):")
+    out.append("\nprecision / recall per family (a hit on any other original is a false positive):")
     header = ["family", "queries", *names]
     rows = []
     first = scores[names[0]]["families"]
     for fam in FAMILY_ORDER:
         if fam in first:
-            rows.append([fam, str(first[fam]["queries"]),
-                         *(_pr(scores[n]["families"][fam]) for n in names)])
-    rows.append(["copies only", str(scores[names[0]]["copies_only"]["queries"]),
-                 *(_pr(scores[n]["copies_only"]) for n in names)])
-    rows.append(["OVERALL", str(scores[names[0]]["overall"]["queries"]),
-                 *(_pr(scores[n]["overall"]) for n in names)])
-    rows.append(["OVERALL excl crop-40", str(
-        scores[names[0]]["overall_excluding_crops_over_30"]["queries"]),
-        *(_pr(scores[n]["overall_excluding_crops_over_30"]) for n in names)])
+            rows.append(
+                [fam, str(first[fam]["queries"]), *(_pr(scores[n]["families"][fam]) for n in names)]
+            )
+    rows.append(
+        [
+            "copies only",
+            str(scores[names[0]]["copies_only"]["queries"]),
+            *(_pr(scores[n]["copies_only"]) for n in names),
+        ]
+    )
+    rows.append(
+        [
+            "OVERALL",
+            str(scores[names[0]]["overall"]["queries"]),
+            *(_pr(scores[n]["overall"]) for n in names),
+        ]
+    )
+    rows.append(
+        [
+            "OVERALL excl crop-40",
+            str(scores[names[0]]["overall_excluding_crops_over_30"]["queries"]),
+            *(_pr(scores[n]["overall_excluding_crops_over_30"]) for n in names),
+        ]
+    )
     out.append(_grid(header, rows))
-    out.append("  (OVERALL counts every false positive: copies', same-scene queries' hits on "
-               "other cards, unrelated cards', and originals' hits on each other)")
+    out.append(
+        "  (OVERALL counts every false positive: copies', same-scene queries' hits on "
+        "other cards, unrelated cards', and originals' hits on each other)"
+    )
 
     out.append("\nnegatives: false positives (queries with any) ; same-scene: own card found")
     rows = []
@@ -555,9 +633,13 @@ def quality_report(qset: data.QualitySet, scores: dict[str, dict[str, Any]],
 
     out.append("\nrecall per transform:")
     rows = []
-    for key in sorted(scores[names[0]]["transforms"],
-                      key=lambda k: (FAMILY_ORDER.index(k.split("/")[0])
-                                     if k.split("/")[0] in FAMILY_ORDER else 99, k)):
+    for key in sorted(
+        scores[names[0]]["transforms"],
+        key=lambda k: (
+            FAMILY_ORDER.index(k.split("/")[0]) if k.split("/")[0] in FAMILY_ORDER else 99,
+            k,
+        ),
+    ):
         cells = []
         for n in names:
             t = scores[n]["transforms"][key]
@@ -567,22 +649,49 @@ def quality_report(qset: data.QualitySet, scores: dict[str, dict[str, Any]],
 
     for n, rows_ in sweeps.items():
         out.append(f"\n{n}: threshold sweep (overall excl crop-40)")
-        out.append(_grid(["threshold", "precision", "recall", "fp", "unrelated fp", "peer fp"],
-                         [[str(r["threshold"]), str(r["precision"]), str(r["recall"]),
-                           str(r["fp"]), str(r["unrelated_fp"]), str(r["peer_fp"])]
-                          for r in rows_]))
+        out.append(
+            _grid(
+                ["threshold", "precision", "recall", "fp", "unrelated fp", "peer fp"],
+                [
+                    [
+                        str(r["threshold"]),
+                        str(r["precision"]),
+                        str(r["recall"]),
+                        str(r["fp"]),
+                        str(r["unrelated_fp"]),
+                        str(r["peer_fp"]),
+                    ]
+                    for r in rows_
+                ],
+            )
+        )
 
     out.append("\ncost per query (one process; decode included) and index build:")
-    out.append(_grid(["method", "mean ms", "p95 ms", "build s"],
-                     [[n, f"{timing[n]['mean_ms']:.1f}", f"{timing[n]['p95_ms']:.1f}",
-                       f"{info['build_seconds'].get(n, 0):.1f}"] for n in names]))
-    out.append("\ngoals (overall excl crop-40: precision >= 0.99, recall >= 0.95; ahead of "
-               "imagededup on every family):")
+    out.append(
+        _grid(
+            ["method", "mean ms", "p95 ms", "build s"],
+            [
+                [
+                    n,
+                    f"{timing[n]['mean_ms']:.1f}",
+                    f"{timing[n]['p95_ms']:.1f}",
+                    f"{info['build_seconds'].get(n, 0):.1f}",
+                ]
+                for n in names
+            ],
+        )
+    )
+    out.append(
+        "\ngoals (overall excl crop-40: precision >= 0.99, recall >= 0.95; ahead of "
+        "imagededup on every family):"
+    )
     for n, g in goal.items():
         ex = scores[n]["overall_excluding_crops_over_30"]
-        line = (f"  {n}: precision {ex['precision']} "
-                f"{'MET' if g['precision_goal_met'] else 'not met'}, recall {ex['recall']} "
-                f"{'MET' if g['recall_goal_met'] else 'not met'}")
+        line = (
+            f"  {n}: precision {ex['precision']} "
+            f"{'MET' if g['precision_goal_met'] else 'not met'}, recall {ex['recall']} "
+            f"{'MET' if g['recall_goal_met'] else 'not met'}"
+        )
         if "families_behind_imagededup" in g:
             behind = g["families_behind_imagededup"]
             line += "; behind imagededup on: " + (", ".join(behind) if behind else "none")
@@ -592,9 +701,14 @@ def quality_report(qset: data.QualitySet, scores: dict[str, dict[str, Any]],
 
 def run_quality(args: argparse.Namespace) -> dict[str, Any]:
     qset = data.build_quality_set(
-        args.workdir, cards=args.cards, distractor_cards=args.distractor_cards,
-        seed=args.seed, min_side=args.min_side, max_originals=args.max_originals,
-        procs=args.jobs)
+        args.workdir,
+        cards=args.cards,
+        distractor_cards=args.distractor_cards,
+        seed=args.seed,
+        min_side=args.min_side,
+        max_originals=args.max_originals,
+        procs=args.jobs,
+    )
     if not qset.originals:
         raise SystemExit("no originals: neither the corpus nor a demo collection is available")
     names = [n.strip() for n in args.methods.split(",") if n.strip()]
@@ -611,10 +725,16 @@ def run_quality(args: argparse.Namespace) -> dict[str, Any]:
     timing = {}
     for n in ran:
         secs = np.array([rows[q][n]["seconds"] for q in rows]) * 1e3
-        timing[n] = {"mean_ms": float(secs.mean()), "p50_ms": float(np.percentile(secs, 50)),
-                     "p95_ms": float(np.percentile(secs, 95))}
-    sweeps = {n: sweep(qset, rows, n, PDQ_SWEEP if n.startswith("pdq") else PHASH_SWEEP)
-              for n in ran if not n.startswith("dalil")}
+        timing[n] = {
+            "mean_ms": float(secs.mean()),
+            "p50_ms": float(np.percentile(secs, 50)),
+            "p95_ms": float(np.percentile(secs, 95)),
+        }
+    sweeps = {
+        n: sweep(qset, rows, n, PDQ_SWEEP if n.startswith("pdq") else PHASH_SWEEP)
+        for n in ran
+        if not n.startswith("dalil")
+    }
     goal = goals(scores)
     errors: dict[str, int] = {}
     for r in rows.values():
@@ -630,9 +750,14 @@ def run_quality(args: argparse.Namespace) -> dict[str, Any]:
     return {
         "benchmark": "similar-quality",
         "machine": common.machine(),
-        "set": {**qset.params, "workdir": str(qset.workdir), "originals": len(qset.originals),
-                "queries": len(qset.queries), "skipped_corpus_files": qset.skipped,
-                "originals_list": [o.key for o in qset.originals]},
+        "set": {
+            **qset.params,
+            "workdir": str(qset.workdir),
+            "originals": len(qset.originals),
+            "queries": len(qset.queries),
+            "skipped_corpus_files": qset.skipped,
+            "originals_list": [o.key for o in qset.originals],
+        },
         "methods": info,
         "scores": scores,
         "sweeps": sweeps,
@@ -641,10 +766,18 @@ def run_quality(args: argparse.Namespace) -> dict[str, Any]:
         "query_errors": errors,
         "probe_pdq_quality_below_50": sum(q < 50 for q in qualities),
         "per_query": [
-            {"path": q.path, "kind": q.kind, "family": q.family, "transform": q.transform,
-             "expect": q.expect, "pdq_quality": rows[i]["_pdq_quality"],
-             **{n: {"hits": rows[i][n]["hits"], "ms": round(rows[i][n]["seconds"] * 1e3, 1)}
-                for n in ran}}
+            {
+                "path": q.path,
+                "kind": q.kind,
+                "family": q.family,
+                "transform": q.transform,
+                "expect": q.expect,
+                "pdq_quality": rows[i]["_pdq_quality"],
+                **{
+                    n: {"hits": rows[i][n]["hits"], "ms": round(rows[i][n]["seconds"] * 1e3, 1)}
+                    for n in ran
+                },
+            }
             for i, q in enumerate(qset.queries)
         ],
         "other_cpu_share": other,
@@ -694,8 +827,11 @@ def components(n: int, i: I64, j: I64) -> I64:
 def cluster_stats(labels: I64) -> dict[str, int]:
     sizes = np.bincount(labels, minlength=len(labels))
     multi = sizes[sizes >= 2]
-    return {"clusters": len(multi), "clustered_codes": int(multi.sum()),
-            "largest": int(multi.max()) if len(multi) else 0}
+    return {
+        "clusters": len(multi),
+        "clustered_codes": int(multi.sum()),
+        "largest": int(multi.max()) if len(multi) else 0,
+    }
 
 
 def truth_recovered(labels: I64, truth: I64) -> float:
@@ -721,8 +857,9 @@ def pair_keys(i: I64, j: I64, n: int) -> I64:
     return np.unique(lo * n + hi)
 
 
-def faiss_pairs(index: Any, codes: U8, radius: int, rows: range, batch: int = 10_000
-                ) -> tuple[I64, I64]:
+def faiss_pairs(
+    index: Any, codes: U8, radius: int, rows: range, batch: int = 10_000
+) -> tuple[I64, I64]:
     """All (query, found) pairs with query < found for the query rows given."""
     out_i, out_j = [], []
     for start in range(rows.start, rows.stop, batch):
@@ -738,8 +875,9 @@ def faiss_pairs(index: Any, codes: U8, radius: int, rows: range, batch: int = 10
     return i, j
 
 
-def mih_pairs(codes: U8, max_distance: int, max_bucket: int, budget: int
-              ) -> tuple[I64, I64, dict[str, Any]]:
+def mih_pairs(
+    codes: U8, max_distance: int, max_bucket: int, budget: int
+) -> tuple[I64, I64, dict[str, Any]]:
     """Multi-index hashing in numpy: 16 substrings of 16 bits; every pair sharing a substring
     value (in a bucket of at most ``max_bucket`` codes) is a candidate, verified by popcount.
 
@@ -757,8 +895,12 @@ def mih_pairs(codes: U8, max_distance: int, max_bucket: int, budget: int
         big = counts[counts > max_bucket]
         skipped_buckets += len(big)
         skipped_codes += int(big.sum())
-    info: dict[str, Any] = {"candidate_pairs": estimate, "skipped_buckets": skipped_buckets,
-                            "skipped_bucket_slots": skipped_codes, "max_bucket": max_bucket}
+    info: dict[str, Any] = {
+        "candidate_pairs": estimate,
+        "skipped_buckets": skipped_buckets,
+        "skipped_bucket_slots": skipped_codes,
+        "max_bucket": max_bucket,
+    }
     if estimate > budget:
         info["skipped"] = f"{estimate} candidate pairs exceed the budget of {budget}"
         return np.zeros(0, np.int64), np.zeros(0, np.int64), info
@@ -776,7 +918,7 @@ def mih_pairs(codes: U8, max_distance: int, max_bucket: int, budget: int
             a, b = np.triu_indices(int(size), 1)
             per = max(1, chunk // len(a))
             for k in range(0, len(members), per):
-                m = members[k:k + per]
+                m = members[k : k + per]
                 ci, cj = m[:, a].ravel(), m[:, b].ravel()
                 dist = np.bitwise_count(wide[ci] ^ wide[cj]).sum(axis=1, dtype=np.int64)
                 keep = dist <= max_distance
@@ -788,8 +930,9 @@ def mih_pairs(codes: U8, max_distance: int, max_bucket: int, budget: int
     return unique // n, unique % n, info
 
 
-def mih_neighbour_pairs(codes: U8, max_distance: int, max_bucket: int, budget: int
-                        ) -> tuple[I64, I64, dict[str, Any]]:
+def mih_neighbour_pairs(
+    codes: U8, max_distance: int, max_bucket: int, budget: int
+) -> tuple[I64, I64, dict[str, Any]]:
     """The pairs that same-bucket MIH cannot see: for each 16-bit substring and each of its 16
     bits, every code of bucket ``k`` against every code of bucket ``k ^ (1 << bit)``, verified
     by popcount. With :func:`mih_pairs` this is exact up to 31 bits: 31 differing bits over 16
@@ -826,8 +969,7 @@ def mih_neighbour_pairs(codes: U8, max_distance: int, max_bucket: int, budget: i
             s1, s2 = counts[k1], counts[k2]
             total = s1 * s2
             ends = np.cumsum(total)
-            cuts = np.searchsorted(ends, np.arange(chunk, int(ends[-1]) if len(ends) else 0,
-                                                   chunk))
+            cuts = np.searchsorted(ends, np.arange(chunk, int(ends[-1]) if len(ends) else 0, chunk))
             for lo, hi in zip(np.r_[0, cuts], np.r_[cuts, len(k1)], strict=True):
                 if hi <= lo:
                     continue
@@ -856,18 +998,26 @@ def scale_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
     codes_set = data.synthetic_codes(n, args.seed, progress=common.log)
     gen_s = time.perf_counter() - started
     codes = codes_set.codes
-    common.log(f"N = {n}: {codes_set.clusters} generated clusters holding "
-               f"{codes_set.clustered} codes; generated in {gen_s:.1f} s")
-    result: dict[str, Any] = {"n": n, "generated_clusters": codes_set.clusters,
-                              "generated_clustered_codes": codes_set.clustered,
-                              "omp_threads_single_queries": 1,
-                              "omp_threads_all_pairs": args.jobs, "indexes": {}}
+    common.log(
+        f"N = {n}: {codes_set.clusters} generated clusters holding "
+        f"{codes_set.clustered} codes; generated in {gen_s:.1f} s"
+    )
+    result: dict[str, Any] = {
+        "n": n,
+        "generated_clusters": codes_set.clusters,
+        "generated_clustered_codes": codes_set.clustered,
+        "omp_threads_single_queries": 1,
+        "omp_threads_all_pairs": args.jobs,
+        "indexes": {},
+    }
     rng = np.random.default_rng([args.seed, n, 2])
     queries = codes[rng.choice(n, args.queries, replace=False)]
 
     indexes: dict[str, Any] = {}
-    for name, make in (("flat", lambda: faiss.IndexBinaryFlat(256)),
-                       ("multihash-16x16-nflip1", lambda: _multihash(faiss))):
+    for name, make in (
+        ("flat", lambda: faiss.IndexBinaryFlat(256)),
+        ("multihash-16x16-nflip1", lambda: _multihash(faiss)),
+    ):
         trim_heap()
         before = vmrss_kb()
         index = make()
@@ -884,11 +1034,12 @@ def scale_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
             started = time.perf_counter()
             lims, _d, ids = index.range_search(q[None, :], radius)
             lat.append(time.perf_counter() - started)
-            found.append(np.sort(ids[lims[0]:lims[1]]))
+            found.append(np.sort(ids[lims[0] : lims[1]]))
         ms = np.array(lat) * 1e3
         indexes[name] = (index, found)
         result["indexes"][name] = {
-            "build_s": round(build_s, 3), "rss_delta_mb": round(mem_mb, 1),
+            "build_s": round(build_s, 3),
+            "rss_delta_mb": round(mem_mb, 1),
             "bytes_per_code": round(mem_mb * 2**20 / n, 1),
             "raw_codes_mb": round(n * 32 / 2**20, 1),
             "query_p50_ms": round(float(np.percentile(ms, 50)), 3),
@@ -896,12 +1047,15 @@ def scale_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
             "query_mean_ms": round(float(ms.mean()), 3),
             "mean_results": round(float(np.mean([len(f) for f in found])), 2),
         }
-        common.log(f"  {name}: build {build_s:.2f} s, +{mem_mb:.0f} MB RSS, query p50 "
-                   f"{np.percentile(ms, 50):.3f} ms p95 {np.percentile(ms, 95):.3f} ms")
+        common.log(
+            f"  {name}: build {build_s:.2f} s, +{mem_mb:.0f} MB RSS, query p50 "
+            f"{np.percentile(ms, 50):.3f} ms p95 {np.percentile(ms, 95):.3f} ms"
+        )
     flat_found, mh_found = indexes["flat"][1], indexes["multihash-16x16-nflip1"][1]
     same = sum(np.array_equal(a, b) for a, b in zip(flat_found, mh_found, strict=True))
     result["indexes"]["multihash-16x16-nflip1"]["same_results_as_flat"] = (
-        f"{same}/{len(flat_found)}")
+        f"{same}/{len(flat_found)}"
+    )
 
     faiss.omp_set_num_threads(args.jobs)  # batched searches: one thread per core
     allpairs: dict[str, Any] = {}
@@ -920,17 +1074,28 @@ def scale_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
             started = time.perf_counter()
             labels = components(n, keys // n, keys % n)
             uf_s = time.perf_counter() - started
-            entry.update({"full": True, "pairs": len(keys),
-                          "union_find_s": round(uf_s, 2), "total_s": round(secs + uf_s, 2),
-                          **cluster_stats(labels),
-                          "generated_clusters_recovered": round(
-                              truth_recovered(labels, codes_set.cluster), 4)})
+            entry.update(
+                {
+                    "full": True,
+                    "pairs": len(keys),
+                    "union_find_s": round(uf_s, 2),
+                    "total_s": round(secs + uf_s, 2),
+                    **cluster_stats(labels),
+                    "generated_clusters_recovered": round(
+                        truth_recovered(labels, codes_set.cluster), 4
+                    ),
+                }
+            )
             if exact_keys is None:
                 exact_keys = keys
         else:
-            entry.update({"full": False,
-                          "extrapolated_total_s": round(secs * n / max(1, len(rows)), 1),
-                          "pairs_in_sample_rows": len(pair_keys(i, j, n))})
+            entry.update(
+                {
+                    "full": False,
+                    "extrapolated_total_s": round(secs * n / max(1, len(rows)), 1),
+                    "pairs_in_sample_rows": len(pair_keys(i, j, n)),
+                }
+            )
             if name == "flat":
                 entry["_sample_pairs"] = (i, j)
         allpairs[f"faiss-{name}"] = entry
@@ -942,9 +1107,10 @@ def scale_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
     if exact_keys is not None:
         reference = (exact_keys, "all pairs (exact all-pairs ran in full)")
     elif sample is not None:
-        reference = (pair_keys(sample[0], sample[1], n),
-                     f"pairs of the first {len(sample_rows)} codes (exact flat range search on "
-                     "that sample)")
+        reference = (
+            pair_keys(sample[0], sample[1], n),
+            f"pairs of the first {len(sample_rows)} codes (exact flat range search on that sample)",
+        )
 
     started = time.perf_counter()
     mi, mj, minfo = mih_pairs(codes, PDQ_THRESHOLD, args.max_bucket, args.mih_budget)
@@ -970,27 +1136,35 @@ def scale_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
     pairs = close_pairs(blocks.reshape(n, 256), PDQ_THRESHOLD, args.max_bucket)
     product_s = time.perf_counter() - started
     del blocks
-    product: dict[str, Any] = {"search_s": round(product_s, 2), "compared": pairs.compared,
-                               "skipped_buckets": pairs.skipped_buckets}
+    product: dict[str, Any] = {
+        "search_s": round(product_s, 2),
+        "compared": pairs.compared,
+        "skipped_buckets": pairs.skipped_buckets,
+    }
     plain = pairs.variant == 0
-    product.update(_clustering(n, pairs.first[plain], pairs.second[plain], product_s, codes_set,
-                               reference))
+    product.update(
+        _clustering(n, pairs.first[plain], pairs.second[plain], product_s, codes_set, reference)
+    )
     allpairs["dalil-recompute"] = product
     common.log(f"  all-pairs as dalil clusters recompute: {product}")
 
     if args.mih_exact and "skipped" not in minfo:
         started = time.perf_counter()
-        ni, nj, ninfo = mih_neighbour_pairs(codes, PDQ_THRESHOLD, args.max_bucket,
-                                            args.mih_exact_budget)
+        ni, nj, ninfo = mih_neighbour_pairs(
+            codes, PDQ_THRESHOLD, args.max_bucket, args.mih_exact_budget
+        )
         flip_s = time.perf_counter() - started
         exact_entry: dict[str, Any] = {
-            "search_s": round(mih_s + flip_s, 2), "neighbour_buckets_s": round(flip_s, 2),
+            "search_s": round(mih_s + flip_s, 2),
+            "neighbour_buckets_s": round(flip_s, 2),
             "candidate_pairs": minfo["candidate_pairs"] + ninfo["candidate_pairs"],
-            **{k: v for k, v in ninfo.items() if k != "candidate_pairs"}}
+            **{k: v for k, v in ninfo.items() if k != "candidate_pairs"},
+        }
         if "skipped" not in ninfo:
             both = np.union1d(mi * n + mj, ni * n + nj)
-            exact_entry.update(_clustering(n, both // n, both % n, mih_s + flip_s, codes_set,
-                                           reference))
+            exact_entry.update(
+                _clustering(n, both // n, both % n, mih_s + flip_s, codes_set, reference)
+            )
         allpairs["numpy-mih-16x16-flip1"] = exact_entry
         common.log(f"  all-pairs numpy MIH + 1-bit neighbour buckets: {exact_entry}")
     result["all_pairs"] = allpairs
@@ -999,17 +1173,21 @@ def scale_one(n: int, args: argparse.Namespace) -> dict[str, Any]:
     return result
 
 
-def _clustering(n: int, i: I64, j: I64, search_s: float, truth: data.Codes,
-                reference: tuple[I64, str] | None) -> dict[str, Any]:
+def _clustering(
+    n: int, i: I64, j: I64, search_s: float, truth: data.Codes, reference: tuple[I64, str] | None
+) -> dict[str, Any]:
     """Union-find over the pairs (i < j, unique), cluster figures, and recall against the
     exact pairs of ``reference`` (all of them, or those of a sample of codes)."""
     started = time.perf_counter()
     labels = components(n, i, j)
     uf_s = time.perf_counter() - started
-    out: dict[str, Any] = {"pairs": len(i), "union_find_s": round(uf_s, 2),
-                           "total_s": round(search_s + uf_s, 2), **cluster_stats(labels),
-                           "generated_clusters_recovered": round(
-                               truth_recovered(labels, truth.cluster), 4)}
+    out: dict[str, Any] = {
+        "pairs": len(i),
+        "union_find_s": round(uf_s, 2),
+        "total_s": round(search_s + uf_s, 2),
+        **cluster_stats(labels),
+        "generated_clusters_recovered": round(truth_recovered(labels, truth.cluster), 4),
+    }
     if reference is not None:
         exact, how = reference
         found = i * n + j
@@ -1017,7 +1195,8 @@ def _clustering(n: int, i: I64, j: I64, search_s: float, truth: data.Codes,
         ei, ej = exact // n, exact % n
         out["pair_recall_vs_exact"] = round(float(hit.mean()) if len(hit) else 1.0, 5)
         out["exact_pairs_in_same_cluster"] = round(
-            float((labels[ei] == labels[ej]).mean()) if len(ei) else 1.0, 5)
+            float((labels[ei] == labels[ej]).mean()) if len(ei) else 1.0, 5
+        )
         out["recall_measured_on"] = how
     return out
 
@@ -1031,14 +1210,24 @@ def _multihash(faiss: Any) -> Any:
 
 
 def scale_report(results: list[dict[str, Any]]) -> str:
-    out = ["index scale: synthetic clustered 256-bit codes, radius 31 (faiss radius 32: "
-           "binary range_search keeps distance < radius)"]
+    out = [
+        "index scale: synthetic clustered 256-bit codes, radius 31 (faiss radius 32: "
+        "binary range_search keeps distance < radius)"
+    ]
     rows = []
     for r in results:
         for name, x in r["indexes"].items():
-            rows.append([f"{r['n']:,}", name, f"{x['build_s']:.2f}", f"{x['rss_delta_mb']:.0f}",
-                         f"{x['query_p50_ms']:.3f}", f"{x['query_p95_ms']:.3f}",
-                         str(x.get("same_results_as_flat", ""))])
+            rows.append(
+                [
+                    f"{r['n']:,}",
+                    name,
+                    f"{x['build_s']:.2f}",
+                    f"{x['rss_delta_mb']:.0f}",
+                    f"{x['query_p50_ms']:.3f}",
+                    f"{x['query_p95_ms']:.3f}",
+                    str(x.get("same_results_as_flat", "")),
+                ]
+            )
     out.append(_grid(["N", "index", "build s", "RSS +MB", "p50 ms", "p95 ms", "= flat"], rows))
     out.append("\nwhole-set clustering (all pairs within 31 bits, union-find):")
     rows = []
@@ -1049,32 +1238,61 @@ def scale_report(results: list[dict[str, Any]]) -> str:
                 continue
             if x.get("full", True):
                 secs = f"{x['total_s']:.1f}"
-                extra = (f"recall {x['pair_recall_vs_exact']} same-cluster "
-                         f"{x['exact_pairs_in_same_cluster']}"
-                         if "pair_recall_vs_exact" in x else "exact")
-                rows.append([f"{r['n']:,}", name, secs, str(x["pairs"]), str(x["clusters"]),
-                             str(x["generated_clusters_recovered"]), extra])
+                extra = (
+                    f"recall {x['pair_recall_vs_exact']} same-cluster "
+                    f"{x['exact_pairs_in_same_cluster']}"
+                    if "pair_recall_vs_exact" in x
+                    else "exact"
+                )
+                rows.append(
+                    [
+                        f"{r['n']:,}",
+                        name,
+                        secs,
+                        str(x["pairs"]),
+                        str(x["clusters"]),
+                        str(x["generated_clusters_recovered"]),
+                        extra,
+                    ]
+                )
             else:
-                rows.append([f"{r['n']:,}", name, f"~{x['extrapolated_total_s']:.0f} (est.)",
-                             "", "", "", f"timed on {x['queries_run']:,} queries"])
-    out.append(_grid(["N", "method", "seconds", "pairs", "clusters", "truth recovered",
-                      "vs exact"], rows))
+                rows.append(
+                    [
+                        f"{r['n']:,}",
+                        name,
+                        f"~{x['extrapolated_total_s']:.0f} (est.)",
+                        "",
+                        "",
+                        "",
+                        f"timed on {x['queries_run']:,} queries",
+                    ]
+                )
+    out.append(
+        _grid(["N", "method", "seconds", "pairs", "clusters", "truth recovered", "vs exact"], rows)
+    )
     goals_ = []
     for r in results:
         if r["n"] != 1_000_000:
             continue
         p50 = {k: x["query_p50_ms"] for k, x in r["indexes"].items()}
-        goals_.append("  1M query p50 (goal < 5 ms): " + ", ".join(
-            f"{k} {v:.3f} ms {'MET' if v < 5 else 'not met'}" for k, v in p50.items()))
+        goals_.append(
+            "  1M query p50 (goal < 5 ms): "
+            + ", ".join(f"{k} {v:.3f} ms {'MET' if v < 5 else 'not met'}" for k, v in p50.items())
+        )
         for name, x in r["all_pairs"].items():
             secs = x.get("total_s", x.get("extrapolated_total_s"))
             if secs is None:
                 continue
-            how = ("exact" if name.startswith("faiss") else
-                   f"pair recall {x.get('pair_recall_vs_exact')} vs exact")
+            how = (
+                "exact"
+                if name.startswith("faiss")
+                else f"pair recall {x.get('pair_recall_vs_exact')} vs exact"
+            )
             est = "" if x.get("full", True) else " (extrapolated)"
-            goals_.append(f"  1M clustering (goal < 600 s): {name} {secs:.0f} s{est}, {how}: "
-                          f"{'MET' if secs < 600 else 'not met'}")
+            goals_.append(
+                f"  1M clustering (goal < 600 s): {name} {secs:.0f} s{est}, {how}: "
+                f"{'MET' if secs < 600 else 'not met'}"
+            )
     if goals_:
         out.append("\ngoals:")
         out += goals_
@@ -1093,9 +1311,16 @@ def run_scale(args: argparse.Namespace) -> dict[str, Any]:
     report = scale_report(results)
     if other > common.NOISY_SHARE:
         report += f"\n  other processes took {other:.0%} of the CPUs meanwhile: timings noisy"
-    return {"benchmark": "similar-scale", "machine": common.machine(), "sizes": sizes,
-            "queries": args.queries, "max_bucket": args.max_bucket, "results": results,
-            "other_cpu_share": other, "report": report}
+    return {
+        "benchmark": "similar-scale",
+        "machine": common.machine(),
+        "sizes": sizes,
+        "queries": args.queries,
+        "max_bucket": args.max_bucket,
+        "results": results,
+        "other_cpu_share": other,
+        "report": report,
+    }
 
 
 # ==========================================================================================
@@ -1104,42 +1329,87 @@ def run_scale(args: argparse.Namespace) -> dict[str, Any]:
 def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
     parser = argparse.ArgumentParser(description=(__doc__ or "").split("\n\n")[0])
     parser.add_argument("--part", choices=("quality", "scale", "all"), default="all")
-    parser.add_argument("--workdir", type=Path, default=common.DEFAULT_WORKDIR,
-                        help="work folder; the labelled set is cached in WORKDIR/similar-vN "
-                             "(default: %(default)s)")
-    parser.add_argument("--jobs", type=int, default=2,
-                        help="processes for generating and matching; faiss threads")
+    parser.add_argument(
+        "--workdir",
+        type=Path,
+        default=common.DEFAULT_WORKDIR,
+        help="work folder; the labelled set is cached in WORKDIR/similar-vN (default: %(default)s)",
+    )
+    parser.add_argument(
+        "--jobs", type=int, default=2, help="processes for generating and matching; faiss threads"
+    )
     parser.add_argument("--json", action="store_true", help="print the results as JSON only")
     q = parser.add_argument_group("quality")
-    q.add_argument("--methods", default=",".join(METHODS),
-                   help="comma-separated, of: " + ", ".join(METHODS))
-    q.add_argument("--cards", type=int, default=20,
-                   help="demo cards indexed (one shot each) (default: %(default)s)")
-    q.add_argument("--distractor-cards", type=int, default=10,
-                   help="further demo cards, not indexed: unrelated queries")
+    q.add_argument(
+        "--methods", default=",".join(METHODS), help="comma-separated, of: " + ", ".join(METHODS)
+    )
+    q.add_argument(
+        "--cards",
+        type=int,
+        default=20,
+        help="demo cards indexed (one shot each) (default: %(default)s)",
+    )
+    q.add_argument(
+        "--distractor-cards",
+        type=int,
+        default=10,
+        help="further demo cards, not indexed: unrelated queries",
+    )
     q.add_argument("--seed", type=int, default=7, help="demo collection and synthetic codes")
-    q.add_argument("--min-side", type=int, default=200,
-                   help="skip corpus photos smaller than this (px) (default: %(default)s)")
-    q.add_argument("--max-originals", type=int, default=None,
-                   help="use only the first K corpus photos (quick runs)")
+    q.add_argument(
+        "--min-side",
+        type=int,
+        default=200,
+        help="skip corpus photos smaller than this (px) (default: %(default)s)",
+    )
+    q.add_argument(
+        "--max-originals",
+        type=int,
+        default=None,
+        help="use only the first K corpus photos (quick runs)",
+    )
     s = parser.add_argument_group("scale")
     s.add_argument("--sizes", default="100000,1000000", help="numbers of codes")
     s.add_argument("--big", action="store_true", help="also N = 10,000,000 (several GB)")
     s.add_argument("--queries", type=int, default=1000, help="single queries timed per index")
-    s.add_argument("--allpairs-full-max", type=int, default=200_000,
-                   help="faiss all-pairs runs in full up to this N, else on a sample whose time "
-                        "is extrapolated (default: %(default)s)")
-    s.add_argument("--allpairs-sample", type=int, default=20_000,
-                   help="queries timed for the extrapolation (default: %(default)s)")
-    s.add_argument("--max-bucket", type=int, default=256,
-                   help="numpy MIH skips substring buckets larger than this")
-    s.add_argument("--mih-budget", type=int, default=2_000_000_000,
-                   help="numpy MIH is skipped above this many candidate pairs")
-    s.add_argument("--no-mih-exact", dest="mih_exact", action="store_false",
-                   help="skip the exact numpy MIH variant (1-bit neighbour buckets too; about "
-                        "4 minutes of one core at 1M)")
-    s.add_argument("--mih-exact-budget", type=int, default=4_000_000_000,
-                   help="the exact variant is skipped above this many neighbour candidates")
+    s.add_argument(
+        "--allpairs-full-max",
+        type=int,
+        default=200_000,
+        help="faiss all-pairs runs in full up to this N, else on a sample whose time "
+        "is extrapolated (default: %(default)s)",
+    )
+    s.add_argument(
+        "--allpairs-sample",
+        type=int,
+        default=20_000,
+        help="queries timed for the extrapolation (default: %(default)s)",
+    )
+    s.add_argument(
+        "--max-bucket",
+        type=int,
+        default=256,
+        help="numpy MIH skips substring buckets larger than this",
+    )
+    s.add_argument(
+        "--mih-budget",
+        type=int,
+        default=2_000_000_000,
+        help="numpy MIH is skipped above this many candidate pairs",
+    )
+    s.add_argument(
+        "--no-mih-exact",
+        dest="mih_exact",
+        action="store_false",
+        help="skip the exact numpy MIH variant (1-bit neighbour buckets too; about "
+        "4 minutes of one core at 1M)",
+    )
+    s.add_argument(
+        "--mih-exact-budget",
+        type=int,
+        default=4_000_000_000,
+        help="the exact variant is skipped above this many neighbour candidates",
+    )
     args = parser.parse_args(argv)
     if args.jobs < 1:
         parser.error("--jobs must be at least 1")

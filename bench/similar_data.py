@@ -125,18 +125,25 @@ def caption_banner(img: Image.Image) -> Image.Image:
     draw = ImageDraw.Draw(overlay)
     draw.rectangle((0, h - band, w, h), fill=(0, 0, 0, 165))
     font = _font(round(band * 0.45))
-    draw.text((max(2, w // 40), h - band + band // 4), CAPTION, fill=(255, 255, 255, 255),
-              font=font)
-    draw.text((max(2, w // 40), max(2, h // 40)), "@channel", fill=(255, 255, 255, 200),
-              font=_font(round(band * 0.3)))
+    draw.text(
+        (max(2, w // 40), h - band + band // 4), CAPTION, fill=(255, 255, 255, 255), font=font
+    )
+    draw.text(
+        (max(2, w // 40), max(2, h // 40)),
+        "@channel",
+        fill=(255, 255, 255, 200),
+        font=_font(round(band * 0.3)),
+    )
     return Image.alpha_composite(base, overlay).convert("RGB")
 
 
 def screenshot(img: Image.Image) -> Image.Image:
     """The photo as a phone shows it, screenshotted: shown at 75% with side margins, a status
     bar (clock, signal, battery), an app bar with a title and a navigation bar below."""
-    shown = img.resize((max(1, round(img.width * 0.75)), max(1, round(img.height * 0.75))),
-                       Image.Resampling.LANCZOS)
+    shown = img.resize(
+        (max(1, round(img.width * 0.75)), max(1, round(img.height * 0.75))),
+        Image.Resampling.LANCZOS,
+    )
     w, h = shown.size
     margin = max(4, round(w * 0.03))
     status = max(12, round(w * 0.07))
@@ -149,17 +156,33 @@ def screenshot(img: Image.Image) -> Image.Image:
     small = _font(round(status * 0.6))
     draw.text((margin, round(status * 0.15)), "12:34", fill=(235, 235, 235), font=small)
     bx = width - margin - round(status * 1.6)
-    draw.rectangle((bx, round(status * 0.25), bx + round(status * 1.2), round(status * 0.75)),
-                   outline=(235, 235, 235), width=max(1, status // 12))
-    draw.rectangle((bx + 2, round(status * 0.25) + 2, bx + round(status * 0.8),
-                    round(status * 0.75) - 2), fill=(235, 235, 235))
+    draw.rectangle(
+        (bx, round(status * 0.25), bx + round(status * 1.2), round(status * 0.75)),
+        outline=(235, 235, 235),
+        width=max(1, status // 12),
+    )
+    draw.rectangle(
+        (bx + 2, round(status * 0.25) + 2, bx + round(status * 0.8), round(status * 0.75) - 2),
+        fill=(235, 235, 235),
+    )
     for k in range(4):  # signal bars
         x = bx - round(status * (1.6 - 0.3 * k))
-        draw.rectangle((x, round(status * (0.75 - 0.12 * (k + 1))), x + round(status * 0.18),
-                        round(status * 0.75)), fill=(235, 235, 235))
+        draw.rectangle(
+            (
+                x,
+                round(status * (0.75 - 0.12 * (k + 1))),
+                x + round(status * 0.18),
+                round(status * 0.75),
+            ),
+            fill=(235, 235, 235),
+        )
     draw.rectangle((0, status, width, status + appbar), fill=(32, 33, 36))
-    draw.text((margin * 3, status + round(appbar * 0.25)), "<  Photo", fill=(250, 250, 250),
-              font=_font(round(appbar * 0.45)))
+    draw.text(
+        (margin * 3, status + round(appbar * 0.25)),
+        "<  Photo",
+        fill=(250, 250, 250),
+        font=_font(round(appbar * 0.45)),
+    )
     canvas.paste(shown, (margin, status + appbar + margin))
     top = height - navbar
     draw.rectangle((0, top, width, height), fill=(10, 10, 12))
@@ -192,21 +215,24 @@ def transforms(img: Image.Image, rng: random.Random) -> list[Transformed]:
         x0, y0 = round((w - cw) * fx), round((h - ch) * fy)
         out.append(("crop", f"crop-{pct}", img.crop((x0, y0, x0 + cw, y0 + ch)), "JPEG"))
     for angle in SMALL_ANGLES:
-        rotated = img.rotate(angle, resample=Image.Resampling.BICUBIC, expand=True,
-                             fillcolor=(0, 0, 0))
+        rotated = img.rotate(
+            angle, resample=Image.Resampling.BICUBIC, expand=True, fillcolor=(0, 0, 0)
+        )
         out.append(("rotate", f"rotate{angle:+d}", rotated, "JPEG"))
-    for name, op in (("rotate-90", Image.Transpose.ROTATE_90),
-                     ("rotate-180", Image.Transpose.ROTATE_180),
-                     ("rotate-270", Image.Transpose.ROTATE_270)):
+    for name, op in (
+        ("rotate-90", Image.Transpose.ROTATE_90),
+        ("rotate-180", Image.Transpose.ROTATE_180),
+        ("rotate-270", Image.Transpose.ROTATE_270),
+    ):
         out.append(("rotate-90s", name, img.transpose(op), "JPEG"))
-    out.append(("flip", "flip-horizontal", img.transpose(Image.Transpose.FLIP_LEFT_RIGHT),
-                "JPEG"))
-    out.append(("flip", "flip-vertical", img.transpose(Image.Transpose.FLIP_TOP_BOTTOM),
-                "JPEG"))
-    for name, enhancer, factor in (("brightness+30", ImageEnhance.Brightness, 1.3),
-                                   ("brightness-30", ImageEnhance.Brightness, 0.7),
-                                   ("contrast+30", ImageEnhance.Contrast, 1.3),
-                                   ("contrast-30", ImageEnhance.Contrast, 0.7)):
+    out.append(("flip", "flip-horizontal", img.transpose(Image.Transpose.FLIP_LEFT_RIGHT), "JPEG"))
+    out.append(("flip", "flip-vertical", img.transpose(Image.Transpose.FLIP_TOP_BOTTOM), "JPEG"))
+    for name, enhancer, factor in (
+        ("brightness+30", ImageEnhance.Brightness, 1.3),
+        ("brightness-30", ImageEnhance.Brightness, 0.7),
+        ("contrast+30", ImageEnhance.Contrast, 1.3),
+        ("contrast-30", ImageEnhance.Contrast, 0.7),
+    ):
         out.append(("tone", name, enhancer(img).enhance(factor), "JPEG"))
     out.append(("greyscale", "greyscale", img.convert("L"), "JPEG"))
     out.append(("text", "caption-banner", caption_banner(img), "JPEG"))
@@ -285,7 +311,8 @@ def _thumb(img: Image.Image) -> npt.NDArray[np.float32]:
     grey = np.asarray(img.convert("L").resize((32, 32), Image.Resampling.BOX), dtype=np.float32)
     grey = grey - grey.mean()
     unit: npt.NDArray[np.float32] = (grey / max(float(np.linalg.norm(grey)), 1e-6)).astype(
-        np.float32)
+        np.float32
+    )
     return unit
 
 
@@ -336,11 +363,18 @@ def corpus_originals(min_side: int) -> tuple[list[Original], list[Twin], list[di
         if min(img.size) < min_side:
             skipped.append({"path": rel, "why": f"smaller than {min_side} px ({img.size})"})
             continue
-        spread = float(np.asarray(img.convert("L").resize((64, 64), Image.Resampling.BOX),
-                                  dtype=np.float32).std())
+        spread = float(
+            np.asarray(
+                img.convert("L").resize((64, 64), Image.Resampling.BOX), dtype=np.float32
+            ).std()
+        )
         if spread < MIN_GREY_STD:
-            skipped.append({"path": rel, "why": f"featureless (grey std {spread:.1f} < "
-                                                f"{MIN_GREY_STD}): not a photo"})
+            skipped.append(
+                {
+                    "path": rel,
+                    "why": f"featureless (grey std {spread:.1f} < {MIN_GREY_STD}): not a photo",
+                }
+            )
             continue
         variants = _dihedral(_thumb(img))
         twin = None
@@ -350,14 +384,22 @@ def corpus_originals(min_side: int) -> tuple[list[Original], list[Twin], list[di
                 twin = (k, corr)
                 break
         if twin is not None:
-            skipped.append({"path": rel, "why": f"near-copy of {kept[twin[0]].key} "
-                                                f"(thumbnail correlation {twin[1]:.2f}): "
-                                                "a query, not an original"})
+            skipped.append(
+                {
+                    "path": rel,
+                    "why": f"near-copy of {kept[twin[0]].key} "
+                    f"(thumbnail correlation {twin[1]:.2f}): "
+                    "a query, not an original",
+                }
+            )
             twins.append(Twin(str(path), rel, twin[0], round(twin[1], 3), _orientation(path)))
             continue
         thumbs.append(variants)
-        kept.append(Original(f"corpus/{rel}", str(path), "corpus", img.width, img.height,
-                             _orientation(path)))
+        kept.append(
+            Original(
+                f"corpus/{rel}", str(path), "corpus", img.width, img.height, _orientation(path)
+            )
+        )
     return kept, twins, skipped
 
 
@@ -369,8 +411,11 @@ def twin_queries(twins: list[Twin], kept: list[Original]) -> list[Query]:
     for t in twins:
         note = f"of {kept[t.of].key}, thumbnail correlation {t.correlation}"
         if t.orientation != kept[t.of].orientation and t.rel not in CORPUS_SAME_SCENE:
-            out.append(Query(t.path, "copy", "exif-orientation", f"orientation-{t.orientation}",
-                             t.of, note))
+            out.append(
+                Query(
+                    t.path, "copy", "exif-orientation", f"orientation-{t.orientation}", t.of, note
+                )
+            )
         else:
             out.append(Query(t.path, "same-scene", "same-scene", "corpus-twin", t.of, note))
     return out
@@ -389,20 +434,25 @@ def demo_collection(workdir: Path, cards: int, seed: int) -> tuple[Path, Any]:
     if root.exists():
         shutil.rmtree(root)
     log(f"generating a demo collection of {cards} cards in {root} ...")
-    manifest = generate_collection(root, cards=cards, seed=seed, manifest_path=manifest_path,
-                                   workers=2)
+    manifest = generate_collection(
+        root, cards=cards, seed=seed, manifest_path=manifest_path, workers=2
+    )
     return root, manifest
 
 
-def demo_sets(workdir: Path, cards: int, distractor_cards: int, seed: int,
-              first_index: int) -> tuple[list[Original], list[Query]]:
+def demo_sets(
+    workdir: Path, cards: int, distractor_cards: int, seed: int, first_index: int
+) -> tuple[list[Original], list[Query]]:
     """One shot per indexed card as an original; its other shots ``same-scene``; the
     collection's re-circulated copies of an indexed shot ``demo-copy``; every shot of the
     distractor cards ``unrelated``."""
     root, manifest = demo_collection(workdir, cards + distractor_cards, seed)
     photos = [f for f in manifest.files if f.kind == "photo" and f.card is not None]
-    copies = [f for f in manifest.files
-              if f.kind in ("copy", "wrong_extension") and f.source and f.card is not None]
+    copies = [
+        f
+        for f in manifest.files
+        if f.kind in ("copy", "wrong_extension") and f.source and f.card is not None
+    ]
     card_ids = sorted({f.card.card_id for f in photos})
     indexed, distractors = card_ids[:cards], set(card_ids[cards:])
     copied_sources = {f.source for f in copies}
@@ -410,46 +460,104 @@ def demo_sets(workdir: Path, cards: int, distractor_cards: int, seed: int,
     queries: list[Query] = []
     chosen: dict[str, tuple[int, str]] = {}
     for card_id in indexed:
-        shots = sorted((f for f in photos if f.card.card_id == card_id),
-                       key=lambda f: (f.path not in copied_sources, f.shot or 0, f.path))
+        shots = sorted(
+            (f for f in photos if f.card.card_id == card_id),
+            key=lambda f: (f.path not in copied_sources, f.shot or 0, f.path),
+        )
         pick = shots[0]  # prefer a shot the collection re-circulated, so its copies count
         path = root / pick.path
         img = open_displayed(path)
         index = first_index + len(originals)
         chosen[card_id] = (index, pick.path)
-        originals.append(Original(f"demo/{pick.path}", str(path), "demo", img.width,
-                                  img.height, _orientation(path)))
+        originals.append(
+            Original(
+                f"demo/{pick.path}", str(path), "demo", img.width, img.height, _orientation(path)
+            )
+        )
         for other in shots[1:]:
-            queries.append(Query(str(root / other.path), "same-scene", "same-scene",
-                                 f"shot-{other.shot}", index, f"card {card_id}"))
+            queries.append(
+                Query(
+                    str(root / other.path),
+                    "same-scene",
+                    "same-scene",
+                    f"shot-{other.shot}",
+                    index,
+                    f"card {card_id}",
+                )
+            )
     for f in photos:
         if f.card.card_id in distractors:
-            queries.append(Query(str(root / f.path), "unrelated", "unrelated",
-                                 "other-card", None, f"card {f.card.card_id}"))
+            queries.append(
+                Query(
+                    str(root / f.path),
+                    "unrelated",
+                    "unrelated",
+                    "other-card",
+                    None,
+                    f"card {f.card.card_id}",
+                )
+            )
     for f in copies:
         card_id = f.card.card_id
         if card_id in distractors:
-            queries.append(Query(str(root / f.path), "unrelated", "unrelated",
-                                 "other-card-copy", None, f"card {card_id}: {f.note}"))
+            queries.append(
+                Query(
+                    str(root / f.path),
+                    "unrelated",
+                    "unrelated",
+                    "other-card-copy",
+                    None,
+                    f"card {card_id}: {f.note}",
+                )
+            )
         elif chosen[card_id][1] == f.source:
-            queries.append(Query(str(root / f.path), "copy", "demo-copy", f.kind,
-                                 chosen[card_id][0], f.note or ""))
+            queries.append(
+                Query(
+                    str(root / f.path),
+                    "copy",
+                    "demo-copy",
+                    f.kind,
+                    chosen[card_id][0],
+                    f.note or "",
+                )
+            )
         else:
-            queries.append(Query(str(root / f.path), "same-scene", "same-scene",
-                                 f"copy-of-shot-{f.shot}", chosen[card_id][0], f.note or ""))
+            queries.append(
+                Query(
+                    str(root / f.path),
+                    "same-scene",
+                    "same-scene",
+                    f"copy-of-shot-{f.shot}",
+                    chosen[card_id][0],
+                    f.note or "",
+                )
+            )
     return originals, queries
 
 
 # -- the whole set -------------------------------------------------------------------------
 
 
-def build_quality_set(workdir: Path, *, cards: int, distractor_cards: int, seed: int,
-                      min_side: int, max_originals: int | None, procs: int) -> QualitySet:
+def build_quality_set(
+    workdir: Path,
+    *,
+    cards: int,
+    distractor_cards: int,
+    seed: int,
+    min_side: int,
+    max_originals: int | None,
+    procs: int,
+) -> QualitySet:
     """Build (or load from ``WORKDIR/similar-vN/labels-*.json``) the labelled set."""
     params: dict[str, Any] = {
-        "version": DATA_VERSION, "cards": cards, "distractor_cards": distractor_cards,
-        "seed": seed, "min_side": min_side, "max_originals": max_originals,
-        "min_grey_std": MIN_GREY_STD, "dedupe_correlation": DEDUPE_CORRELATION,
+        "version": DATA_VERSION,
+        "cards": cards,
+        "distractor_cards": distractor_cards,
+        "seed": seed,
+        "min_side": min_side,
+        "max_originals": max_originals,
+        "min_grey_std": MIN_GREY_STD,
+        "dedupe_correlation": DEDUPE_CORRELATION,
         "corpus": str(CORPUS_PHOTOS),
     }
     base = workdir / f"similar-v{DATA_VERSION}"
@@ -457,24 +565,29 @@ def build_quality_set(workdir: Path, *, cards: int, distractor_cards: int, seed:
     labels = base / f"labels-{tag}.json"
     if labels.is_file():
         data = json.loads(labels.read_text())
-        if data.get("params") == params and all(
-            Path(q["path"]).is_file() for q in data["queries"]
-        ):
+        if data.get("params") == params and all(Path(q["path"]).is_file() for q in data["queries"]):
             log(f"reusing the labelled set {labels}")
-            return QualitySet(base, [Original(**o) for o in data["originals"]],
-                              [Query(**q) for q in data["queries"]], data["skipped"], params)
+            return QualitySet(
+                base,
+                [Original(**o) for o in data["originals"]],
+                [Query(**q) for q in data["queries"]],
+                data["skipped"],
+                params,
+            )
     started = time.perf_counter()
     corpus, twins, skipped = corpus_originals(min_side)
     if max_originals is not None:
         corpus = corpus[:max_originals]
         twins = [t for t in twins if t.of < max_originals]
-    demo, demo_queries = (demo_sets(base, cards, distractor_cards, seed, len(corpus))
-                          if cards > 0 else ([], []))
+    demo, demo_queries = (
+        demo_sets(base, cards, distractor_cards, seed, len(corpus)) if cards > 0 else ([], [])
+    )
     originals = corpus + demo
     folder = base / "queries"
     jobs = [(i, o.key, o.path, str(folder)) for i, o in enumerate(originals)]
-    log(f"writing transforms of {len(originals)} originals into {folder} "
-        f"with {procs} processes ...")
+    log(
+        f"writing transforms of {len(originals)} originals into {folder} with {procs} processes ..."
+    )
     rows: list[dict[str, Any]] = []
     with multiprocessing.get_context("fork").Pool(procs) as pool:
         for done, part in enumerate(pool.imap(_make_transforms, jobs), start=1):
@@ -482,13 +595,16 @@ def build_quality_set(workdir: Path, *, cards: int, distractor_cards: int, seed:
             if done % 10 == 0 or done == len(jobs):
                 log(f"  {done}/{len(jobs)} originals transformed")
     queries = [Query(**r) for r in rows] + twin_queries(twins, corpus) + demo_queries
-    queries += [Query(o.path, "peer", "peer", "other-originals", i)
-                for i, o in enumerate(originals)]
+    queries += [
+        Query(o.path, "peer", "peer", "other-originals", i) for i, o in enumerate(originals)
+    ]
     result = QualitySet(base, originals, queries, skipped, params)
     labels.parent.mkdir(parents=True, exist_ok=True)
     labels.write_text(json.dumps(result.to_dict(), indent=1) + "\n")
-    log(f"labelled set ready in {time.perf_counter() - started:.1f} s: {len(originals)} "
-        f"originals, {len(queries)} queries ({labels})")
+    log(
+        f"labelled set ready in {time.perf_counter() - started:.1f} s: {len(originals)} "
+        f"originals, {len(queries)} queries ({labels})"
+    )
     return result
 
 
@@ -503,8 +619,9 @@ class Codes:
     clustered: int
 
 
-def _flip_bits(centres: npt.NDArray[np.uint8], distance: npt.NDArray[np.int64],
-               rng: np.random.Generator) -> npt.NDArray[np.uint8]:
+def _flip_bits(
+    centres: npt.NDArray[np.uint8], distance: npt.NDArray[np.int64], rng: np.random.Generator
+) -> npt.NDArray[np.uint8]:
     """Each row of ``centres`` with exactly ``distance[row]`` random bits flipped."""
     keys = rng.random((len(centres), 256), dtype=np.float32)
     kth = np.sort(keys, axis=1)[np.arange(len(centres)), distance - 1]
@@ -512,8 +629,13 @@ def _flip_bits(centres: npt.NDArray[np.uint8], distance: npt.NDArray[np.int64],
     return np.bitwise_xor(centres, mask)
 
 
-def synthetic_codes(n: int, seed: int = 1, *, cluster_share: float = 0.1,
-                    progress: Callable[[str], None] | None = None) -> Codes:
+def synthetic_codes(
+    n: int,
+    seed: int = 1,
+    *,
+    cluster_share: float = 0.1,
+    progress: Callable[[str], None] | None = None,
+) -> Codes:
     """``n`` 256-bit codes clustered like a photo collection's PDQ hashes.
 
     ``n * cluster_share`` random centres each get 1-9 members (uniform) at Hamming distance
@@ -536,11 +658,11 @@ def synthetic_codes(n: int, seed: int = 1, *, cluster_share: float = 0.1,
     owner = np.repeat(np.arange(n_clusters), members)
     chunk = 200_000
     for start in range(0, len(owner), chunk):
-        part = owner[start:start + chunk]
+        part = owner[start : start + chunk]
         dist = rng.integers(2, 25, len(part))
         at = n_clusters + start
-        codes[at:at + len(part)] = _flip_bits(codes[part], dist, rng)
-        cluster[at:at + len(part)] = part
+        codes[at : at + len(part)] = _flip_bits(codes[part], dist, rng)
+        cluster[at : at + len(part)] = part
         if progress is not None and start:
             progress(f"  {start + len(part)}/{len(owner)} cluster members")
     codes[clustered:] = rng.integers(0, 256, (n - clustered, 32), dtype=np.uint8)
@@ -551,4 +673,3 @@ def synthetic_codes(n: int, seed: int = 1, *, cluster_share: float = 0.1,
 def chunks(n: int, size: int) -> Iterable[tuple[int, int]]:
     for start in range(0, n, size):
         yield start, min(n, start + size)
-

@@ -80,8 +80,10 @@ def run_floor(manifests: list[Path], objects: list[Path]) -> dict[str, Any]:
     argvs = [["sha256sum", "-c", "--quiet", "--strict", str(m)] for m in manifests]
     watch = common.CpuWatch().start()
     started = time.perf_counter()
-    procs = [subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
-             for a in argvs]
+    procs = [
+        subprocess.Popen(a, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+        for a in argvs
+    ]
     outputs = [p.communicate() for p in procs]
     seconds = time.perf_counter() - started
     other = watch.other_share()
@@ -90,7 +92,7 @@ def run_floor(manifests: list[Path], objects: list[Path]) -> dict[str, Any]:
             raise SystemExit(f"sha256sum -c failed ({proc.returncode}): {out[-2000:]}{err[-2000:]}")
     return {
         "method": f"{len(argvs)} parallel sha256sum -c processes, one per byte-balanced part "
-                  "of the object manifest",
+        "of the object manifest",
         "commands": [" ".join(a) for a in argvs],
         "seconds": round(seconds, 3),
         "other_cpu_share": other,
@@ -112,8 +114,12 @@ def run_openssl(manifests: list[Path], objects: list[Path]) -> dict[str, Any] | 
     argv = ["xargs", "-0", openssl, "dgst", "-sha256", "-r"]
     watch = common.CpuWatch().start()
     started = time.perf_counter()
-    procs = [subprocess.Popen(argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE,
-                              stderr=subprocess.PIPE, text=True) for _ in lists]
+    procs = [
+        subprocess.Popen(
+            argv, stdin=subprocess.PIPE, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True
+        )
+        for _ in lists
+    ]
     outputs = [p.communicate(listing) for p, listing in zip(procs, lists, strict=True)]
     seconds = time.perf_counter() - started
     other = watch.other_share()
@@ -128,7 +134,7 @@ def run_openssl(manifests: list[Path], objects: list[Path]) -> dict[str, Any] | 
         raise SystemExit(f"openssl dgst: {wrong} objects do not match their names")
     return {
         "method": f"{len(lists)} parallel 'xargs -0 openssl dgst -sha256 -r', one per part; "
-                  "digests compared with the object names afterwards (not timed)",
+        "digests compared with the object names afterwards (not timed)",
         "seconds": round(seconds, 3),
         "other_cpu_share": other,
         "cache": warm.describe(),
@@ -138,17 +144,28 @@ def run_openssl(manifests: list[Path], objects: list[Path]) -> dict[str, Any] | 
 def run_dalil(vault: Path, objects: list[Path], jobs: int) -> tuple[dict[str, Any], dict[str, Any]]:
     warm = common.warm_cache(objects)
     common.log(warm.describe())
-    argv = [common.dalil_executable(), "verify", "--vault", str(vault), "--jobs", str(jobs),
-            "--json"]
+    argv = [
+        common.dalil_executable(),
+        "verify",
+        "--vault",
+        str(vault),
+        "--jobs",
+        str(jobs),
+        "--json",
+    ]
     common.log("timing: " + " ".join(argv))
     run = common.measure(argv)
     report = run.json_out()
     if run.returncode != 0 or not report.get("ok"):
-        raise SystemExit(f"dalil verify exited {run.returncode}: {json.dumps(report)[:3000]}\n"
-                         f"{run.stderr[-3000:]}")
+        raise SystemExit(
+            f"dalil verify exited {run.returncode}: {json.dumps(report)[:3000]}\n"
+            f"{run.stderr[-3000:]}"
+        )
     if report.get("objects_checked") != len(objects):
-        raise SystemExit(f"dalil verify checked {report.get('objects_checked')} objects; "
-                         f"the vault holds {len(objects)}")
+        raise SystemExit(
+            f"dalil verify checked {report.get('objects_checked')} objects; "
+            f"the vault holds {len(objects)}"
+        )
     return {
         "command": " ".join(argv),
         "wall_seconds": round(run.wall_s, 3),
@@ -168,8 +185,10 @@ def main(argv: list[str] | None = None) -> int:
     dalils: list[dict[str, Any]] = []
     stricts: list[dict[str, Any]] = []
     for round_ in range(1, args.repeat + 1):
-        common.log(f"[{round_}/{args.repeat}] floor: sha256sum -c over {len(objects)} objects, "
-                   f"{len(manifests)} processes")
+        common.log(
+            f"[{round_}/{args.repeat}] floor: sha256sum -c over {len(objects)} objects, "
+            f"{len(manifests)} processes"
+        )
         floors.append(run_floor(manifests, objects))
         strict_run = run_openssl(manifests, objects)
         if strict_run is not None:
@@ -181,8 +200,10 @@ def main(argv: list[str] | None = None) -> int:
     dalil = min(dalils, key=lambda d: float(d["wall_seconds"]))
     strict = min(stricts, key=lambda f: float(f["seconds"])) if stricts else None
     # only the runs reported (the best of each) matter for the warning
-    shares = {"sha256sum -c": float(floor["other_cpu_share"]),
-              "dalil": float(dalil["other_cpu_share"])}
+    shares = {
+        "sha256sum -c": float(floor["other_cpu_share"]),
+        "dalil": float(dalil["other_cpu_share"]),
+    }
     if strict is not None:
         shares["openssl dgst"] = float(strict["other_cpu_share"])
     warning = common.noise_warning(shares)
@@ -221,31 +242,52 @@ def main(argv: list[str] | None = None) -> int:
     rows = [
         ("objects", f"{len(objects)} ({mb:.0f} MB)"),
         ("processes", f"{args.jobs} (dalil verify --jobs; parallel sha256sum -c)"),
-        ("dalil verify", f"{best}{wall:.2f} s  ({results['dalil_mb_per_second']:.0f} MB/s; also "
-                         f"checked {report.get('events_checked')} ledger events)"),
-        ("sha256sum -c", f"{best}{floor['seconds']:.2f} s  "
-                         f"({results['floor_mb_per_second']:.0f} MB/s)"),
-        ("peak RSS", f"largest process {dalil['peak_rss_largest_process_mb']:.0f} MB; tree sum "
-                     f"RSS {dalil['peak_rss_tree_sum_mb']:.0f} MB, PSS "
-                     f"{dalil['peak_pss_tree_sum_mb']:.0f} MB"),
-        ("Dalil / floor", f"{ratio:.2f}  (target <= {TARGET_RATIO}: "
-                          f"{'met' if ratio <= TARGET_RATIO else 'not met'})"),
+        (
+            "dalil verify",
+            f"{best}{wall:.2f} s  ({results['dalil_mb_per_second']:.0f} MB/s; also "
+            f"checked {report.get('events_checked')} ledger events)",
+        ),
+        (
+            "sha256sum -c",
+            f"{best}{floor['seconds']:.2f} s  ({results['floor_mb_per_second']:.0f} MB/s)",
+        ),
+        (
+            "peak RSS",
+            f"largest process {dalil['peak_rss_largest_process_mb']:.0f} MB; tree sum "
+            f"RSS {dalil['peak_rss_tree_sum_mb']:.0f} MB, PSS "
+            f"{dalil['peak_pss_tree_sum_mb']:.0f} MB",
+        ),
+        (
+            "Dalil / floor",
+            f"{ratio:.2f}  (target <= {TARGET_RATIO}: "
+            f"{'met' if ratio <= TARGET_RATIO else 'not met'})",
+        ),
     ]
     if strict is not None:
         rows += [
-            ("openssl dgst", f"{best}{strict['seconds']:.2f} s  ({mb / strict['seconds']:.0f} "
-                             "MB/s; SHA instructions, as Python's hashlib)"),
+            (
+                "openssl dgst",
+                f"{best}{strict['seconds']:.2f} s  ({mb / strict['seconds']:.0f} "
+                "MB/s; SHA instructions, as Python's hashlib)",
+            ),
             ("Dalil / openssl", f"{results['ratio_dalil_to_openssl']:.2f}"),
         ]
     rows += [
-        ("other CPU load", f"Dalil {dalil['other_cpu_share']:.0%}; sha256sum -c "
-                           f"{floor['other_cpu_share']:.0%} (share of the machine used by other "
-                           "processes meanwhile)"),
+        (
+            "other CPU load",
+            f"Dalil {dalil['other_cpu_share']:.0%}; sha256sum -c "
+            f"{floor['other_cpu_share']:.0%} (share of the machine used by other "
+            "processes meanwhile)",
+        ),
     ]
     if args.repeat > 1:
         rounds = results["all_rounds"]
-        rows.append(("all rounds", f"Dalil {rounds['dalil_wall_seconds']} s; "
-                                   f"sha256sum -c {rounds['floor_seconds']} s"))
+        rows.append(
+            (
+                "all rounds",
+                f"Dalil {rounds['dalil_wall_seconds']} s; sha256sum -c {rounds['floor_seconds']} s",
+            )
+        )
     print(f"\ndalil verify vs sha256sum -c; before each timed run the {floor['cache']}\n")
     print(common.table(rows))
     if warning:

@@ -11,6 +11,7 @@ DEBIAN_PACKAGES=(
   libjpeg-turbo-progs  # djpeg: the benchmark's native baseline
   libgl1 libglib2.0-0  # OpenCV's shared-library needs
   chromium             # browser tests of the web workspace (Playwright drives it)
+  poppler-utils        # tests read the exhibit report PDF (pdftotext, pdftoppm, pdfimages)
   fonts-kacst fonts-kacst-one fonts-hosny-amiri fonts-arabeyes fonts-dejavu-core  # digit-classifier training, tests
 )
 

@@ -95,9 +95,7 @@ def test_0002_similar_upgrades_a_0001_vault(
     assert verify(vault, jobs=1).ok
 
 
-def test_0004_cases_upgrades_a_0003_vault(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
+def test_0004_cases_upgrades_a_0003_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from dalil.cases import model
 
     with monkeypatch.context() as patch:

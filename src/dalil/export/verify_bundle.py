@@ -184,10 +184,11 @@ class Checker:
         for event in lines:
             events.append(event)
             seq = event.get("seq")
-            proof = proofs.get(seq)
-            if proof is None:
+            found = proofs.get(seq)
+            if found is None:
                 self.fail(f"event {seq} has no inclusion proof")
                 continue
+            proof = found
             if proof.get("format") != PROOF_FORMAT or proof.get("event") != event:
                 self.fail(f"event {seq}: its proof is about a different event")
                 continue
