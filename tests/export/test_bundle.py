@@ -257,3 +257,22 @@ def test_a_tampered_bundle_is_refused(bundle: Path, tmp_path: Path) -> None:
     run_dalil("init", "--vault", other, "--as", "defence")
     r = run_dalil("ingest", bundle, "--from", "x", "--vault", other)
     assert r.returncode == 2 and "does not verify" in r.stderr
+
+
+def test_bundle_with_its_exhibit_report(case_vault: tuple[Vault, str], tmp_path: Path) -> None:
+    vault, case = case_vault
+    out = tmp_path / "with-report"
+    r = run_dalil("export", "bundle", out, "--case", case, "--vault", vault.root, "--json")
+    assert r.returncode == 0, r.stderr
+    info = json.loads(r.stdout)
+    assert info["report_pages"] >= 2 and (out / "report.pdf").is_file()
+    assert "report.pdf" in (out / "tagmanifest-sha256.txt").read_text()
+    import bagit
+
+    bagit.Bag(str(out)).validate()
+    assert _verify(out).returncode == 0
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", str(out / "report.pdf"), "-"], capture_output=True, text=True
+        ).stdout
+        assert info["bundle_hash"] in text
