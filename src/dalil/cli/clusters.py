@@ -23,7 +23,6 @@ from dalil.cli.app import (
     writing,
 )
 from dalil.similar import clusters as grouping
-from dalil.similar.links import backfill_variants, pdq_links, unmatched_items, update_links
 
 clusters_app = typer.Typer(
     help="Groups of near-duplicates and same-scene shots.", no_args_is_help=True
@@ -145,6 +144,9 @@ def clusters_recompute(
 
     Fingerprint links are recomputed for every pair at once; links found earlier by local
     features are kept."""
+    # FAISS and OpenCV load only for the commands that need them (every command starts faster)
+    from dalil.similar.links import backfill_variants, pdq_links, unmatched_items, update_links
+
     with writing(vault) as (opened, conn):
         backfill_variants(opened, conn)
         with console_err.status("Comparing every fingerprint with every other"):

@@ -24,9 +24,6 @@ from dalil.cli.app import (
 from dalil.cli.ingest import run_ingest
 from dalil.errors import UsageError
 from dalil.ingest.session import IngestOptions
-from dalil.similar.index import CODE_BYTES, fingerprint_rows
-from dalil.similar.links import VaultFeatures, open_indexes
-from dalil.similar.matcher import Matcher, Probe, Thresholds, fingerprint_image
 
 
 @app.command()
@@ -63,6 +60,10 @@ def similar(
     json_: JsonOption = False,
 ) -> None:
     """Find copies (resized, re-compressed, flipped, cropped) and other shots of the same scene."""
+    from dalil.similar.index import CODE_BYTES, fingerprint_rows
+    from dalil.similar.links import VaultFeatures, open_indexes
+    from dalil.similar.matcher import Matcher, Probe, Thresholds, fingerprint_image
+
     if (item is None) == (image is None):
         raise UsageError("give either an ITEM or --image FILE")
     with reading(vault) as (opened, conn):
