@@ -384,3 +384,32 @@ def test_der_integers_round_trip(value: int) -> None:
 def test_der_oids_round_trip(first: int, second: int, rest: list[int]) -> None:
     dotted = ".".join(map(str, [first, second, *rest]))
     assert ts._oid(ts._decode(ts._enc_oid(dotted)), "oid") == dotted
+
+
+def test_a_court_bundle_carries_and_checks_the_token(
+    vault: Vault, tsa: str, pki: Path, tmp_path: Path
+) -> None:
+    import subprocess
+    import sys
+
+    from tests.conftest import run_dalil, write_photos
+
+    write_photos(tmp_path / "stick", 3)
+    assert run_dalil("ingest", tmp_path / "stick", "--from", "stick", "--no-group",
+                     "--vault", vault.root).returncode == 0  # fmt: skip
+    stamp(vault, f"{tsa}/rsa", pki / "ca.crt")
+    conn = vault.connect(readonly=True)
+    listing = tmp_path / "items.txt"
+    listing.write_text("\n".join(r[0] for r in conn.execute("SELECT sha256 FROM items")))
+    conn.close()
+    out = tmp_path / "bundle"
+    r = run_dalil("export", "bundle", out, "--items", listing, "--no-report", "--vault",
+                  vault.root, "--json")  # fmt: skip
+    assert r.returncode == 0, r.stderr
+    assert json.loads(r.stdout)["timestamps"] == 1
+    assert (out / "data" / "custody" / "timestamps" / "1.ca.pem").is_file()
+    check = subprocess.run(
+        [sys.executable, str(out / "verify_bundle.py"), str(out)], capture_output=True, text=True
+    )
+    assert check.returncode == 0, check.stdout
+    assert "1 timestamp token(s)" in check.stdout

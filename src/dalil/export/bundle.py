@@ -159,27 +159,27 @@ def _events(
     return out
 
 
-def _checkpoint_covering(
-    vault: Vault, conn: sqlite3.Connection, ledger: Ledger, actor: str
-) -> Checkpoint:
-    """The latest signed checkpoint if it covers the whole ledger, else a fresh one."""
+def _checkpoint_for(conn: sqlite3.Connection, ledger: Ledger, needed: int) -> Checkpoint:
+    """The checkpoint the proofs are made against: the latest *timestamped* one that covers the
+    first ``needed`` events (so its RFC 3161 tokens go in), else the latest one if it covers the
+    whole ledger, else a fresh one."""
+    from dalil.ledger.timestamp import stored_timestamps
+
+    stamped = [t.checkpoint for t in stored_timestamps(conn) if t.checkpoint is not None]
+    covering = [c for c in stamped if c.size >= needed]
+    if covering:
+        return max(covering, key=lambda c: c.size)
     latest = ledger.latest_checkpoint()
-    if latest is not None and latest.size == ledger.size():
+    if latest is not None and latest.size == ledger.size() and latest.size >= needed:
         return latest
     with atomic(conn):
         return ledger.checkpoint()
 
 
-def _timestamps(conn: sqlite3.Connection, checkpoint: Checkpoint) -> list[bytes]:
-    try:
-        rows = conn.execute(
-            "SELECT t.token FROM checkpoint_timestamps t JOIN checkpoints c"
-            " ON c.id = t.checkpoint_id WHERE c.size = ? AND c.root = ? ORDER BY t.id",
-            (checkpoint.size, checkpoint.root),
-        ).fetchall()
-    except sqlite3.OperationalError:  # a vault without timestamps support
-        return []
-    return [bytes(r[0]) for r in rows]
+def _timestamps(conn: sqlite3.Connection, checkpoint: Checkpoint) -> list[tuple[bytes, str | None]]:
+    from dalil.ledger.timestamp import timestamps_for
+
+    return [(t.token, t.ca_pem) for t in timestamps_for(conn, checkpoint)]
 
 
 def export_bundle(
@@ -203,7 +203,9 @@ def export_bundle(
         raise UsageError("write the bundle outside the vault")
     shas, case_ids = choose_items(conn, cases=cases, items=items, query=query)
     ledger = vault.ledger(conn)
-    checkpoint = _checkpoint_covering(vault, conn, ledger, actor)
+    everything = _events(conn, set(shas), set(case_ids), ledger.size())
+    needed = max((int(e["seq"]) for e in everything), default=-1) + 1
+    checkpoint = _checkpoint_for(conn, ledger, needed)
     result = BundleReport(out=str(out), cases=case_ids, checkpoint_size=checkpoint.size)
     data = out / "data"
     (data / "originals").mkdir(parents=True)
@@ -297,7 +299,7 @@ def export_bundle(
     writer.writerows(index_rows)
     put("data/index.csv", buffer.getvalue().encode("utf-8"))
 
-    events = _events(conn, set(shas), set(case_ids), checkpoint.size)
+    events = [e for e in everything if int(e["seq"]) < checkpoint.size]
     tree = _Tree(ledger.stored_leaf_hashes(checkpoint.size))
     public_raw = keys.public_raw_b64(ledger.public_key)
     lines, proofs = [], []
@@ -325,8 +327,10 @@ def export_bundle(
     )
     put("data/custody/vault.pub", pem)
     tokens = _timestamps(conn, checkpoint)
-    for i, token in enumerate(tokens, 1):
+    for i, (token, ca_pem) in enumerate(tokens, 1):
         put(f"data/custody/timestamps/{i}.tsr", token)
+        if ca_pem:
+            put(f"data/custody/timestamps/{i}.ca.pem", ca_pem.encode())
     result.items, result.bytes, result.events, result.timestamps = (
         len(shas),
         total_bytes,
