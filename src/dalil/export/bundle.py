@@ -216,10 +216,22 @@ def export_bundle(
 
     sizes: dict[str, int] = {}
 
-    def put(rel: str, content: bytes) -> None:
+    made: set[Path] = set()
+    copier = ThreadPoolExecutor(4)  # file creation and kernel copies overlap in threads
+    pending: list[Any] = []
+
+    def folder(path: Path) -> None:
+        if path not in made:
+            path.mkdir(parents=True, exist_ok=True)
+            made.add(path)
+
+    def put(rel: str, content: bytes, *, later: bool = False) -> None:
         path = out / rel
-        path.parent.mkdir(parents=True, exist_ok=True)
-        path.write_bytes(content)
+        folder(path.parent)
+        if later:
+            pending.append(copier.submit(path.write_bytes, content))
+        else:
+            path.write_bytes(content)
         manifest[rel] = hashlib.sha256(content).hexdigest()
         sizes[rel] = len(content)
 
@@ -243,21 +255,19 @@ def export_bundle(
                     ],
                 }
             )
-    copier = ThreadPoolExecutor(4)  # the kernel copies (sendfile); threads overlap the waits
-    copies = []
     for n, sha in enumerate(shas, 1):
         detail = item_detail(conn, sha)
         detail["cases"] = case_of.get(sha, [])
         name = _safe_name(detail["occurrences"][0]["path"] if detail["occurrences"] else "")
         rel = f"data/originals/{sha}/{name}"
         target = out / rel
-        target.parent.mkdir(parents=True, exist_ok=True)
-        copies.append(copier.submit(shutil.copyfile, store.path(sha), target))
+        folder(target.parent)
+        pending.append(copier.submit(shutil.copyfile, store.path(sha), target))
         manifest[rel] = sha  # content-addressed: the verifier re-hashes every byte
         sizes[rel] = int(detail["size"])
         total_bytes += int(detail["size"])
         detail["bundle_file"] = rel
-        put(f"data/metadata/{sha}.json", _json(detail))
+        put(f"data/metadata/{sha}.json", _json(detail), later=True)
         meta = detail["metadata"] or {}
         index_rows.append(
             [
@@ -276,8 +286,8 @@ def export_bundle(
         if progress is not None:
             progress(n, len(shas))
     try:
-        for copy in copies:
-            copy.result()
+        for job in pending:
+            job.result()
     finally:
         copier.shutdown()
     buffer = io.StringIO()
