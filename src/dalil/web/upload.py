@@ -1,12 +1,11 @@
 """Ingest from the browser: files or a zip, streamed to disk, then the same ingest as the CLI.
 
 The request body is streamed into a folder under the vault's ``tmp/uploads/`` (never held in
-memory)
-and refused beyond :data:`MAX_UPLOAD_BYTES`; file names are reduced to their last component
-(no path from the browser reaches the file system). The folder is then ingested by the same
-:class:`~dalil.ingest.session.IngestSession` as ``dalil ingest``, in a background thread,
-under the vault's writer lock, with the uploader as actor and the upload's description as
-the acquisition's source. Progress is polled by the page.
+memory) and refused beyond :data:`MAX_UPLOAD_BYTES`; file names are reduced to their last
+component (no path from the browser reaches the file system). The folder is then ingested by
+``dalil ingest`` itself, run as a child process (forking worker pools from a threaded server is
+unsafe), under the vault's writer lock, with the uploader as actor and the upload's description
+as the acquisition's source. Progress is read from the catalogue and polled by the page.
 """
 
 from __future__ import annotations
@@ -14,6 +13,8 @@ from __future__ import annotations
 import json
 import os
 import shutil
+import subprocess
+import sys
 import threading
 import time
 import uuid
@@ -26,7 +27,6 @@ from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
 from dalil import users
-from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
 from dalil.web import auth
 from dalil.web.app import page
@@ -135,27 +135,59 @@ async def _receive(files: list[UploadFile], folder: Path) -> None:
 
 
 def _ingest(vault: Vault, job: Job, folder: Path) -> None:
+    """Run ``dalil ingest`` on the upload in a child process — never fork worker pools from a
+    threaded server — and follow its progress through the catalogue."""
     job.state = "ingesting"
+    job.total = sum(1 for p in folder.rglob("*") if p.is_file())
     job.save(vault.uploads_dir)
-
-    def progress(p: Any) -> None:
-        job.done, job.total, job.phase = int(p.files_done), int(p.files_total), str(p.phase)
-        job.save(vault.uploads_dir, force=False)
-
+    marker = f"uploaded in the browser (upload {job.id})"
+    command = [
+        sys.executable, "-m", "dalil", "ingest", str(folder), "--from", job.source,
+        "--note", marker, "--vault", str(vault.root), "--as", job.user, "--json",
+    ]  # fmt: skip
     try:
-        report = IngestSession(  # takes the vault's writer lock itself
-            vault,
-            IngestOptions([folder], job.source, job.user, note="uploaded in the browser"),
-            progress,
-        ).run()
-        job.report = report.to_dict()
-        job.state = "done"
-    except Exception as exc:  # shown to the uploader; the files stay until ingested
-        job.state, job.error = "failed", str(exc)
+        child = subprocess.Popen(command, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True)
+    except OSError as exc:
+        job.state, job.error = "failed", f"could not start the ingest: {exc}"
         job.save(vault.uploads_dir)
         return
-    job.save(vault.uploads_dir)
-    shutil.rmtree(folder, ignore_errors=True)
+    stdout, stderr = "", ""
+    while True:
+        try:
+            stdout, stderr = child.communicate(timeout=0.5)
+            break
+        except subprocess.TimeoutExpired:
+            job.done = _received(vault, marker)
+            job.phase = "ingest" if job.done < job.total else "grouping"
+            job.save(vault.uploads_dir, force=False)
+    if child.returncode in (0, 3):
+        try:
+            job.report = json.loads(stdout)
+        except ValueError:
+            job.report = {}
+        job.state, job.done = "done", job.total
+        job.save(vault.uploads_dir)
+        shutil.rmtree(folder, ignore_errors=True)
+        return
+    lines = [line for line in stderr.strip().splitlines() if line.strip()]
+    job.state, job.error = "failed", lines[-1] if lines else f"ingest exited {child.returncode}"
+    job.save(vault.uploads_dir)  # the files stay until they are ingested
+
+
+def _received(vault: Vault, marker: str) -> int:
+    try:
+        conn = vault.connect(readonly=True)
+        try:
+            row = conn.execute(
+                "SELECT COUNT(*) FROM occurrences o JOIN acquisitions a ON a.id = o.acquisition_id"
+                " WHERE a.note = ?",
+                (marker,),
+            ).fetchone()
+        finally:
+            conn.close()
+    except Exception:  # the catalogue is busy: report next time
+        return 0
+    return int(row[0])
 
 
 @router.get("/upload/{job_id}", response_class=HTMLResponse)
