@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Query, Request
+from fastapi import APIRouter, Body, Query, Request
 
 from dalil import users
 from dalil.cases import model, review
@@ -14,16 +14,10 @@ from dalil.catalog.queries import item_detail, list_items, resolve_item
 from dalil.similar import clusters as grouping
 from dalil.vault import Vault
 from dalil.web import auth
+from dalil.web.auth import Audit, Browse, Edit, Own, Review, Search
 from dalil.web.pages import ledger_events
 
 router = APIRouter(prefix="/api")
-
-Browse = Annotated[users.User, Depends(auth.need("browse"))]
-Search = Annotated[users.User, Depends(auth.need("search"))]
-Review = Annotated[users.User, Depends(auth.need("review"))]
-Edit = Annotated[users.User, Depends(auth.need("cases.edit"))]
-Audit = Annotated[users.User, Depends(auth.need("audit"))]
-Own = Annotated[users.User, Depends(auth.need("own-settings"))]
 
 
 def _vault(request: Request) -> Vault:

@@ -24,9 +24,9 @@ import time
 from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
-from typing import Any
+from typing import Annotated, Any
 
-from fastapi import HTTPException, Request
+from fastapi import Depends, HTTPException, Request
 
 from dalil import users
 from dalil.catalog import atomic
@@ -212,3 +212,16 @@ def need(permission: str | None) -> Callable[[Request], Any]:
 
     check.permission = permission  # type: ignore[attr-defined]
     return check
+
+
+# The user of a request, for routes that need each permission (``user: Browse`` in a route's
+# signature both checks the permission and hands over the user).
+Browse = Annotated[users.User, Depends(need("browse"))]
+Search = Annotated[users.User, Depends(need("search"))]
+Reveal = Annotated[users.User, Depends(need("reveal"))]
+Ingest = Annotated[users.User, Depends(need("ingest"))]
+Edit = Annotated[users.User, Depends(need("cases.edit"))]
+Review = Annotated[users.User, Depends(need("review"))]
+Audit = Annotated[users.User, Depends(need("audit"))]
+Admin = Annotated[users.User, Depends(need("users"))]
+Own = Annotated[users.User, Depends(need("own-settings"))]

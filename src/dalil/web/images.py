@@ -12,13 +12,11 @@ from __future__ import annotations
 
 import io
 import time
-from typing import Annotated
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
 from PIL import Image, ImageFilter, ImageOps
 
-from dalil import users
 from dalil.catalog import atomic
 from dalil.catalog.queries import resolve_item
 from dalil.ingest import decode
@@ -26,6 +24,7 @@ from dalil.ingest.worker import THUMBNAIL_KIND
 from dalil.store import write_atomic
 from dalil.vault import Vault
 from dalil.web import auth
+from dalil.web.auth import Browse, Reveal
 
 router = APIRouter()
 
@@ -40,9 +39,6 @@ PLACEHOLDER = (
     '<rect width="256" height="192" fill="#d9d9d9"/><text x="128" y="100" font-size="16"'
     ' text-anchor="middle" fill="#555" font-family="sans-serif">no picture</text></svg>'
 )
-
-Browse = Annotated[users.User, Depends(auth.need("browse"))]
-Reveal = Annotated[users.User, Depends(auth.need("reveal"))]
 
 
 def _vault(request: Request) -> Vault:

@@ -22,19 +22,11 @@ from dalil.similar import clusters as grouping
 from dalil.vault import Vault
 from dalil.web import auth
 from dalil.web.app import page
+from dalil.web.auth import Admin, Audit, Browse, Edit, Own, Review, Search
 
 router = APIRouter()
 
 PAGE = 48
-
-
-Browse = Annotated[users.User, Depends(auth.need("browse"))]
-Search = Annotated[users.User, Depends(auth.need("search"))]
-Edit = Annotated[users.User, Depends(auth.need("cases.edit"))]
-Review = Annotated[users.User, Depends(auth.need("review"))]
-Audit = Annotated[users.User, Depends(auth.need("audit"))]
-Admin = Annotated[users.User, Depends(auth.need("users"))]
-Own = Annotated[users.User, Depends(auth.need("own-settings"))]
 
 
 def _vault(request: Request) -> Vault:

@@ -20,24 +20,21 @@ import time
 import uuid
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Any
 
-from fastapi import APIRouter, Depends, HTTPException, Request
+from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import HTMLResponse, Response
 from starlette.datastructures import UploadFile
 
-from dalil import users
 from dalil.vault import Vault
-from dalil.web import auth
 from dalil.web.app import page
+from dalil.web.auth import Ingest
 
 router = APIRouter()
 
 MAX_UPLOAD_BYTES = 4 * 2**30
 MAX_FILES = 5000
 CHUNK = 1 << 20
-
-Ingest = Annotated[users.User, Depends(auth.need("ingest"))]
 
 
 @dataclass(slots=True)
