@@ -139,55 +139,77 @@ _META_FIELDS = (
 
 def item_detail(conn: sqlite3.Connection, sha256: str) -> dict[str, Any]:
     """Everything the catalogue knows about one item (not its ledger events)."""
-    row = conn.execute("SELECT * FROM items WHERE sha256 = ?", (sha256,)).fetchone()
-    if row is None:
+    found = item_details(conn, [sha256])
+    if sha256 not in found:
         raise UsageError(f"no item sha256:{sha256}")
-    meta_row = conn.execute("SELECT * FROM metadata WHERE sha256 = ?", (sha256,)).fetchone()
-    metadata: dict[str, Any] = {name: None for name in _META_FIELDS}
-    raw: dict[str, Any] = {}
-    if meta_row is not None:
-        metadata = {name: meta_row[name] for name in _META_FIELDS}
-        raw = json.loads(meta_row["raw"])
-    fp = conn.execute(
-        "SELECT value, quality FROM fingerprints WHERE sha256 = ? AND algorithm = 'pdq'",
-        (sha256,),
-    ).fetchone()
-    occurrences = [
-        {
-            "acquisition": o["label"],
-            "from": o["source_label"],
-            "path": o["path_text"],
-            "size": o["size"],
-            "mtime_ns": o["mtime_ns"],
-        }
+    return found[sha256]
+
+
+def item_details(conn: sqlite3.Connection, shas: list[str]) -> dict[str, dict[str, Any]]:
+    """:func:`item_detail` for many items at once (six queries per 500 items)."""
+    out: dict[str, dict[str, Any]] = {}
+    for start in range(0, len(shas), 500):
+        chunk = shas[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for row in conn.execute(f"SELECT * FROM items WHERE sha256 IN ({marks})", chunk):
+            out[row["sha256"]] = {
+                "sha256": row["sha256"],
+                "size": row["size"],
+                "media_type": row["media_type"],
+                "ingested_at": row["ingested_at"],
+                "flags": [],
+                "flag_reasons": {},
+                "metadata": {name: None for name in _META_FIELDS},
+                "metadata_raw": {},
+                "fingerprint": None,
+                "occurrences": [],
+                "derivatives": [],
+            }
+        for row in conn.execute(f"SELECT * FROM metadata WHERE sha256 IN ({marks})", chunk):
+            if row["sha256"] in out:
+                detail = out[row["sha256"]]
+                detail["metadata"] = {name: row[name] for name in _META_FIELDS}
+                detail["metadata_raw"] = json.loads(row["raw"])
+        for sha, value, quality in conn.execute(
+            f"SELECT sha256, value, quality FROM fingerprints WHERE algorithm = 'pdq'"
+            f" AND sha256 IN ({marks})",
+            chunk,
+        ):
+            if sha in out:
+                out[sha]["fingerprint"] = {"pdq": value, "quality": quality}
         for o in conn.execute(
-            "SELECT o.*, a.label FROM occurrences o JOIN acquisitions a ON a.id = o.acquisition_id"
-            " WHERE o.sha256 = ? ORDER BY o.id",
-            (sha256,),
-        )
-    ]
-    derivatives = [
-        {
-            "kind": d["kind"],
-            "path": d["path"],
-            "media_type": d["media_type"],
-            "width": d["width"],
-            "height": d["height"],
-            "recipe": json.loads(d["recipe"]),
-        }
-        for d in conn.execute("SELECT * FROM derivatives WHERE sha256 = ?", (sha256,))
-    ]
-    flags = item_flags(conn, sha256)
-    return {
-        "sha256": sha256,
-        "size": row["size"],
-        "media_type": row["media_type"],
-        "ingested_at": row["ingested_at"],
-        "flags": sorted(flags),
-        "flag_reasons": flags,
-        "metadata": metadata,
-        "metadata_raw": raw,
-        "fingerprint": None if fp is None else {"pdq": fp["value"], "quality": fp["quality"]},
-        "occurrences": occurrences,
-        "derivatives": derivatives,
-    }
+            f"SELECT o.*, a.label FROM occurrences o JOIN acquisitions a"
+            f" ON a.id = o.acquisition_id WHERE o.sha256 IN ({marks}) ORDER BY o.id",
+            chunk,
+        ):
+            if o["sha256"] in out:
+                out[o["sha256"]]["occurrences"].append(
+                    {
+                        "acquisition": o["label"],
+                        "from": o["source_label"],
+                        "path": o["path_text"],
+                        "size": o["size"],
+                        "mtime_ns": o["mtime_ns"],
+                    }
+                )
+        for d in conn.execute(f"SELECT * FROM derivatives WHERE sha256 IN ({marks})", chunk):
+            if d["sha256"] in out:
+                out[d["sha256"]]["derivatives"].append(
+                    {
+                        "kind": d["kind"],
+                        "path": d["path"],
+                        "media_type": d["media_type"],
+                        "width": d["width"],
+                        "height": d["height"],
+                        "recipe": json.loads(d["recipe"]),
+                    }
+                )
+        for sha, flag, reason in conn.execute(
+            f"SELECT sha256, flag, reason FROM item_flags WHERE sha256 IN ({marks}) ORDER BY flag",
+            chunk,
+        ):
+            if sha in out:
+                out[sha]["flag_reasons"][flag] = reason
+    for detail in out.values():
+        detail["flags"] = sorted(detail["flag_reasons"])
+    return out
