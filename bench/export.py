@@ -9,7 +9,7 @@ with ``--no-group``), the originals are warmed in the page cache, then, best of 
   - and, for information, the time of the bundle's own ``verify_bundle.py`` (re-hashes all).
 Printed: seconds and the ratio dalil / cp (the issue asks for "close to copy speed").
 
-Usage: python bench/export.py [--items 2000] [--size 512] [--repeat 2]
+Usage: python bench/export.py [--items 2000] [--size 3072] [--repeat 2]
 """
 
 from __future__ import annotations
@@ -118,7 +118,7 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--items", type=int, default=2000)
-    parser.add_argument("--size", type=int, default=512, help="KiB per file")
+    parser.add_argument("--size", type=int, default=3072, help="KiB per file (a camera JPEG)")
     parser.add_argument("--repeat", type=int, default=2)
     parser.add_argument("--workdir", type=Path, default=common.DEFAULT_WORKDIR)
     parser.add_argument("--json", action="store_true")
