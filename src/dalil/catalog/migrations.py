@@ -265,7 +265,7 @@ def _cases(conn: sqlite3.Connection) -> None:
             ledger_seq INTEGER NOT NULL
         );
         CREATE INDEX annotations_case ON annotations(case_pk, kind, field);
-        CREATE INDEX annotations_value ON annotations(kind, field, value);
+        CREATE INDEX annotations_value ON annotations(kind, field, value, state, case_pk);
         CREATE INDEX annotations_state ON annotations(state, kind);
         CREATE TABLE reviews (
             id INTEGER PRIMARY KEY,
