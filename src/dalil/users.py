@@ -106,8 +106,11 @@ def add(
     if password is not None:
         _check_password(password)
     with atomic(conn):
-        if conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
-            raise UsageError(f"user {name!r} exists already (use `dalil users role`)")
+        same = conn.execute(
+            "SELECT name FROM users WHERE lower(name) = lower(?)", (name,)
+        ).fetchone()
+        if same:
+            raise UsageError(f"user {same[0]!r} exists already (use `dalil users role`)")
         conn.execute(
             "INSERT INTO users (name, role, created_at, password_hash) VALUES (?, ?, ?, ?)",
             (name, role, utc_now(), None if password is None else _HASHER.hash(password)),

@@ -414,6 +414,33 @@ def _check_annotations(conn: sqlite3.Connection, recorded: _Recorded, report: Ve
             )
     for seq in recorded.annotations.keys() - seen:
         report.add(CATALOGUE_ROW_MISSING, None, f"the annotation recorded by event {seq} is gone")
+    # the review state must follow from the recorded reviews (the two-person rule)
+    verdicts: dict[int, list[tuple[str, str]]] = {}
+    for aid, reviewer, verdict in conn.execute(
+        "SELECT annotation_id, reviewer, verdict FROM reviews ORDER BY id"
+    ):
+        verdicts.setdefault(int(aid), []).append((str(reviewer), str(verdict)))
+    for aid, author, source, state in conn.execute(
+        "SELECT id, author, source, state FROM annotations"
+    ):
+        reviews = verdicts.get(int(aid), [])
+        confirms = {
+            who for who, v in reviews if v == "confirm" and (who != author or source != "person")
+        }
+        rejects = {who for who, v in reviews if v == "reject"}
+        needed = 1 if source == "person" else 2
+        if confirms and not rejects and len(confirms) >= needed:
+            expected = "verified"
+        elif rejects and not confirms:
+            expected = "rejected"
+        else:
+            expected = "unverified"
+        if state != expected:
+            report.add(
+                CATALOGUE_ROW_ALTERED,
+                None,
+                f"annotation {aid} is {state!r}, but its recorded reviews make it {expected!r}",
+            )
     seen.clear()
     for rid, aid, reviewer, verdict, seq in conn.execute(
         "SELECT id, annotation_id, reviewer, verdict, ledger_seq FROM reviews"

@@ -215,3 +215,22 @@ def test_cli_flow_propose_accept_set_confirm_search(vault: Vault) -> None:
     shown = dalil("cases", "show", made[0], who=None)
     assert shown["status"] == "open" and shown["sex"] == "male"
     assert run_dalil("verify", "--vault", root).returncode == 0
+
+
+def test_review_state_and_names_cannot_be_bent(vault: Vault) -> None:
+    conn = vault.connect()
+    ledger = vault.ledger(conn)
+    case = model.new_case(conn, ledger, model.Actor("amina"), "person", "x")
+    claim, _ = model.add_annotation(
+        conn, ledger, model.Actor("amina"), case, "identifier", "detainee", "5150"
+    )
+    with pytest.raises(UsageError, match="second person"):
+        review.confirm(conn, ledger, model.Actor(" amina "), claim)  # the same person
+    with pytest.raises(UsageError, match="act under that name"):
+        review.confirm(conn, ledger, model.Actor("Amina"), claim)  # no second account by case
+    assert verify(vault, jobs=1).ok
+    conn.execute("UPDATE annotations SET state = 'verified' WHERE id = ?", (claim,))
+    conn.commit()
+    report = verify(vault, jobs=1)
+    assert not report.ok
+    assert any("recorded reviews make it 'unverified'" in p.detail for p in report.problems)

@@ -276,3 +276,22 @@ def test_bundle_with_its_exhibit_report(case_vault: tuple[Vault, str], tmp_path:
             ["pdftotext", str(out / "report.pdf"), "-"], capture_output=True, text=True
         ).stdout
         assert info["bundle_hash"] in text
+
+
+def test_a_planted_original_is_named_even_with_rewritten_manifests(bundle: Path) -> None:
+    import hashlib
+
+    planted = bundle / "data" / "originals" / ("f" * 64) / "planted.jpg"
+    planted.parent.mkdir()
+    planted.write_bytes(b"not from the vault")
+    digest = hashlib.sha256(planted.read_bytes()).hexdigest()
+    manifest = bundle / "manifest-sha256.txt"
+    manifest.write_text(manifest.read_text() + f"{digest}  {planted.relative_to(bundle)}\n")
+    tags = bundle / "tagmanifest-sha256.txt"
+    tags.write_text(
+        "".join(
+            f"{hashlib.sha256((bundle / name).read_bytes()).hexdigest()}  {name}\n"
+            for name in [line.split(None, 1)[1] for line in tags.read_text().splitlines()]
+        )
+    )
+    _fails_with(bundle, "planted")

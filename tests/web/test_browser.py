@@ -74,7 +74,7 @@ def test_browse_reveal_annotate_confirm_and_liaison_denied(server: str, web_vaul
             context = browser.new_context(viewport={"width": 1280, "height": 900})
             page = context.new_page()
             page.goto(f"{server}/")
-            expect(page).to_have_url(f"{server}/login?next=/")
+            expect(page).to_have_url(f"{server}/login?next=%2F")
             page.fill("input[name=name]", ROLE_USERS[role])
             page.fill("input[name=password]", PASSWORD)
             page.click("button[type=submit]")

@@ -326,3 +326,10 @@ def test_docs_role_table_matches_the_code() -> None:
             role for role, cell in zip(users.ROLES, cells[1:], strict=True) if cell == "yes"
         }
     assert documented == {p: set(r) for p, r in users.PERMISSIONS.items()}
+
+
+def test_negative_limits_are_refused(app_for: Callable[[], TestClient]) -> None:
+    client = app_for()
+    login(client, ROLE_USERS["liaison"])
+    for path in ("/api/items?limit=-1", "/api/cases?offset=-5", "/api/search?per_page=0"):
+        assert client.get(path).status_code == 422, path

@@ -31,13 +31,21 @@ class Actor:
 
     name: str
 
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "name", self.name.strip())  # "amina " is amina
+
     def register(self, conn: sqlite3.Connection) -> str:
-        name = self.name.strip()
+        name = self.name
         if not name:
             raise UsageError("an actor needs a name (--as NAME)")
         row = conn.execute("SELECT role FROM users WHERE name = ?", (name,)).fetchone()
         if row is not None:
             return str(row[0])
+        other = conn.execute(
+            "SELECT name FROM users WHERE lower(name) = lower(?)", (name,)
+        ).fetchone()
+        if other is not None:  # one person, one name: no second account by changing case
+            raise UsageError(f"the user is called {other[0]!r}; act under that name")
         first = conn.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 0
         role = "admin" if first else "investigator"
         conn.execute(
@@ -322,6 +330,17 @@ def merge(conn: sqlite3.Connection, ledger: Ledger, actor: Actor, refs: list[str
         pks = [case_pk(conn, r) for r in refs]
         if len(set(pks)) != len(pks):
             raise UsageError("a case is named twice")
+        states = {
+            pk: conn.execute("SELECT kind, status FROM cases WHERE id = ?", (pk,)).fetchone()
+            for pk in pks
+        }
+        if len({str(k) for k, _ in states.values()}) > 1:
+            raise UsageError("only cases of the same kind can be merged")
+        closed = [
+            case_id_of(conn, pk) for pk, (_, st) in states.items() if st in ("merged", "rejected")
+        ]
+        if closed:
+            raise UsageError(f"{', '.join(closed)} is merged or rejected: reopen it first")
         into = pks[0]
         now = utc_now()
         for pk in pks[1:]:

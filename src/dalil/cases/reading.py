@@ -22,6 +22,7 @@ from pathlib import Path
 from typing import Any
 
 from dalil.cases import model
+from dalil.cases import vocabulary as vocab
 from dalil.catalog import atomic
 from dalil.errors import UsageError
 from dalil.ingest import decode
@@ -168,6 +169,14 @@ def read_cases(
                 kind = r.get("field")
                 if kind not in types:
                     report.readings_without_field += 1
+                    continue
+                seen = conn.execute(
+                    "SELECT 1 FROM annotations WHERE case_pk = ? AND kind = 'identifier'"
+                    " AND field = ? AND value = ? AND source LIKE 'ocr:%'",
+                    (pk, kind, vocab.normalise_identifier(str(r["value"]))),
+                ).fetchone()
+                if seen:  # read before: even if people rejected it, do not propose it again
+                    report.claims_already_there += 1
                     continue
                 try:
                     _, new = model.annotate(

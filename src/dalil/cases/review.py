@@ -143,8 +143,8 @@ def queue(
         params: list[Any] = []
         if for_user:
             sql += (
-                " AND a.author != ? AND NOT EXISTS (SELECT 1 FROM reviews r"
-                " WHERE r.annotation_id = a.id AND r.reviewer = ?)"
+                " AND (a.author != ? OR a.source != 'person') AND NOT EXISTS"
+                " (SELECT 1 FROM reviews r WHERE r.annotation_id = a.id AND r.reviewer = ?)"
             )
             params += [for_user, for_user]
         ids = conn.execute(sql + " ORDER BY a.id LIMIT ?", (*params, limit)).fetchall()

@@ -397,8 +397,17 @@ def export_bundle(
                 "cases": case_ids,
                 "checkpoint_size": checkpoint.size,
                 "checkpoint_root": checkpoint.root,
+                "report_unblurred": bool(report and reveal),
             },
         )
+        if report and reveal:  # unblurred pictures went into the report: each is a reveal
+            for sha in shas:
+                ledger.append(
+                    actor,
+                    "item.revealed",
+                    f"sha256:{sha}",
+                    {"sha256": sha, "via": f"bundle report {bundle_hash}"},
+                )
     return result
 
 

@@ -33,25 +33,25 @@ def is_bundle(path: Path) -> bool:
     )
 
 
-def check(bundle: Path) -> tuple[list[str], dict[str, Any]]:
-    """Problems found by the bundle's verifier logic (ours, not the copy inside the bag), and
-    the bundle's checkpoint."""
+def check(bundle: Path) -> tuple[list[str], dict[str, Any], str]:
+    """Problems found by the bundle's verifier logic (ours, not the copy inside the bag), the
+    bundle's checkpoint, and the fingerprint of the key that signed it."""
     from dalil.export import verify_bundle
 
     checker = verify_bundle.Checker(bundle)
     with contextlib.redirect_stdout(io.StringIO()):
         payload = checker.check_bag()
-        key, _ = checker.public_key(None)
+        key, fingerprint = checker.public_key(None)
         cp, events = checker.check_custody(key)
         checker.check_items(payload, events)
         checker.check_timestamps(cp)
-    return checker.problems, cp
+    return checker.problems, cp, fingerprint
 
 
 def import_bundle(
     vault: Vault, bundle: Path, options: IngestOptions, progress: ProgressCallback | None = None
 ) -> IngestReport:
-    problems, checkpoint = check(bundle)
+    problems, checkpoint, fingerprint = check(bundle)
     if problems:
         raise UsageError(
             f"{bundle} does not verify ({len(problems)} problem(s); first: {problems[0]});"
@@ -68,7 +68,8 @@ def import_bundle(
     )
     originals = bundle / "data" / "originals"
     note = (options.note + "\n" if options.note else "") + (
-        f"court bundle {bundle_hash} from vault {checkpoint.get('origin')}"
+        f"court bundle {bundle_hash} from vault {checkpoint.get('origin')}, signed by the key"
+        f" with SHA-256 {fingerprint} (compare it with that vault's key)"
     )
     session_options = IngestOptions(
         [originals], options.source_label, options.actor, note, options.jobs, options.group
@@ -100,6 +101,7 @@ def import_bundle(
                         "sha256": sha,
                         "bundle_hash": bundle_hash,
                         "from_vault": checkpoint.get("origin"),
+                        "from_vault_key_sha256": fingerprint,
                         "from_checkpoint": {k: checkpoint.get(k) for k in ("size", "root", "time")},
                         "occurrences": meta.get("occurrences", []),
                         "custody": history,

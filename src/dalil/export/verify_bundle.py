@@ -201,7 +201,11 @@ class Checker:
                 reached = root_from_path(leaf, int(proof["leaf_index"]), int(cp["size"]), path)
             except (KeyError, ValueError, TypeError):
                 reached = None
-            if proof.get("leaf_index") != seq or reached != bytes.fromhex(cp.get("root", "")):
+            try:
+                root = bytes.fromhex(str(cp.get("root", "")))
+            except ValueError:
+                root = b""
+            if proof.get("leaf_index") != seq or reached != root:
                 self.fail(
                     f"event {seq} ({event.get('action')}) is not in the signed ledger as shown"
                     " (altered, or not the event at that position)"
@@ -240,6 +244,7 @@ class Checker:
             elif e.get("action") == "occurrence.added":
                 places.add((str(d.get("sha256")), str(d.get("path"))))
         count = 0
+        described: set[str] = set()
         for meta_path in sorted((self.bag / "data" / "metadata").glob("*.json")):
             sha = meta_path.stem
             try:
@@ -249,6 +254,7 @@ class Checker:
                 continue
             count += 1
             rel = str(meta.get("bundle_file", ""))
+            described.add(rel)
             original = self.bag / rel
             if meta.get("sha256") != sha or not rel.startswith(f"data/originals/{sha}/"):
                 self.fail(f"metadata of {sha} names another file")
@@ -267,6 +273,11 @@ class Checker:
                         f"{sha}: found at {occ.get('path')!r} according to the metadata, but no"
                         " custody event records it"
                     )
+        originals = self.bag / "data" / "originals"
+        for path in sorted(originals.rglob("*")) if originals.is_dir() else []:
+            rel = str(path.relative_to(self.bag)).replace(os.sep, "/")
+            if path.is_file() and rel not in described:
+                self.fail(f"{rel} is not one of the described, ledger-recorded files (planted?)")
         return count
 
     # -- 6. timestamps ------------------------------------------------------------------------
@@ -276,8 +287,12 @@ class Checker:
         if not tokens or not cp:
             return 0
         # what a token is about: the checkpoint's signed text, its signature and a newline
-        stamped = checkpoint_message(cp["origin"], int(cp["size"]), cp["root"], cp["time"])
-        stamped += str(cp.get("signature", "")).encode("ascii") + b"\n"
+        try:
+            stamped = checkpoint_message(cp["origin"], int(cp["size"]), cp["root"], cp["time"])
+            stamped += str(cp.get("signature", "")).encode("ascii") + b"\n"
+        except (KeyError, ValueError, TypeError, UnicodeEncodeError):
+            self.fail("checkpoint.json is malformed")
+            return 0
         digest = hashlib.sha256(stamped).digest()
         openssl = shutil.which("openssl")
         for token in tokens:
@@ -329,7 +344,12 @@ def main(argv: list[str] | None = None) -> int:
         f" event(s) are in its signed ledger (checkpoint of {cp.get('size')} events, root"
         f" {cp.get('root')}, {cp.get('time')}); key sha256 {fingerprint}"
         + ("" if args.public_key else " (the bundled key: compare it with the vault's)")
-        + (f"; {stamps} timestamp token(s) about this checkpoint" if stamps else "")
+        + (
+            f"; {stamps} timestamp token(s) about this checkpoint (their signatures checked"
+            " against the TSA certificate shipped in the bundle)"
+            if stamps
+            else ""
+        )
     )
     return 0
 

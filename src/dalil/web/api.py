@@ -42,8 +42,8 @@ def api_items(
     user: Browse,
     media_type: str | None = None,
     flag: str | None = None,
-    limit: int = Query(100, le=1000),
-    offset: int = 0,
+    limit: int = Query(100, ge=1, le=1000),
+    offset: int = Query(0, ge=0),
     after: Annotated[
         str | None, Query(description="Page in hash order after this hash (fast at any depth).")
     ] = None,
@@ -62,7 +62,7 @@ def api_item(request: Request, ref: str, user: Browse) -> dict[str, Any]:
 
 @router.get("/clusters")
 def api_clusters(
-    request: Request, user: Browse, limit: int = Query(100, le=5000)
+    request: Request, user: Browse, limit: int = Query(100, ge=1, le=5000)
 ) -> list[dict[str, Any]]:
     with auth.connection(_vault(request)) as conn:
         return grouping.list_clusters(conn, limit)
@@ -73,8 +73,8 @@ def api_cases(
     request: Request,
     user: Browse,
     status: str | None = None,
-    limit: int = Query(50, le=500),
-    offset: int = 0,
+    limit: int = Query(50, ge=1, le=500),
+    offset: int = Query(0, ge=0),
 ) -> list[dict[str, Any]]:
     with auth.connection(_vault(request)) as conn:
         return model.list_cases(conn, status=status, limit=limit, offset=offset)
@@ -116,7 +116,7 @@ def api_search(
     date_to: str | None = None,
     sort: str = "relevance",
     page: int = 1,
-    per_page: int = Query(20, le=500),
+    per_page: int = Query(20, ge=1, le=500),
 ) -> dict[str, Any]:
     query = finder.SearchQuery(
         text=q,
@@ -136,7 +136,7 @@ def api_search(
 
 @router.get("/review/{queue}")
 def api_queue(
-    request: Request, queue: str, user: Browse, limit: int = Query(50, le=500)
+    request: Request, queue: str, user: Browse, limit: int = Query(50, ge=1, le=500)
 ) -> list[dict[str, Any]]:
     with auth.connection(_vault(request)) as conn:
         return review.queue(conn, queue, limit=limit)
@@ -169,7 +169,7 @@ def api_ledger(
     action: str = "",
     item: str = "",
     before: int | None = None,
-    limit: int = Query(100, le=1000),
+    limit: int = Query(100, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
     with auth.connection(_vault(request)) as conn:
         return ledger_events(

@@ -2,15 +2,16 @@
 
 from __future__ import annotations
 
-import html
 from pathlib import Path
 from typing import Any
+from urllib.parse import quote
 
 from fastapi import FastAPI, Request
 from fastapi.exceptions import HTTPException
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
 from fastapi.templating import Jinja2Templates
+from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from dalil.errors import DalilError, UsageError, VaultError
@@ -49,7 +50,10 @@ class _Sessions:
             return
         request = Request(scope)
         state = scope.setdefault("state", {})
-        state["session"] = auth.lookup(self.vault, request.cookies.get(auth.COOKIE))
+        # SQLite work off the event loop: a busy catalogue must not stall every request
+        state["session"] = await run_in_threadpool(
+            auth.lookup, self.vault, request.cookies.get(auth.COOKIE)
+        )
         state["secure"] = self.secure or scope.get("scheme") == "https"
 
         async def with_headers(message: Message) -> None:
@@ -86,7 +90,7 @@ def create_app(vault_root: Path, *, secure_cookies: bool = False) -> FastAPI:
             target += "?" + request.url.query
         if request.headers.get("hx-request"):
             return Response(status_code=401, headers={"HX-Redirect": "/login"})
-        return RedirectResponse(f"/login?next={html.escape(target, quote=True)}", status_code=303)
+        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:

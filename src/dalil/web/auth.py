@@ -142,7 +142,7 @@ def revoke_all(conn: sqlite3.Connection, user: str) -> None:
 def lookup(vault: Vault, token: str | None) -> Session | None:
     if not token:
         return None
-    with connection(vault, readonly=False) as conn:
+    with connection(vault) as conn:  # this thread's read-only connection
         row = conn.execute(
             "SELECT token_hash, user, csrf, last_seen, expires_at, revoked FROM sessions"
             " WHERE token_hash = ?",
@@ -154,17 +154,18 @@ def lookup(vault: Vault, token: str | None) -> Session | None:
         if now > float(row[4]) or now - float(row[3]) > IDLE_SECONDS:
             return None
         user = users.get(conn, str(row[1]))
-        if user is None or user.disabled:
-            return None
-        if now - float(row[3]) > 60:  # keep writes rare: refresh the idle clock once a minute
-            try:
-                conn.execute(
+    if user is None or user.disabled:
+        return None
+    if now - float(row[3]) > 60:  # keep writes rare: refresh the idle clock once a minute
+        try:
+            with connection(vault, readonly=False) as writable:
+                writable.execute("PRAGMA busy_timeout = 200")  # never wait long for this
+                writable.execute(
                     "UPDATE sessions SET last_seen = ? WHERE token_hash = ?", (now, row[0])
                 )
-                conn.commit()
-            except sqlite3.OperationalError:
-                pass  # busy: next request will do it
-        return Session(str(row[0]), user, str(row[2]))
+        except sqlite3.OperationalError:
+            pass  # busy: a later request will do it
+    return Session(str(row[0]), user, str(row[2]))
 
 
 def session_of(request: Request) -> Session | None:

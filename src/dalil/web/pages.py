@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import sqlite3
-from datetime import UTC, datetime
 from typing import Annotated, Any
 from urllib.parse import urlparse
 
@@ -290,7 +289,9 @@ def item_page(request: Request, ref: str, user: Browse, revealed: int = 0) -> Re
 
 
 @router.get("/clusters", response_class=HTMLResponse)
-def clusters_page(request: Request, user: Browse, limit: int = Query(200, le=2000)) -> Response:
+def clusters_page(
+    request: Request, user: Browse, limit: int = Query(200, ge=1, le=2000)
+) -> Response:
     with auth.connection(_vault(request)) as conn:
         rows = grouping.list_clusters(conn, limit)
     return page(request, "clusters.html", rows=rows)
@@ -646,7 +647,3 @@ def settings_save(
     with auth.connection(_vault(request), readonly=False) as conn:
         users.set_display(conn, user.name, blur, bool(greyscale))
     return _back("/settings?saved=1")
-
-
-def now_text() -> str:
-    return datetime.now(UTC).strftime("%Y-%m-%d %H:%M UTC")
