@@ -333,3 +333,12 @@ def test_negative_limits_are_refused(app_for: Callable[[], TestClient]) -> None:
     login(client, ROLE_USERS["liaison"])
     for path in ("/api/items?limit=-1", "/api/cases?offset=-5", "/api/search?per_page=0"):
         assert client.get(path).status_code == 422, path
+
+
+def test_a_malformed_search_filter_is_explained_on_the_page(
+    app_for: Callable[[], TestClient],
+) -> None:
+    client = app_for()
+    login(client, ROLE_USERS["liaison"])
+    page = client.get("/search", params={"identifier": "detainee:"})
+    assert page.status_code == 200 and "give an identifier value" in page.text

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import re
 import sqlite3
-from dataclasses import dataclass, field
+from collections.abc import Iterable
+from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dalil.cases import vocabulary as vocab
@@ -61,7 +62,30 @@ class SearchQuery:
     sort: str = "relevance"
     page: int = 1
     per_page: int = 20
-    extra: dict[str, Any] = field(default_factory=dict)
+
+    @classmethod
+    def from_terms(
+        cls,
+        text: str = "",
+        *,
+        identifiers: Iterable[str] = (),
+        status: Iterable[str] = (),
+        sort: str = "relevance",
+        page: int = 1,
+        per_page: int = 20,
+        **filters: str | None,
+    ) -> SearchQuery:
+        """A query from what people type (command line, form, API): identifier filters as
+        text (``detainee:~4721``), empty filters meaning none."""
+        return cls(
+            text=text,
+            identifiers=tuple(IdentifierFilter.parse(i) for i in identifiers if i.strip()),
+            status=tuple(s for s in status if s),
+            sort=sort,
+            page=page,
+            per_page=per_page,
+            **{k: v or None for k, v in filters.items()},
+        )
 
 
 class TextIndex(Protocol):

@@ -549,10 +549,10 @@ def search_command(
     json_: JsonOption = False,
 ) -> None:
     """Find cases by text, identifiers and filters."""
-    query = finder.SearchQuery(
-        text=text,
-        identifiers=tuple(finder.IdentifierFilter.parse(i) for i in identifier or []),
-        status=tuple(status or ()),
+    query = finder.SearchQuery.from_terms(
+        text,
+        identifiers=identifier or [],
+        status=status or [],
         kind=kind,
         branch=branch,
         camera=camera,

@@ -118,10 +118,10 @@ def api_search(
     page: int = 1,
     per_page: int = Query(20, ge=1, le=500),
 ) -> dict[str, Any]:
-    query = finder.SearchQuery(
-        text=q,
-        identifiers=tuple(finder.IdentifierFilter.parse(i) for i in identifier or []),
-        status=tuple(status or ()),
+    query = finder.SearchQuery.from_terms(
+        q,
+        identifiers=identifier or [],
+        status=status or [],
         branch=branch,
         camera=camera,
         date_from=date_from,

@@ -493,17 +493,17 @@ def search_page(
     found = None
     error = ""
     if q or identifier or branch or status or date_from or date_to:
-        query = finder.SearchQuery(
-            text=q,
-            identifiers=(finder.IdentifierFilter.parse(identifier),) if identifier else (),
-            branch=branch or None,
-            status=(status,) if status else (),
-            date_from=date_from or None,
-            date_to=date_to or None,
-            page=page_no,
-        )
         with auth.connection(_vault(request)) as conn:
-            try:
+            try:  # a malformed filter is shown on the page, like any other search error
+                query = finder.SearchQuery.from_terms(
+                    q,
+                    identifiers=[identifier],
+                    status=[status],
+                    branch=branch,
+                    date_from=date_from,
+                    date_to=date_to,
+                    page=page_no,
+                )
                 found = finder.search(conn, query)
             except UsageError as exc:
                 error = str(exc)
