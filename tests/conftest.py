@@ -16,6 +16,7 @@ from typer.testing import CliRunner
 
 from dalil.cli.app import app
 from dalil.vault import Vault
+from dalil.verify import VerifyReport
 
 REPO = Path(__file__).resolve().parents[1]
 CORPUS = REPO.parent / "shared" / "corpus"
@@ -108,3 +109,31 @@ def run_dalil(
         check=False,
         timeout=600,
     )
+
+
+def add_users(vault: Vault, admin: str, *names: str, role: str = "investigator") -> None:
+    """Accounts for the people a test acts as (Dalil never creates one implicitly)."""
+    from dalil import users
+
+    conn = vault.connect()
+    try:
+        ledger = vault.ledger(conn)
+        for name in names:
+            users.add(conn, ledger, admin, name, role, None)
+        ledger.sign_tail()
+    finally:
+        conn.close()
+
+
+def sign_and_verify(vault: Vault, jobs: int = 1) -> VerifyReport:
+    """Sign what library calls recorded (the CLI and the web do it after each command or
+    request), then verify the whole vault."""
+    from dalil.verify import verify
+
+    conn = vault.connect()
+    try:
+        with vault.writer_lock():
+            vault.ledger(conn).sign_tail()
+    finally:
+        conn.close()
+    return verify(vault, jobs=jobs)

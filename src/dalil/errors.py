@@ -30,3 +30,8 @@ class IntegrityError(DalilError):
     """The vault failed an integrity check."""
 
     exit_code = EXIT_INTEGRITY
+
+
+class CatalogueDamaged(IntegrityError):
+    """The catalogue is missing, unreadable, or holds what the ledger does not record; it can
+    be rebuilt from the ledger (``dalil catalog rebuild``)."""

@@ -76,6 +76,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Seconds: shots by the same camera body this close in time are candidates too.",
     ),
     Setting(
+        "clock_tolerance",
+        300,
+        "Seconds a ledger event may be dated before an earlier one (clocks set by hand) before"
+        " verify reports that the history was not written in this order.",
+    ),
+    Setting(
         "similar_min_inliers",
         15,
         "Geometrically consistent keypoint matches needed for a local-feature link.",
@@ -100,6 +106,7 @@ class Settings:
     similar_candidates: int = 6
     similar_candidate_radius: int = 120
     similar_time_window: int = 120
+    clock_tolerance: int = 300
     similar_min_inliers: int = 15
 
     @classmethod

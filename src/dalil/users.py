@@ -1,7 +1,8 @@
 """People who work in a vault: accounts, roles, passwords (argon2id), and what each role may do.
 
-Users live in the vault's catalogue. Adding a user, changing a role, disabling an account and
-setting a password are ledger events (the password itself never is). The command line names
+Users are a projection of the ledger: adding a user, changing a role, disabling an account and
+setting a password are ledger events (the password's argon2 hash is in the event's payload,
+never the password). Display settings are working state (``state.sqlite``). The command line names
 its actor with ``--as``; the web workspace requires a login.
 """
 
@@ -17,7 +18,6 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 from dalil.catalog import atomic
 from dalil.errors import UsageError
 from dalil.ledger.log import Ledger
-from dalil.timeutil import utc_now
 
 ROLES = ("admin", "archivist", "investigator", "reviewer", "liaison", "auditor")
 
@@ -57,7 +57,9 @@ class User:
 
 def get(conn: sqlite3.Connection, name: str) -> User | None:
     row = conn.execute(
-        "SELECT name, role, disabled, blur, greyscale FROM users WHERE name = ?", (name,)
+        "SELECT u.name, u.role, u.disabled, COALESCE(s.blur, 3), COALESCE(s.greyscale, 1)"
+        " FROM users u LEFT JOIN user_settings s ON s.name = u.name WHERE u.name = ?",
+        (name,),
     ).fetchone()
     if row is None:
         return None
@@ -79,6 +81,48 @@ def list_users(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         }
         for r in rows
     ]
+
+
+SELF_AUTHORISED = frozenset({"vault.created"})
+"""Actions whose actor need not be a user yet: the creator of a vault becomes its admin."""
+
+SYSTEM_ACTOR = "dalil"
+"""Dalil itself, the actor of what no person decides (binding an old catalogue); no user may
+take this name."""
+
+SYSTEM_ACTIONS = frozenset({"catalog.bound"})
+
+
+def check_actor(conn: sqlite3.Connection, name: str) -> str:
+    """The role of the user ``name``; a usage error if there is none or it is disabled."""
+    if not name:
+        raise UsageError("an actor needs a name (--as NAME)")
+    row = conn.execute("SELECT role, disabled FROM users WHERE name = ?", (name,)).fetchone()
+    if row is None:
+        other = conn.execute(
+            "SELECT name FROM users WHERE lower(name) = lower(?)", (name,)
+        ).fetchone()
+        if other is not None:  # one person, one name: no second spelling
+            raise UsageError(f"the user is called {other[0]!r}; act under that name")
+        raise UsageError(
+            f"no user {name!r} in this vault; an administrator adds people with"
+            f" 'dalil users add {name} --role ROLE --as ADMIN'"
+        )
+    if row[1]:
+        raise UsageError(f"the account {name!r} is disabled")
+    return str(row[0])
+
+
+def may_record(conn: sqlite3.Connection, actor: str, action: str) -> None:
+    """Raise unless ``actor`` may be the actor of a ledger event ``action``."""
+    if action in SELF_AUTHORISED or (actor == SYSTEM_ACTOR and action in SYSTEM_ACTIONS):
+        return
+    check_actor(conn, actor)
+
+
+def _require_admin(conn: sqlite3.Connection, actor: str, what: str) -> None:
+    if check_actor(conn, actor) != "admin":
+        raise UsageError(f"only an administrator can {what} ({actor} is not one)")
 
 
 def _check_role(role: str) -> None:
@@ -103,19 +147,28 @@ def add(
     name = name.strip()
     if not name or len(name) > 64 or any(c.isspace() for c in name):
         raise UsageError("a user name is 1-64 characters without spaces")
+    if name == SYSTEM_ACTOR:
+        raise UsageError(f"{SYSTEM_ACTOR!r} is the name Dalil itself uses in the ledger")
     if password is not None:
         _check_password(password)
     with atomic(conn):
+        _require_admin(conn, actor, "add users")
         same = conn.execute(
             "SELECT name FROM users WHERE lower(name) = lower(?)", (name,)
         ).fetchone()
         if same:
             raise UsageError(f"user {same[0]!r} exists already (use `dalil users role`)")
-        conn.execute(
-            "INSERT INTO users (name, role, created_at, password_hash) VALUES (?, ?, ?, ?)",
-            (name, role, utc_now(), None if password is None else _HASHER.hash(password)),
+        ledger.append(
+            actor,
+            "user.added",
+            f"user:{name}",
+            {"role": role},
+            {
+                "name": name,
+                "role": role,
+                "password_hash": None if password is None else _HASHER.hash(password),
+            },
         )
-        ledger.append(actor, "user.added", f"user:{name}", {"role": role})
 
 
 def _existing(conn: sqlite3.Connection, name: str) -> None:
@@ -126,20 +179,23 @@ def _existing(conn: sqlite3.Connection, name: str) -> None:
 def set_role(conn: sqlite3.Connection, ledger: Ledger, actor: str, name: str, role: str) -> None:
     _check_role(role)
     with atomic(conn):
+        _require_admin(conn, actor, "change roles")
         _existing(conn, name)
-        conn.execute("UPDATE users SET role = ? WHERE name = ?", (role, name))
+        ledger.append(
+            actor, "user.role", f"user:{name}", {"role": role}, {"name": name, "role": role}
+        )
         conn.execute("UPDATE sessions SET revoked = 1 WHERE user = ?", (name,))
-        ledger.append(actor, "user.role", f"user:{name}", {"role": role})
 
 
 def set_disabled(
     conn: sqlite3.Connection, ledger: Ledger, actor: str, name: str, disabled: bool
 ) -> None:
     with atomic(conn):
+        _require_admin(conn, actor, "disable or enable accounts")
         _existing(conn, name)
-        conn.execute("UPDATE users SET disabled = ? WHERE name = ?", (int(disabled), name))
+        action = "user.disabled" if disabled else "user.enabled"
+        ledger.append(actor, action, f"user:{name}", {}, {"name": name})
         conn.execute("UPDATE sessions SET revoked = 1 WHERE user = ?", (name,))
-        ledger.append(actor, "user.disabled" if disabled else "user.enabled", f"user:{name}", {})
 
 
 def set_password(
@@ -147,21 +203,27 @@ def set_password(
 ) -> None:
     _check_password(password)
     with atomic(conn):
+        if actor != name:
+            _require_admin(conn, actor, "set another person's password")
         _existing(conn, name)
-        conn.execute(
-            "UPDATE users SET password_hash = ? WHERE name = ?", (_HASHER.hash(password), name)
+        ledger.append(
+            actor,
+            "user.password",
+            f"user:{name}",
+            {},
+            {"name": name, "password_hash": _HASHER.hash(password)},
         )
         conn.execute("UPDATE sessions SET revoked = 1 WHERE user = ?", (name,))
-        ledger.append(actor, "user.password", f"user:{name}", {})
 
 
 def set_display(conn: sqlite3.Connection, name: str, blur: int, greyscale: bool) -> None:
-    """A user's own display settings (not evidence: no ledger event)."""
+    """A user's own display settings (working state, not evidence: no ledger event)."""
     if blur not in BLUR_LEVELS:
         raise UsageError(f"blur is one of {BLUR_LEVELS}")
     with atomic(conn):
         conn.execute(
-            "UPDATE users SET blur = ?, greyscale = ? WHERE name = ?", (blur, int(greyscale), name)
+            "INSERT OR REPLACE INTO user_settings (name, blur, greyscale) VALUES (?, ?, ?)",
+            (name, blur, int(greyscale)),
         )
 
 

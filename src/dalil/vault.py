@@ -13,7 +13,7 @@ from pathlib import Path
 
 from dalil import keys
 from dalil.catalog import atomic, connect, migrate
-from dalil.errors import UsageError, VaultError
+from dalil.errors import CatalogueDamaged, UsageError, VaultError
 from dalil.ledger.log import Ledger
 from dalil.settings import FORMAT_VERSION, Settings, read_config, render_config
 from dalil.store import ObjectStore, derived_relpath
@@ -22,6 +22,29 @@ from dalil.timeutil import utc_now
 DEFAULT_VAULT = "dalil-vault"
 CONFIG_NAME = "dalil.toml"
 CATALOG_NAME = "catalog.sqlite"
+LEDGER_NAME = "ledger.sqlite"
+STATE_NAME = "state.sqlite"
+
+
+def _damaged(exc: sqlite3.DatabaseError) -> bool:
+    """Is this SQLite's way of saying the file is not (any more) a sound database?"""
+    text = str(exc).lower()
+    return type(exc) is sqlite3.DatabaseError or any(
+        word in text for word in ("malformed", "not a database", "disk image", "corrupt")
+    )
+
+
+def _has_table(path: Path, table: str) -> bool:
+    conn = sqlite3.connect(f"file:{path}?mode=ro", uri=True)
+    try:
+        row = conn.execute(
+            "SELECT 1 FROM sqlite_master WHERE type = 'table' AND name = ?", (table,)
+        ).fetchone()
+    except sqlite3.DatabaseError:
+        return False
+    finally:
+        conn.close()
+    return row is not None
 
 
 def default_vault_path() -> Path:
@@ -39,6 +62,14 @@ class Vault:
     @property
     def catalog_path(self) -> Path:
         return self.root / CATALOG_NAME
+
+    @property
+    def ledger_path(self) -> Path:
+        return self.root / LEDGER_NAME
+
+    @property
+    def state_path(self) -> Path:
+        return self.root / STATE_NAME
 
     @property
     def objects_dir(self) -> Path:
@@ -74,9 +105,13 @@ class Vault:
 
     # -- lifecycle --------------------------------------------------------------------------
     @classmethod
-    def init(cls, root: Path, actor: str) -> Vault:
-        """Create a new vault at ``root`` (which must not hold one already)."""
+    def init(cls, root: Path, actor: str, *, passphrase: str | None = None) -> Vault:
+        """Create a new vault at ``root`` (which must not hold one already); ``actor`` is its
+        first administrator. With ``passphrase``, the signing key is encrypted with it."""
         root = root.absolute()
+        actor = actor.strip()
+        if not actor or len(actor) > 64 or any(c.isspace() for c in actor):
+            raise UsageError("a user name is 1-64 characters without spaces (--as NAME)")
         if (root / CONFIG_NAME).exists():
             raise UsageError(f"{root} already holds a Dalil vault")
         if root.exists() and any(root.iterdir()):
@@ -86,13 +121,13 @@ class Vault:
         for sub in ("objects/sha256", "derived", "keys", "tmp"):
             (root / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(root / "keys", 0o700)
-        keys.generate(root / "keys")
+        private = keys.generate(root / "keys", passphrase)
         settings = Settings()
         vault = cls(root, vault_id, settings)
-        conn = connect(vault.catalog_path)
+        conn = vault.connect()
         try:
             migrate(conn)
-            ledger = vault.ledger(conn)
+            ledger = Ledger(conn, vault.origin, private.public_key(), private)
             with atomic(conn):
                 ledger.append(
                     actor,
@@ -102,6 +137,7 @@ class Vault:
                         "format_version": FORMAT_VERSION,
                         "public_key": keys.public_raw_b64(ledger.public_key),
                     },
+                    {"user": actor},
                 )
                 ledger.checkpoint()
         finally:
@@ -111,8 +147,37 @@ class Vault:
         return vault
 
     @classmethod
-    def open(cls, root: Path) -> Vault:
-        """Open an existing vault, applying pending catalogue migrations."""
+    def open(cls, root: Path, *, follow: bool = True) -> Vault:
+        """Open an existing vault, applying pending catalogue migrations; a catalogue made
+        before the projection design is bound to the ledger.
+
+        With ``follow`` (the default), a catalogue that lags behind the ledger is caught up,
+        and one that holds what the ledger does not is refused (``dalil catalog rebuild``
+        repairs it). ``dalil verify`` opens without following, to report instead.
+        """
+        vault = cls.load(root)
+        vault.check_files()
+        try:
+            conn = vault.connect()
+            try:
+                migrate(conn, vault.catalog_path)
+                from dalil.projection.replay import follow as follow_ledger
+
+                follow_ledger(vault, conn, catch_up=follow)
+            finally:
+                conn.close()
+        except sqlite3.DatabaseError as exc:
+            if not _damaged(exc):
+                raise
+            raise CatalogueDamaged(
+                f"{vault.catalog_path} cannot be read ({exc}); the catalogue can be rebuilt"
+                f" from the ledger: dalil catalog rebuild --vault {vault.root}"
+            ) from exc
+        return vault
+
+    @classmethod
+    def load(cls, root: Path) -> Vault:
+        """The vault's settings only; its catalogue is not opened (``catalog rebuild``)."""
         root = root.absolute()
         config = read_config(root / CONFIG_NAME)
         meta = config.get("vault", {})
@@ -122,20 +187,41 @@ class Vault:
                 f"{root}: vault format {version!r} is not supported by this Dalil "
                 f"(expects {FORMAT_VERSION})"
             )
-        vault = cls(root, str(meta["id"]), Settings.from_mapping(config.get("settings", {})))
-        conn = connect(vault.catalog_path)
-        try:
-            migrate(conn, vault.catalog_path)
-        finally:
-            conn.close()
-        return vault
+        return cls(root, str(meta["id"]), Settings.from_mapping(config.get("settings", {})))
+
+    def check_files(self) -> None:
+        """The catalogue and the ledger must both be there (a catalogue that is not, can be
+        rebuilt; a ledger that is not, cannot)."""
+        if not self.catalog_path.is_file():
+            if self.ledger_path.is_file():
+                raise CatalogueDamaged(
+                    f"the catalogue {self.catalog_path} is missing; rebuild it from the ledger:"
+                    f" dalil catalog rebuild --vault {self.root}"
+                )
+            raise VaultError(f"{self.root} has neither a catalogue nor a ledger")
+        if not self.ledger_path.is_file() and not _has_table(self.catalog_path, "ledger"):
+            raise VaultError(
+                f"the ledger {self.ledger_path} is missing: nothing in this vault can be proven"
+                " until it is restored from a backup"
+            )
 
     def connect(self, *, readonly: bool = False) -> sqlite3.Connection:
-        return connect(self.catalog_path, readonly=readonly)
+        """The catalogue, with the ledger and the working state attached."""
+        return connect(
+            self.catalog_path,
+            readonly=readonly,
+            attach={"ledgerdb": self.ledger_path, "statedb": self.state_path},
+        )
 
     def ledger(self, conn: sqlite3.Connection, *, signing: bool = True) -> Ledger:
-        private = keys.load_private(self.keys_dir) if signing else None
-        return Ledger(conn, self.origin, keys.load_public(self.keys_dir), private)
+        """The ledger over ``conn``; with ``signing``, the signing key is loaded when first
+        needed (it may ask for a passphrase)."""
+        return Ledger(
+            conn,
+            self.origin,
+            keys.load_public(self.keys_dir),
+            (lambda: keys.load_private(self.keys_dir)) if signing else None,
+        )
 
     @contextmanager
     def writer_lock(self) -> Iterator[None]:

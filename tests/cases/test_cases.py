@@ -15,8 +15,7 @@ from dalil.demo.generate import generate_collection
 from dalil.errors import UsageError
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
-from dalil.verify import verify
-from tests.conftest import run_dalil
+from tests.conftest import add_users, run_dalil, sign_and_verify
 
 
 @pytest.fixture(scope="module")
@@ -24,6 +23,7 @@ def demo_vault(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("cases")
     generate_collection(base / "cards", cards=6, seed=5, photo_size=(800, 600))
     vault = Vault.init(base / "vault", "amina")
+    add_users(vault, "amina", "omar", "karim")
     IngestSession(vault, IngestOptions([base / "cards"], "demo stick", "amina")).run()
     return vault.root
 
@@ -36,7 +36,7 @@ def vault(demo_vault: Path, tmp_path: Path) -> Vault:
 
 
 def _events(vault: Vault) -> list[dict]:
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = sqlite3.connect(vault.ledger_path)
     return [json.loads(r[0]) for r in conn.execute("SELECT event FROM ledger ORDER BY seq")]
 
 
@@ -56,7 +56,7 @@ def test_clusters_become_proposed_cases_once(vault: Vault) -> None:
         model.accept(conn, ledger, model.Actor("omar"), [made[0]])  # already open
     actions = [e["action"] for e in _events(vault)]
     assert actions.count("case.created") == len(made) and actions.count("case.status") == 2
-    assert verify(vault, jobs=1).ok
+    assert sign_and_verify(vault).ok
 
 
 def test_two_people_are_needed_to_verify_a_claim(vault: Vault) -> None:
@@ -110,7 +110,7 @@ def test_two_people_are_needed_to_verify_a_claim(vault: Vault) -> None:
     assert actions.count("annotation.rejected") == 1
     # the ledger holds digests, not the numbers themselves
     assert not any('"4721"' in json.dumps(e) for e in _events(vault))
-    assert verify(vault, jobs=1).ok
+    assert sign_and_verify(vault).ok
 
 
 def test_verify_notices_an_edited_claim(vault: Vault) -> None:
@@ -122,7 +122,7 @@ def test_verify_notices_an_edited_claim(vault: Vault) -> None:
     )
     conn.execute("UPDATE annotations SET value = '1235' WHERE id = ?", (annotation,))
     conn.commit()
-    report = verify(vault, jobs=1)
+    report = sign_and_verify(vault)
     assert not report.ok
     assert any("annotation" in p.detail for p in report.problems)
 
@@ -147,7 +147,7 @@ def test_merge_split_link_and_admin_only_identifier_types(vault: Vault) -> None:
         model.add_identifier_type(conn, ledger, omar, "grave", "Grave number", r"G[0-9]+", "G12")
     model.add_identifier_type(conn, ledger, amina, "grave", "Grave number", r"G[0-9]+", "G12")
     model.add_annotation(conn, ledger, omar, new, "identifier", "grave", "G77")
-    assert verify(vault, jobs=1).ok
+    assert sign_and_verify(vault).ok
 
 
 def test_search_text_identifiers_and_filters(vault: Vault) -> None:
@@ -228,9 +228,13 @@ def test_review_state_and_names_cannot_be_bent(vault: Vault) -> None:
         review.confirm(conn, ledger, model.Actor(" amina "), claim)  # the same person
     with pytest.raises(UsageError, match="act under that name"):
         review.confirm(conn, ledger, model.Actor("Amina"), claim)  # no second account by case
-    assert verify(vault, jobs=1).ok
+    assert sign_and_verify(vault).ok
     conn.execute("UPDATE annotations SET state = 'verified' WHERE id = ?", (claim,))
     conn.commit()
-    report = verify(vault, jobs=1)
+    report = sign_and_verify(vault)
     assert not report.ok
-    assert any("recorded reviews make it 'unverified'" in p.detail for p in report.problems)
+    assert any(
+        f"annotations (id={claim}) differs: state is 'verified', the ledger says 'unverified'"
+        in p.detail
+        for p in report.problems
+    )

@@ -49,6 +49,7 @@ def test_propose_accept_read_confirm_search_offline(
         return json.loads(out.stdout) if out.stdout.strip() else {}
 
     assert _run(["init", "--vault", str(vault), "--as", "amina"], offline).returncode == 0
+    dalil("users", "add", "omar", "--role", "reviewer", "--no-password")
     dalil("ingest", str(folder), "--from", "generated cards")
     proposed = dalil("cases", "propose")["proposed"]
     assert len(proposed) >= 2

@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+import json
 import sqlite3
+import tarfile
 from pathlib import Path
 
 import pytest
@@ -13,7 +15,10 @@ from dalil.vault import Vault
 
 
 def test_fresh_catalogue_gets_every_migration(tmp_path: Path) -> None:
-    conn = connect(tmp_path / "c.sqlite")
+    conn = connect(
+        tmp_path / "c.sqlite",
+        attach={"ledgerdb": tmp_path / "l.sqlite", "statedb": tmp_path / "s.sqlite"},
+    )
     assert migrate(conn) == [m.name for m in mig.MIGRATIONS]
     assert migrate(conn) == []
     assert conn.execute("PRAGMA journal_mode").fetchone()[0] == "wal"
@@ -57,52 +62,68 @@ def test_failing_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.Monkey
     assert "9998_b" not in {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
 
 
-def test_0002_similar_upgrades_a_0001_vault(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
-) -> None:
-    from dalil.ingest.session import IngestOptions, IngestSession
-    from dalil.similar.clusters import assemble
-    from dalil.similar.links import update_links
-    from dalil.verify import verify
-    from tests.conftest import write_photos
+OLD_VAULT = Path(__file__).resolve().parents[1] / "data" / "vault-0006.tar.gz"
 
-    src = tmp_path / "stick"
-    write_photos(src, 3)
-    with monkeypatch.context() as patch:  # a vault as version 0001 made it
-        patch.setattr(mig, "MIGRATIONS", mig.MIGRATIONS[:1])
-        patch.setattr("dalil.ingest.session.IngestSession._group", lambda self, conn, items: {})
-        old = Vault.init(tmp_path / "vault", "tester")
-        conn = sqlite3.connect(old.catalog_path)
-        conn.execute("ALTER TABLE fingerprints ADD COLUMN variants BLOB")  # 0001 ingest code
-        conn.close()
-        IngestSession(old, IngestOptions([src], "x", "tester")).run()
-        conn = sqlite3.connect(old.catalog_path)
-        conn.execute("ALTER TABLE fingerprints DROP COLUMN variants")
-        conn.close()
-    vault = Vault.open(old.root)  # applies 0002
-    assert vault.catalog_path.with_name("catalog.sqlite.bak-0002_similar").is_file()
+
+@pytest.fixture
+def old_vault(tmp_path: Path) -> Path:
+    """A vault made by the release before the ledger got its own file (migrations up to 0006):
+    3 photographs, a copy, a broken JPEG, a text file, two users, a case with a confirmed
+    claim. Built with that release's code (see tests/data/README.md)."""
+    with tarfile.open(OLD_VAULT) as tar:
+        tar.extractall(tmp_path, filter="data")
+    return tmp_path / "vault"
+
+
+def test_an_0006_vault_is_bound_to_its_ledger(old_vault: Path) -> None:
+    from dalil.verify import verify
+
+    assert not (old_vault / "ledger.sqlite").exists()
+    vault = Vault.open(old_vault)  # 0007 moves the ledger out, 0008 binds the catalogue
+    assert vault.catalog_path.with_name("catalog.sqlite.bak-0007_ledger_file").is_file()
     conn = vault.connect()
-    names = [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY name")]
-    assert names[:2] == ["0001_initial", "0002_similar"]
-    assert conn.execute("SELECT COUNT(*) FROM fingerprints WHERE variants IS NULL").fetchone()[0]
-    update_links(vault, conn)  # backfills the variants from the originals
-    assert not conn.execute("SELECT COUNT(*) FROM fingerprints WHERE variants IS NULL").fetchone()[
-        0
-    ]
-    with conn:
-        assemble(conn)
+    events = [json.loads(r[0]) for r in conn.execute("SELECT event FROM ledger ORDER BY seq")]
+    bound = [e for e in events if e["action"] == "catalog.bound"]
+    assert len(bound) == 1 and bound[0]["details"]["problems_found_before"] == 0
+    assert bound[0]["details"]["rows"]["items"] == 5
+    tables = {r[0] for r in conn.execute("SELECT name FROM main.sqlite_master")}
+    assert not tables & {"ledger", "checkpoints", "sessions"}  # moved to their own files
+    conn.close()
+    report = verify(vault, jobs=1)
+    assert report.ok, report.problems
+    Vault.open(old_vault)  # bound once only
+    conn = vault.connect()
+    assert (
+        conn.execute("SELECT COUNT(*) FROM ledger WHERE event LIKE '%catalog.bound%'").fetchone()[0]
+        == 1
+    )
+    # from now on an edit of what was bound is found
+    conn.execute("UPDATE metadata SET camera_model = 'Forged' WHERE camera_model IS NOT NULL")
+    conn.close()
+    found = verify(vault, jobs=1)
+    assert {p.kind for p in found.problems} == {"catalogue_row_altered"}
+    assert all("camera_model is 'Forged'" in p.detail for p in found.problems)
+
+
+def test_an_0006_vault_can_be_rebuilt_and_worked_on(old_vault: Path) -> None:
+    from dalil.cases import model, review
+    from dalil.projection.rebuild import rebuild
+    from dalil.verify import verify
+
+    vault = Vault.open(old_vault)
+    (old_vault / "catalog.sqlite").unlink()
+    done = rebuild(vault, "amina")
+    assert done.items == 5 and not done.derivatives_remade
+    vault = Vault.open(old_vault)
+    conn = vault.connect()
+    ledger = vault.ledger(conn)
+    claim = conn.execute("SELECT id, state FROM annotations").fetchone()
+    assert tuple(claim)[1] == "verified"
+    case = model.new_case(conn, ledger, model.Actor("amina"), "place", "Yard")
+    assert case == "L-00001"
+    other, _ = model.add_annotation(conn, ledger, model.Actor("amina"), case, "note", "", "x")
+    review.confirm(conn, ledger, model.Actor("omar"), other)
+    with vault.writer_lock():
+        ledger.sign_tail()
     conn.close()
     assert verify(vault, jobs=1).ok
-
-
-def test_0004_cases_upgrades_a_0003_vault(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    from dalil.cases import model
-
-    with monkeypatch.context() as patch:
-        patch.setattr(mig, "MIGRATIONS", mig.MIGRATIONS[:3])
-        old = Vault.init(tmp_path / "vault", "tester")
-    vault = Vault.open(old.root)
-    assert vault.catalog_path.with_name("catalog.sqlite.bak-0004_cases").is_file()
-    conn = vault.connect()
-    case = model.new_case(conn, vault.ledger(conn), model.Actor("tester"), "place", "Yard")
-    assert case == "L-00001"

@@ -14,7 +14,7 @@ import pytest
 from dalil.cases import model
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
-from tests.conftest import run_dalil, write_photos
+from tests.conftest import add_users, run_dalil, write_photos
 
 
 @pytest.fixture(scope="module")
@@ -23,6 +23,7 @@ def case_vault(tmp_path_factory: pytest.TempPathFactory) -> tuple[Vault, str]:
     write_photos(base / "stick" / "DCIM", 6)
     (base / "stick" / "notes.txt").write_text("field notes, not a picture\n")
     vault = Vault.init(base / "vault", "amina")
+    add_users(vault, "amina", "prosecutor-liaison")
     IngestSession(
         vault, IngestOptions([base / "stick"], "USB stick #2", "amina", group=False)
     ).run()
@@ -189,14 +190,20 @@ def test_a_bundle_of_one_item_and_refusals(case_vault: tuple[Vault, str], tmp_pa
     listing = tmp_path / "items.txt"
     listing.write_text(sha[:12] + "\n")
     out = tmp_path / "one"
-    r = run_dalil("export", "bundle", out, "--items", listing, "--no-report", "--vault", vault.root)
+    r = run_dalil(
+        "export", "bundle", out, "--items", listing, "--no-report", "--vault", vault.root,
+        "--as", "amina",
+    )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert _verify(out).returncode == 0
-    again = run_dalil("export", "bundle", out, "--items", listing, "--vault", vault.root)
+    again = run_dalil(
+        "export", "bundle", out, "--items", listing, "--vault", vault.root, "--as", "amina"
+    )
     assert again.returncode == 2 and "not empty" in again.stderr
     inside = run_dalil(
-        "export", "bundle", vault.root / "x", "--items", listing, "--vault", vault.root
-    )
+        "export", "bundle", vault.root / "x", "--items", listing, "--vault", vault.root,
+        "--as", "amina",
+    )  # fmt: skip
     assert inside.returncode == 2 and "outside the vault" in inside.stderr
 
 
@@ -212,8 +219,9 @@ def test_a_bundle_of_two_thousand_items(tmp_path: Path) -> None:
     listing.write_text("\n".join(r[0] for r in conn.execute("SELECT sha256 FROM items")))
     out = tmp_path / "big"
     r = run_dalil(
-        "export", "bundle", out, "--items", listing, "--no-report", "--vault", vault.root, "--json"
-    )
+        "export", "bundle", out, "--items", listing, "--no-report", "--vault", vault.root,
+        "--as", "amina", "--json",
+    )  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["items"] == 2000
     result = _verify(out)
@@ -255,14 +263,16 @@ def test_a_tampered_bundle_is_refused(bundle: Path, tmp_path: Path) -> None:
     original.write_bytes(original.read_bytes() + b"x")
     other = tmp_path / "other-vault"
     run_dalil("init", "--vault", other, "--as", "defence")
-    r = run_dalil("ingest", bundle, "--from", "x", "--vault", other)
+    r = run_dalil("ingest", bundle, "--from", "x", "--vault", other, "--as", "defence")
     assert r.returncode == 2 and "does not verify" in r.stderr
 
 
 def test_bundle_with_its_exhibit_report(case_vault: tuple[Vault, str], tmp_path: Path) -> None:
     vault, case = case_vault
     out = tmp_path / "with-report"
-    r = run_dalil("export", "bundle", out, "--case", case, "--vault", vault.root, "--json")
+    r = run_dalil(
+        "export", "bundle", out, "--case", case, "--vault", vault.root, "--as", "amina", "--json"
+    )
     assert r.returncode == 0, r.stderr
     info = json.loads(r.stdout)
     assert info["report_pages"] >= 2 and (out / "report.pdf").is_file()

@@ -11,6 +11,7 @@ import shutil
 import socket
 import sqlite3
 import subprocess
+import tarfile
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
@@ -21,7 +22,6 @@ from hypothesis import given
 from hypothesis import strategies as st
 
 from dalil.catalog import atomic
-from dalil.catalog import migrations as mig
 from dalil.ledger import timestamp as ts
 from dalil.vault import Vault
 from dalil.verify import TIMESTAMP_INVALID, verify
@@ -158,12 +158,18 @@ def tsa(pki: Path) -> Iterator[str]:
         thread.join()
 
 
-def stamp(vault: Vault, url: str, ca: Path | None = None) -> ts.StoredTimestamp:
+def stamp(
+    vault: Vault, url: str, ca: Path | None = None, *, sign: bool = True
+) -> ts.StoredTimestamp:
+    """Timestamp as ``dalil ledger timestamp`` does (which signs its own event afterwards)."""
     conn = vault.connect()
     try:
         with atomic(conn):
             pem = None if ca is None else ca.read_bytes()
-            return ts.timestamp_checkpoint(vault.ledger(conn), "tester", url, ca_pem=pem)
+            done = ts.timestamp_checkpoint(vault.ledger(conn), "tester", url, ca_pem=pem)
+        if sign:
+            vault.ledger(conn).sign_tail()
+        return done
     finally:
         conn.close()
 
@@ -192,7 +198,7 @@ def test_cli_timestamp_verifies_with_dalil_and_openssl(
 ) -> None:
     done = run_dalil(
         "ledger", "timestamp", "--tsa", f"{tsa}/rsa", "--ca-file", pki / "ca.crt",
-        "--vault", vault.root, "--as", "amina", "--json",
+        "--vault", vault.root, "--as", "tester", "--json",
     )  # fmt: skip
     assert done.returncode == 0, done.stderr
     answer = json.loads(done.stdout)
@@ -208,7 +214,7 @@ def test_cli_timestamp_verifies_with_dalil_and_openssl(
         e for e in vault.ledger(conn, signing=False).events() if e["action"] == ts.EVENT_ACTION
     ]
     conn.close()
-    assert event["actor"] == "amina"
+    assert event["actor"] == "tester"
     assert event["details"]["token_sha256"] == answer["token_sha256"]
 
     checked = run_dalil("verify", "--vault", vault.root, "--json")
@@ -240,7 +246,7 @@ def test_cli_timestamp_verifies_with_dalil_and_openssl(
 def test_ecdsa_tsa_and_a_fresh_checkpoint_for_unsigned_events(
     vault: Vault, tsa: str, pki: Path
 ) -> None:
-    first = stamp(vault, f"{tsa}/ec", pki / "ca.crt")
+    first = stamp(vault, f"{tsa}/ec", pki / "ca.crt", sign=False)
     assert first.tsa_name == "CN=Test TSA ec,O=Dalil tests"
     # The first timestamp's own event is not yet signed: the second signs a fresh checkpoint.
     second = stamp(vault, f"{tsa}/ec")
@@ -303,7 +309,7 @@ def test_tampering_is_reported(
 ) -> None:
     shutil.copytree(stamped, tmp_path / "vault")
     vault = Vault.open(tmp_path / "vault")
-    db = sqlite3.connect(vault.catalog_path, isolation_level=None)
+    db = sqlite3.connect(vault.ledger_path, isolation_level=None)
     tamper(db, pki)
     db.close()
     problems = [p for p in verify(vault, jobs=1).problems if p.kind == TIMESTAMP_INVALID]
@@ -313,7 +319,7 @@ def test_tampering_is_reported(
 
 def test_dalil_verify_names_a_tampered_token(stamped: Path, tmp_path: Path, pki: Path) -> None:
     shutil.copytree(stamped, tmp_path / "vault")
-    db = sqlite3.connect(tmp_path / "vault" / "catalog.sqlite", isolation_level=None)
+    db = sqlite3.connect(tmp_path / "vault" / "ledger.sqlite", isolation_level=None)
     _flip_token_byte(db, pki)
     db.close()
     for command in (["verify"], ["ledger", "verify"]):
@@ -359,15 +365,17 @@ def test_a_token_that_fails_the_given_ca_is_not_stored(vault: Vault, tsa: str, p
     assert counts(vault) == before
 
 
-def test_0006_timestamps_upgrades_a_0005_vault(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, tsa: str
-) -> None:
-    with monkeypatch.context() as patch:
-        patch.setattr(mig, "MIGRATIONS", mig.MIGRATIONS[:5])
-        old = Vault.init(tmp_path / "vault", "tester")
-    vault = Vault.open(old.root)
-    assert vault.catalog_path.with_name("catalog.sqlite.bak-0006_timestamps").is_file()
-    stamp(vault, f"{tsa}/ec")
+def test_a_vault_from_an_earlier_release_can_be_timestamped(tmp_path: Path, tsa: str) -> None:
+    with tarfile.open(Path(__file__).resolve().parents[1] / "data" / "vault-0006.tar.gz") as tar:
+        tar.extractall(tmp_path, filter="data")
+    vault = Vault.open(tmp_path / "vault")
+    conn = vault.connect()
+    try:
+        with atomic(conn):
+            ts.timestamp_checkpoint(vault.ledger(conn), "amina", f"{tsa}/ec")
+        vault.ledger(conn).sign_tail()
+    finally:
+        conn.close()
     assert verify(vault, jobs=1).ok
 
 
@@ -396,7 +404,7 @@ def test_a_court_bundle_carries_and_checks_the_token(
 
     write_photos(tmp_path / "stick", 3)
     assert run_dalil("ingest", tmp_path / "stick", "--from", "stick", "--no-group",
-                     "--vault", vault.root).returncode == 0  # fmt: skip
+                     "--vault", vault.root, "--as", "tester").returncode == 0  # fmt: skip
     stamp(vault, f"{tsa}/rsa", pki / "ca.crt")
     conn = vault.connect(readonly=True)
     listing = tmp_path / "items.txt"
@@ -404,7 +412,7 @@ def test_a_court_bundle_carries_and_checks_the_token(
     conn.close()
     out = tmp_path / "bundle"
     r = run_dalil("export", "bundle", out, "--items", listing, "--no-report", "--vault",
-                  vault.root, "--json")  # fmt: skip
+                  vault.root, "--as", "tester", "--json")  # fmt: skip
     assert r.returncode == 0, r.stderr
     assert json.loads(r.stdout)["timestamps"] == 1
     assert (out / "data" / "custody" / "timestamps" / "1.ca.pem").is_file()

@@ -149,16 +149,27 @@ def test_split_and_merge_survive_recompute(scene: dict, tmp_path: Path) -> None:
     clusters = _cluster_of(vault)
     label = clusters[scene["original"]]
     flipped = scene["copies"]["flipped"]
-    out = run_dalil("clusters", "split", label, flipped[:12], "--vault", root, "--json")
+    out = run_dalil(
+        "clusters", "split", label, flipped[:12], "--vault", root, "--as", "tester", "--json"
+    )
     assert out.returncode == 0, out.stderr
     assert _cluster_of(vault).get(flipped) != _cluster_of(vault)[scene["original"]]
-    assert run_dalil("clusters", "recompute", "--vault", root).returncode == 0
+    assert run_dalil("clusters", "recompute", "--vault", root, "--as", "tester").returncode == 0
     after = _cluster_of(vault)
     assert after.get(flipped) != after[scene["original"]]
     other = next(d for d, c in clusters.items() if c != label)
-    out = run_dalil("clusters", "merge", after[scene["original"]], after[other], "--vault", root)
+    out = run_dalil(
+        "clusters",
+        "merge",
+        after[scene["original"]],
+        after[other],
+        "--vault",
+        root,
+        "--as",
+        "tester",
+    )
     assert out.returncode == 0, out.stderr
-    assert run_dalil("clusters", "recompute", "--vault", root).returncode == 0
+    assert run_dalil("clusters", "recompute", "--vault", root, "--as", "tester").returncode == 0
     final = _cluster_of(vault)
     assert final[other] == final[scene["original"]]
     assert final.get(flipped) != final[scene["original"]]
@@ -194,11 +205,15 @@ def test_recompute_matches_only_items_never_matched(scene: dict, tmp_path: Path)
     shutil.copytree(scene["vault"].root, root)
     extra = tmp_path / "later"
     _save(Image.open(scene["rotated"]), extra / "rotated-copy.jpg")
-    out = run_dalil("ingest", extra, "--from", "later", "--no-group", "--vault", root)
+    out = run_dalil(
+        "ingest", extra, "--from", "later", "--no-group", "--vault", root, "--as", "tester"
+    )
     assert out.returncode == 0, out.stderr
 
     def recompute(*flags: str) -> dict:
-        result = run_dalil("clusters", "recompute", *flags, "--vault", root, "--json")
+        result = run_dalil(
+            "clusters", "recompute", *flags, "--vault", root, "--as", "tester", "--json"
+        )
         assert result.returncode == 0, result.stderr
         return json.loads(result.stdout)
 

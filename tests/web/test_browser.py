@@ -141,7 +141,8 @@ def test_browse_reveal_annotate_confirm_and_liaison_denied(server: str, web_vaul
         context.close()
         browser.close()
 
-    events = [json.loads(r[0]) for r in conn.execute("SELECT event FROM ledger")]
+    ledger = sqlite3.connect(web_vault.ledger_path)
+    events = [json.loads(r[0]) for r in ledger.execute("SELECT event FROM ledger")]
     reveals = [e for e in events if e["action"] == "item.revealed"]
     assert [(e["actor"], e["details"]["sha256"]) for e in reveals] == [
         (ROLE_USERS["investigator"], sha)

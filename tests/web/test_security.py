@@ -188,7 +188,7 @@ def test_no_unblurred_byte_without_a_reveal_event(
     assert detail(blurred.content) < 0.35 * detail(original_thumb)
     for route in ("view", "original"):
         assert client.get(f"/items/{sha}/{route}").status_code == 428  # reveal first
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = sqlite3.connect(web_vault.ledger_path)
 
     def reveals() -> list[dict]:
         rows = conn.execute("SELECT event FROM ledger WHERE event LIKE '%item.revealed%'")

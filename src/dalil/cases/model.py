@@ -21,37 +21,22 @@ from dalil.catalog import atomic
 from dalil.catalog.queries import resolve_item
 from dalil.errors import UsageError
 from dalil.ledger.log import Ledger
-from dalil.timeutil import utc_now
+from dalil.users import check_actor
 
 
 @dataclass(frozen=True, slots=True)
 class Actor:
-    """Who acts. Users live in the vault; a name seen for the first time is registered (the
-    very first one as ``admin``)."""
+    """Who acts: a user of the vault. Accounts are never created by acting; an administrator
+    adds them (``dalil users add``)."""
 
     name: str
 
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", self.name.strip())  # "amina " is amina
 
-    def register(self, conn: sqlite3.Connection) -> str:
-        name = self.name
-        if not name:
-            raise UsageError("an actor needs a name (--as NAME)")
-        row = conn.execute("SELECT role FROM users WHERE name = ?", (name,)).fetchone()
-        if row is not None:
-            return str(row[0])
-        other = conn.execute(
-            "SELECT name FROM users WHERE lower(name) = lower(?)", (name,)
-        ).fetchone()
-        if other is not None:  # one person, one name: no second account by changing case
-            raise UsageError(f"the user is called {other[0]!r}; act under that name")
-        first = conn.execute("SELECT COUNT(*) FROM users").fetchone()[0] == 0
-        role = "admin" if first else "investigator"
-        conn.execute(
-            "INSERT INTO users (name, role, created_at) VALUES (?, ?, ?)", (name, role, utc_now())
-        )
-        return role
+    def check(self, conn: sqlite3.Connection) -> str:
+        """The actor's role; a usage error if no such user may act now."""
+        return check_actor(conn, self.name)
 
 
 def annotation_digest(row: dict[str, Any]) -> str:
@@ -96,7 +81,7 @@ def add_identifier_type(
     example: str,
 ) -> None:
     with atomic(conn):
-        if actor.register(conn) != "admin":
+        if actor.check(conn) != "admin":
             raise UsageError(f"only an admin can add identifier types ({actor.name} is not one)")
         if not re.fullmatch(r"[a-z][a-z0-9-]{1,30}", name):
             raise UsageError("an identifier type name is lower-case letters, digits and '-'")
@@ -108,16 +93,12 @@ def add_identifier_type(
             raise UsageError(f"the pattern is not a valid regular expression: {exc}") from exc
         if not compiled.fullmatch(vocab.normalise_identifier(example)):
             raise UsageError(f"the example {example!r} does not match the pattern")
-        conn.execute(
-            "INSERT INTO identifier_types (name, label, pattern, example, created_by, created_at)"
-            " VALUES (?, ?, ?, ?, ?, ?)",
-            (name, label, pattern, example, actor.name, utc_now()),
-        )
         ledger.append(
             actor.name,
             "identifier-type.added",
             f"identifier-type:{name}",
             {"name": name, "label": label, "pattern": pattern},
+            {"name": name, "label": label, "pattern": pattern, "example": example},
         )
 
 
@@ -161,29 +142,31 @@ def create_case(
     """A new case; returns its id. Call inside ``atomic``."""
     if kind not in vocab.KINDS:
         raise UsageError(f"a case is one of: {', '.join(vocab.KINDS)}")
-    actor.register(conn)
+    actor.check(conn)
     case_id = _next_case_id(conn, kind)
-    now = utc_now()
-    cur = conn.execute(
-        "INSERT INTO cases (case_id, kind, title, status, cluster, created_by, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (case_id, kind, title.strip() or case_id, status, cluster, actor.name, now, now),
-    )
-    pk = int(cur.lastrowid or 0)
+    title = title.strip() or case_id
     ledger.append(
         actor.name,
         "case.created",
         f"case:{case_id}",
         {"kind": kind, "status": status, "cluster": cluster, "items": [s for s, _ in items]},
+        {
+            "case": case_id,
+            "kind": kind,
+            "title": title,
+            "status": status,
+            "cluster": cluster,
+            "items": [[s, r] for s, r in _first_role(items).items()],
+        },
     )
-    for sha, role in items:
-        conn.execute(
-            "INSERT OR IGNORE INTO case_items (case_pk, sha256, role, linked_by, linked_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (pk, sha, role, actor.name, now),
-        )
-    refresh(conn, pk)
     return case_id
+
+
+def _first_role(items: Sequence[tuple[str, str]]) -> dict[str, str]:
+    roles: dict[str, str] = {}
+    for sha, role in items:
+        roles.setdefault(sha, role)
+    return roles
 
 
 def new_case(conn: sqlite3.Connection, ledger: Ledger, actor: Actor, kind: str, title: str) -> str:
@@ -233,7 +216,7 @@ def set_status(
         raise UsageError(f"status must be one of: {', '.join(vocab.STATUSES[:-1])}")
     done = []
     with atomic(conn):
-        actor.register(conn)
+        actor.check(conn)
         for ref in refs:
             pk = case_pk(conn, ref)
             old = conn.execute("SELECT status FROM cases WHERE id = ?", (pk,)).fetchone()[0]
@@ -241,17 +224,14 @@ def set_status(
                 raise UsageError(f"{ref} was merged into another case; change that one")
             if old == status:
                 continue
-            conn.execute(
-                "UPDATE cases SET status = ?, updated_at = ? WHERE id = ?",
-                (status, utc_now(), pk),
-            )
+            case_id = case_id_of(conn, pk)
             ledger.append(
                 actor.name,
                 "case.status",
-                f"case:{case_id_of(conn, pk)}",
+                f"case:{case_id}",
                 {"from": old, "to": status},
+                {"case": case_id, "to": status},
             )
-            refresh(conn, pk)
             done.append(case_id_of(conn, pk))
     return done
 
@@ -271,14 +251,17 @@ def accept(conn: sqlite3.Connection, ledger: Ledger, actor: Actor, refs: list[st
 
 def set_title(conn: sqlite3.Connection, ledger: Ledger, actor: Actor, ref: str, title: str) -> None:
     with atomic(conn):
-        actor.register(conn)
+        actor.check(conn)
         pk = case_pk(conn, ref)
-        conn.execute(
-            "UPDATE cases SET title = ?, updated_at = ? WHERE id = ?", (title, utc_now(), pk)
-        )
+        case_id = case_id_of(conn, pk)
         digest = hashlib.sha256(title.encode("utf-8")).hexdigest()
-        ledger.append(actor.name, "case.titled", f"case:{case_id_of(conn, pk)}", {"digest": digest})
-        refresh(conn, pk)
+        ledger.append(
+            actor.name,
+            "case.titled",
+            f"case:{case_id}",
+            {"digest": digest},
+            {"case": case_id, "title": title},
+        )
 
 
 def link(
@@ -294,29 +277,18 @@ def link(
     if role not in vocab.ROLES:
         raise UsageError(f"a photo's role is one of: {', '.join(vocab.ROLES)}")
     with atomic(conn):
-        actor.register(conn)
+        actor.check(conn)
         pk = case_pk(conn, ref)
-        shas = [resolve_item(conn, i) for i in items]
-        now = utc_now()
-        for sha in shas:
-            if unlink:
-                conn.execute("DELETE FROM case_items WHERE case_pk = ? AND sha256 = ?", (pk, sha))
-            else:
-                conn.execute(
-                    "INSERT INTO case_items (case_pk, sha256, role, linked_by, linked_at)"
-                    " VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_pk, sha256) DO UPDATE SET"
-                    " role = excluded.role, linked_by = excluded.linked_by,"
-                    " linked_at = excluded.linked_at",
-                    (pk, sha, role, actor.name, now),
-                )
+        shas = list(dict.fromkeys(resolve_item(conn, i) for i in items))
+        case_id = case_id_of(conn, pk)
+        extra = {} if unlink else {"role": role}
         ledger.append(
             actor.name,
             "case.unlinked" if unlink else "case.linked",
-            f"case:{case_id_of(conn, pk)}",
-            {"items": shas, **({} if unlink else {"role": role})},
+            f"case:{case_id}",
+            {"items": shas, **extra},
+            {"case": case_id, "items": shas, **extra},
         )
-        conn.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (now, pk))
-        refresh(conn, pk)
     return shas
 
 
@@ -326,7 +298,7 @@ def merge(conn: sqlite3.Connection, ledger: Ledger, actor: Actor, refs: list[str
     if len(refs) < 2:
         raise UsageError("merge needs at least two cases")
     with atomic(conn):
-        actor.register(conn)
+        actor.check(conn)
         pks = [case_pk(conn, r) for r in refs]
         if len(set(pks)) != len(pks):
             raise UsageError("a case is named twice")
@@ -341,30 +313,15 @@ def merge(conn: sqlite3.Connection, ledger: Ledger, actor: Actor, refs: list[str
         ]
         if closed:
             raise UsageError(f"{', '.join(closed)} is merged or rejected: reopen it first")
-        into = pks[0]
-        now = utc_now()
-        for pk in pks[1:]:
-            conn.execute(
-                "INSERT OR IGNORE INTO case_items (case_pk, sha256, role, linked_by, linked_at)"
-                " SELECT ?, sha256, role, linked_by, linked_at FROM case_items WHERE case_pk = ?",
-                (into, pk),
-            )
-            conn.execute("DELETE FROM case_items WHERE case_pk = ?", (pk,))
-            conn.execute("UPDATE annotations SET case_pk = ? WHERE case_pk = ?", (into, pk))
-            conn.execute(
-                "UPDATE cases SET status = 'merged', updated_at = ?,"
-                " notes = notes || ? WHERE id = ?",
-                (now, f"\nmerged into {case_id_of(conn, into)}", pk),
-            )
-        target = case_id_of(conn, into)
+        target = case_id_of(conn, pks[0])
+        merged = [case_id_of(conn, pk) for pk in pks[1:]]
         ledger.append(
             actor.name,
             "case.merged",
             f"case:{target}",
-            {"into": target, "merged": [case_id_of(conn, pk) for pk in pks[1:]]},
+            {"into": target, "merged": merged},
+            {"into": target, "merged": merged},
         )
-        for pk in pks:
-            refresh(conn, pk)
     return target
 
 
@@ -373,7 +330,7 @@ def split(
 ) -> str:
     """Move items out of a case into a new case of the same kind; returns the new case id."""
     with atomic(conn):
-        actor.register(conn)
+        actor.check(conn)
         pk = case_pk(conn, ref)
         shas = [resolve_item(conn, i) for i in items]
         members = {
@@ -393,10 +350,6 @@ def split(
                 (pk, *shas),
             ).fetchall()
         )
-        conn.execute(
-            f"DELETE FROM case_items WHERE case_pk = ? AND sha256 IN ({','.join('?' * len(shas))})",
-            (pk, *shas),
-        )
         source = case_id_of(conn, pk)
         new = create_case(
             conn,
@@ -407,8 +360,13 @@ def split(
             status="open" if status != "proposed" else "proposed",
             items=[(s, str(roles[s])) for s in shas],
         )
-        ledger.append(actor.name, "case.split", f"case:{source}", {"moved": shas, "to": new})
-        refresh(conn, pk)
+        ledger.append(
+            actor.name,
+            "case.split",
+            f"case:{source}",
+            {"moved": shas, "to": new},
+            {"case": source, "moved": shas, "to": new},
+        )
     return new
 
 
@@ -446,7 +404,7 @@ def annotate(
 ) -> tuple[int, bool]:
     """Record a claim about a case; returns (annotation id, whether it is new). A claim equal
     to a live one (same kind, field and value) is not repeated. Call inside ``atomic``."""
-    actor.register(conn)
+    actor.check(conn)
     pk = ref if isinstance(ref, int) else case_pk(conn, ref)
     field, clean = _validated(conn, kind, field, value)
     same = conn.execute(
@@ -456,7 +414,6 @@ def annotate(
     ).fetchone()
     if same is not None:
         return int(same[0]), False
-    now = utc_now()
     row = {
         "case": case_id_of(conn, pk),
         "kind": kind,
@@ -473,33 +430,12 @@ def annotate(
         "annotation.added",
         f"case:{row['case']}",
         {"kind": kind, "field": field, "source": source, "digest": annotation_digest(row)},
+        row,
     )
-    cur = conn.execute(
-        "INSERT INTO annotations (case_pk, kind, field, value, source, confidence, item, region,"
-        " author, created_at, ledger_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            pk,
-            kind,
-            field,
-            clean,
-            source,
-            row["confidence"],
-            item,
-            None if region is None else json.dumps(row["region"]),
-            actor.name,
-            now,
-            int(event["seq"]),
-        ),
-    )
-    annotation = int(cur.lastrowid or 0)
-    if kind == "identifier":
-        conn.executemany(
-            "INSERT OR IGNORE INTO identifier_keys (key, annotation_id) VALUES (?, ?)",
-            [(k, annotation) for k in fuzzy_keys(clean)],
-        )
-    conn.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (now, pk))
-    refresh(conn, pk)
-    return annotation, True
+    found = conn.execute(
+        "SELECT id FROM annotations WHERE ledger_seq = ?", (int(event["seq"]),)
+    ).fetchone()
+    return int(found[0]), True
 
 
 def add_annotation(

@@ -27,7 +27,6 @@ from dalil.catalog import atomic
 from dalil.errors import UsageError
 from dalil.ingest import decode
 from dalil.ledger.log import Ledger
-from dalil.timeutil import utc_now
 from dalil.vault import Vault
 
 READ_SIDE = 1200
@@ -117,6 +116,7 @@ def read_cases(
     from dalil.ocr import ENGINE_VERSION
 
     report = OcrReport()
+    actor.check(conn)
     photos = _photos(conn, cases)
     if cases and not photos:
         raise UsageError("those cases have no photographs to read")
@@ -142,16 +142,12 @@ def read_cases(
             else:
                 report.photos_read += 1
             with atomic(conn):
-                conn.execute(
-                    "INSERT OR REPLACE INTO ocr_runs (sha256, engine, readings, text, ran_at)"
-                    " VALUES (?, ?, ?, ?, ?)",
-                    (
-                        sha,
-                        ENGINE_VERSION,
-                        json.dumps(readings, ensure_ascii=False),
-                        text,
-                        utc_now(),
-                    ),
+                ledger.append(
+                    actor.name,
+                    "ocr.read",
+                    f"sha256:{sha}",
+                    {"sha256": sha, "engine": ENGINE_VERSION, "numbers": len(readings)},
+                    {"sha256": sha, "engine": ENGINE_VERSION, "readings": readings, "text": text},
                 )
             done[sha] = readings
             if progress is not None:
@@ -161,9 +157,7 @@ def read_cases(
             pool.shutdown()
     types = model.identifier_types(conn)
     with atomic(conn):
-        touched: set[int] = set()
         for sha, pk in photos:
-            touched.add(pk)
             for r in done.get(sha, []):
                 report.numbers_read += 1
                 kind = r.get("field")
@@ -199,6 +193,4 @@ def read_cases(
                     report.claims_added += 1
                 else:
                     report.claims_already_there += 1
-        for pk in touched:
-            model.refresh(conn, pk)  # the OCR text becomes searchable
     return report

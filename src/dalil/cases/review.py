@@ -13,11 +13,10 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from dalil.cases.model import Actor, annotate, annotation_row, refresh
+from dalil.cases.model import Actor, annotate, annotation_row
 from dalil.catalog import atomic
 from dalil.errors import UsageError
 from dalil.ledger.log import Ledger
-from dalil.timeutil import utc_now
 
 QUEUES = ("proposed", "unverified", "conflicts")
 
@@ -35,7 +34,7 @@ def _review(
     verdict: str,
     comment: str,
 ) -> dict[str, Any]:
-    reviewer.register(conn)
+    reviewer.check(conn)
     row = annotation_row(conn, annotation_id)
     if row["state"] in ("superseded",):
         raise UsageError(f"annotation {annotation_id} is {row['state']}")
@@ -46,39 +45,29 @@ def _review(
         )
     if any(r["reviewer"] == reviewer.name for r in row["reviews"]):
         raise UsageError(f"{reviewer.name} has already reviewed annotation {annotation_id}")
-    event = ledger.append(
+    ledger.append(
         reviewer.name,
         f"annotation.{'confirmed' if verdict == 'confirm' else 'rejected'}",
         f"case:{row['case']}",
         {"annotation": annotation_id, "annotation_seq": row["ledger_seq"]},
+        {"annotation": annotation_id, "comment": comment},
     )
-    conn.execute(
-        "INSERT INTO reviews (annotation_id, reviewer, verdict, comment, created_at, ledger_seq)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (annotation_id, reviewer.name, verdict, comment, utc_now(), int(event["seq"])),
-    )
-    verdicts = [
-        (str(r[0]), str(r[1]))
-        for r in conn.execute(
-            "SELECT reviewer, verdict FROM reviews WHERE annotation_id = ?", (annotation_id,)
-        )
-    ]
+    return annotation_row(conn, annotation_id)
+
+
+def state_after(author: str, source: str, verdicts: list[tuple[str, str]]) -> str:
+    """A claim's review state given its (reviewer, verdict) list: verified when enough people
+    other than its author confirmed it and nobody rejected it; rejected when only rejected;
+    otherwise unverified (not enough confirmations yet, or a conflict people must settle)."""
     confirms = {
-        who
-        for who, v in verdicts
-        if v == "confirm" and (who != row["author"] or row["source"] != "person")
+        who for who, v in verdicts if v == "confirm" and (who != author or source != "person")
     }
     rejects = {who for who, v in verdicts if v == "reject"}
-    if confirms and not rejects and len(confirms) >= _needed(str(row["source"])):
-        state = "verified"
-    elif rejects and not confirms:
-        state = "rejected"
-    else:
-        state = "unverified"  # not enough confirmations yet, or a conflict: people decide
-    conn.execute("UPDATE annotations SET state = ? WHERE id = ?", (state, annotation_id))
-    pk = conn.execute("SELECT case_pk FROM annotations WHERE id = ?", (annotation_id,)).fetchone()
-    refresh(conn, int(pk[0]))
-    return annotation_row(conn, annotation_id)
+    if confirms and not rejects and len(confirms) >= _needed(source):
+        return "verified"
+    if rejects and not confirms:
+        return "rejected"
+    return "unverified"
 
 
 def confirm(

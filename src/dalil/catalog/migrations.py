@@ -359,6 +359,146 @@ def _timestamps(conn: sqlite3.Connection) -> None:
     )
 
 
+# The ledger's own file and the working state of the web workspace are created here too, so a
+# catalogue connection finds them whatever version made the vault.
+LEDGER_SCHEMA = """
+CREATE TABLE IF NOT EXISTS ledgerdb.ledger (
+    seq INTEGER PRIMARY KEY,
+    event TEXT NOT NULL,
+    leaf_hash BLOB NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledgerdb.payloads (
+    seq INTEGER PRIMARY KEY,
+    data TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledgerdb.checkpoints (
+    id INTEGER PRIMARY KEY,
+    origin TEXT NOT NULL,
+    size INTEGER NOT NULL,
+    root TEXT NOT NULL,
+    time TEXT NOT NULL,
+    signature TEXT NOT NULL
+);
+CREATE TABLE IF NOT EXISTS ledgerdb.checkpoint_timestamps (
+    id INTEGER PRIMARY KEY,
+    checkpoint_id INTEGER NOT NULL REFERENCES checkpoints(id),
+    tsa_url TEXT NOT NULL,
+    token BLOB NOT NULL,
+    ca_pem TEXT,
+    gen_time TEXT NOT NULL,
+    tsa_name TEXT NOT NULL,
+    ledger_seq INTEGER NOT NULL,
+    created_at TEXT NOT NULL
+);
+CREATE INDEX IF NOT EXISTS ledgerdb.checkpoint_timestamps_checkpoint
+    ON checkpoint_timestamps(checkpoint_id);
+CREATE TABLE IF NOT EXISTS ledgerdb.frontier (
+    id INTEGER PRIMARY KEY CHECK (id = 1),
+    size INTEGER NOT NULL,
+    stack BLOB NOT NULL
+)
+"""
+
+STATE_SCHEMA = """
+CREATE TABLE IF NOT EXISTS statedb.sessions (
+    token_hash TEXT PRIMARY KEY,
+    user TEXT NOT NULL,
+    csrf TEXT NOT NULL,
+    address TEXT NOT NULL,
+    created_at REAL NOT NULL,
+    last_seen REAL NOT NULL,
+    expires_at REAL NOT NULL,
+    revoked INTEGER NOT NULL DEFAULT 0
+) WITHOUT ROWID;
+CREATE INDEX IF NOT EXISTS statedb.sessions_user ON sessions(user);
+CREATE TABLE IF NOT EXISTS statedb.login_failures (
+    id INTEGER PRIMARY KEY,
+    user TEXT NOT NULL,
+    address TEXT NOT NULL,
+    at REAL NOT NULL
+);
+CREATE INDEX IF NOT EXISTS statedb.login_failures_user ON login_failures(user, at);
+CREATE INDEX IF NOT EXISTS statedb.login_failures_address ON login_failures(address, at);
+CREATE TABLE IF NOT EXISTS statedb.reveal_grants (
+    token_hash TEXT NOT NULL,
+    sha256 TEXT NOT NULL,
+    until REAL NOT NULL,
+    PRIMARY KEY (token_hash, sha256)
+) WITHOUT ROWID;
+CREATE TABLE IF NOT EXISTS statedb.user_settings (
+    name TEXT PRIMARY KEY,
+    blur INTEGER NOT NULL DEFAULT 3,
+    greyscale INTEGER NOT NULL DEFAULT 1
+) WITHOUT ROWID
+"""
+
+
+def _tables(conn: sqlite3.Connection, schema: str) -> set[str]:
+    return {
+        str(r[0])
+        for r in conn.execute(f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'")
+    }
+
+
+def _ledger_file(conn: sqlite3.Connection) -> None:
+    """The ledger moves to its own file (``ledger.sqlite``), so the catalogue can be rebuilt
+    from it when lost; web sessions and display settings move to ``state.sqlite`` (working
+    state, not evidence). Sessions are not carried over: people log in again."""
+    main = _tables(conn, "main")
+    if "ledger" in main and conn.execute("SELECT COUNT(*) FROM main.ledger").fetchone()[0]:
+        if conn.execute("SELECT COUNT(*) FROM ledgerdb.ledger").fetchone()[0]:
+            raise RuntimeError("both catalog.sqlite and ledger.sqlite hold a ledger")
+        conn.execute("INSERT INTO ledgerdb.ledger SELECT seq, event, leaf_hash FROM main.ledger")
+        conn.execute(
+            "INSERT INTO ledgerdb.checkpoints SELECT id, origin, size, root, time, signature"
+            " FROM main.checkpoints"
+        )
+        if "checkpoint_timestamps" in main:
+            conn.execute(
+                "INSERT INTO ledgerdb.checkpoint_timestamps SELECT id, checkpoint_id, tsa_url,"
+                " token, ca_pem, gen_time, tsa_name, ledger_seq, created_at"
+                " FROM main.checkpoint_timestamps"
+            )
+    columns = {str(r[1]) for r in conn.execute("PRAGMA main.table_info(users)")}
+    if "blur" in columns:
+        conn.execute(
+            "INSERT OR REPLACE INTO statedb.user_settings (name, blur, greyscale)"
+            " SELECT name, blur, greyscale FROM main.users"
+        )
+        conn.execute("ALTER TABLE main.users DROP COLUMN blur")
+        conn.execute("ALTER TABLE main.users DROP COLUMN greyscale")
+    for table in (
+        "checkpoint_timestamps",
+        "checkpoints",
+        "ledger",
+        "reveal_grants",
+        "login_failures",
+        "sessions",
+    ):
+        if table in main:
+            conn.execute(f"DROP TABLE main.{table}")
+
+
+def _projection(conn: sqlite3.Connection) -> None:
+    """The catalogue records how far into the ledger it is a projection of (``seq`` events,
+    the last one's leaf hash ``head``). A catalogue made before this is bound to the ledger
+    when the vault is next opened (``seq`` NULL until then). Derivatives record the SHA-256
+    of their file."""
+    events = conn.execute("SELECT COUNT(*) FROM ledgerdb.ledger").fetchone()[0]
+    _run_script(
+        conn,
+        """
+        CREATE TABLE projection (
+            id INTEGER PRIMARY KEY CHECK (id = 1),
+            seq INTEGER,
+            head TEXT NOT NULL DEFAULT ''
+        );
+        ALTER TABLE derivatives ADD COLUMN file_sha256 TEXT
+        """,
+    )
+    conn.execute("INSERT INTO projection (id, seq) VALUES (1, ?)", (None if events else 0,))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_similar", _similar),
@@ -366,6 +506,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0004_cases", _cases),
     Migration("0005_accounts", _accounts),
     Migration("0006_timestamps", _timestamps),
+    Migration("0007_ledger_file", _ledger_file),
+    Migration("0008_projection", _projection),
 )
 
 
@@ -382,6 +524,8 @@ def migrate(conn: sqlite3.Connection, db_path: Path | None = None) -> list[str]:
     When the catalogue already has migrations and some are pending, a backup
     ``catalog.sqlite.bak-<name>`` is written next to ``db_path`` first.
     """
+    _run_script(conn, LEDGER_SCHEMA)
+    _run_script(conn, STATE_SCHEMA)
     done = set(applied(conn))
     pending = [m for m in MIGRATIONS if m.name not in done]
     if pending and done and db_path is not None:

@@ -10,6 +10,7 @@ from __future__ import annotations
 from dalil.cli import (  # noqa: F401  (each module registers its commands on ``app``)
     acquisitions,
     cases,
+    catalog,
     clusters,
     demo,
     export,

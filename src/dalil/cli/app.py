@@ -15,11 +15,14 @@ import typer
 from rich.console import Console
 from typer.core import TyperGroup
 
+from dalil import keys
 from dalil.errors import DalilError
 from dalil.vault import DEFAULT_VAULT, Vault
 
-console = Console()
-console_err = Console(stderr=True)
+# Output read by scripts (not a terminal) is never hard-wrapped: a path, a hash or a sentence in
+# Arabic stays on one line whatever the width the machine reports.
+console = Console(soft_wrap=not sys.stdout.isatty())
+console_err = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
 
 
 class _Commands(TyperGroup):
@@ -68,6 +71,16 @@ ActorOption = Annotated[
 DEFAULT_VAULT_PATH = Path(DEFAULT_VAULT)
 
 
+def _ask_passphrase(prompt: str) -> str | None:
+    """Ask for the signing key's passphrase, only where a person can answer."""
+    if not sys.stdin.isatty():
+        return None
+    return getpass.getpass(prompt)
+
+
+keys.passphrase_prompt = _ask_passphrase
+
+
 def actor_name(given: str | None) -> str:
     if given:
         return given
@@ -89,6 +102,7 @@ def writing(path: Path) -> Iterator[tuple[Vault, sqlite3.Connection]]:
         conn = vault.connect()
         try:
             yield vault, conn
+            vault.ledger(conn).sign_tail()  # what the command recorded is signed at once
         finally:
             conn.close()
 

@@ -8,7 +8,6 @@ import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress
 from rich.table import Table
 
-from dalil.catalog import atomic
 from dalil.cli.app import (
     DEFAULT_VAULT_PATH,
     ActorOption,
@@ -138,6 +137,7 @@ def clusters_recompute(
             " that never went through it (e.g. ingested with --no-group).",
         ),
     ] = False,
+    as_: ActorOption = None,
     json_: JsonOption = False,
 ) -> None:
     """Re-link the whole vault and rebuild all clusters (people's decisions are kept).
@@ -147,10 +147,11 @@ def clusters_recompute(
     # FAISS and OpenCV load only for the commands that need them (every command starts faster)
     from dalil.similar.links import backfill_variants, pdq_links, unmatched_items, update_links
 
+    actor = actor_name(as_)
     with writing(vault) as (opened, conn):
-        backfill_variants(opened, conn)
+        backfill_variants(opened, conn, actor)
         with console_err.status("Comparing every fingerprint with every other"):
-            pdq = pdq_links(opened, conn)
+            pdq = pdq_links(opened, conn, actor)
         pending = None if rematch else unmatched_items(conn)
         with Progress(
             "[bold]Matching",
@@ -163,12 +164,12 @@ def clusters_recompute(
             links = update_links(
                 opened,
                 conn,
+                actor,
                 pending,
                 progress=lambda done, total: bar.update(task, completed=done, total=total),
             )
         matched = conn.execute("SELECT COUNT(*) FROM match_checks").fetchone()[0]
-        with atomic(conn):
-            count = grouping.assemble(conn)
+        count = conn.execute("SELECT COUNT(*) FROM clusters").fetchone()[0]
     rematched = matched if pending is None else len(pending)
     if json_:
         emit_json(

@@ -35,7 +35,7 @@ from dalil.ingest.session import Progress as IngestProgress
 from dalil.vault import Vault
 
 
-def run_ingest(vault: Vault, options: IngestOptions) -> IngestReport:
+def run_ingest(vault: Vault, options: IngestOptions, trust_key: str | None = None) -> IngestReport:
     """Run an ingest session with a progress bar (files, bytes, rate, ETA) on stderr."""
     with Progress(
         TextColumn("[bold]{task.description}"),
@@ -72,7 +72,7 @@ def run_ingest(vault: Vault, options: IngestOptions) -> IngestReport:
         if bundles:
             if len(options.sources) > 1:
                 raise UsageError("ingest a court bundle on its own (one bundle per acquisition)")
-            return import_bundle(vault, bundles[0], options, on_progress)
+            return import_bundle(vault, bundles[0], options, on_progress, trust_key=trust_key)
         return IngestSession(vault, options, on_progress).run()
 
 
@@ -96,6 +96,14 @@ def ingest(
             help="Afterwards, match the new items against the vault (near-duplicates).",
         ),
     ] = True,
+    trust_key: Annotated[
+        str | None,
+        typer.Option(
+            "--trust-key",
+            help="For a court bundle: the SHA-256 fingerprint of the key that must have signed"
+            " it (needed when its vault's key differs from the one pinned earlier).",
+        ),
+    ] = None,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     as_: ActorOption = None,
     json_: JsonOption = False,
@@ -103,7 +111,7 @@ def ingest(
     """Store every file byte for byte, describe and fingerprint it, and sign the ledger."""
     opened = open_vault(vault)
     options = IngestOptions(paths, source, actor_name(as_), note, jobs, group)
-    report = run_ingest(opened, options)
+    report = run_ingest(opened, options, trust_key)
     if json_:
         emit_json(report.to_dict())
     else:
@@ -140,8 +148,16 @@ def print_report(report: IngestReport) -> None:
         console.print(f"[bold red]{len(t.unreadable)} file(s) could not be read:[/]")
         for entry in t.unreadable:
             console.print(f"  {entry['path']}: {entry['reason']}", highlight=False)
+    for note in report.notes:
+        console.print(note, highlight=False)
     cp = report.checkpoint
-    console.print(f"Signed checkpoint: {cp['size']} events, root {cp['root'][:16]}…")
+    if cp:
+        console.print(f"Signed checkpoint: {cp['size']} events, root {cp['root'][:16]}…")
+    else:
+        console.print(
+            "[yellow]Not signed yet[/] (the signing key was not at hand): run"
+            " 'dalil ledger checkpoint' with it."
+        )
     grouping = report.clusters
     if "error" in grouping:
         console.print(f"[yellow]Grouping near-duplicates failed:[/] {grouping['error']}")

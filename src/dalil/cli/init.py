@@ -2,6 +2,12 @@
 
 from __future__ import annotations
 
+import sys
+from pathlib import Path
+from typing import Annotated
+
+import typer
+
 from dalil import keys
 from dalil.cli.app import (
     DEFAULT_VAULT_PATH,
@@ -13,20 +19,77 @@ from dalil.cli.app import (
     console,
     emit_json,
 )
+from dalil.cli.ledger import write_checkpoint_note
+from dalil.errors import UsageError
 from dalil.vault import Vault
+
+
+def _new_passphrase(from_stdin: bool) -> str:
+    if from_stdin:
+        given = sys.stdin.readline().rstrip("\n")
+    elif sys.stdin.isatty():
+        import getpass
+
+        given = getpass.getpass("Passphrase for the vault signing key: ")
+        if getpass.getpass("The same passphrase again: ") != given:
+            raise UsageError("the two passphrases differ; nothing was created")
+    else:
+        raise UsageError("--passphrase asks on a terminal; in a script use --passphrase-stdin")
+    if len(given) < 12:
+        raise UsageError("a passphrase needs at least 12 characters")
+    return given
 
 
 @app.command()
 def init(
     vault: VaultOption = DEFAULT_VAULT_PATH,
     as_: ActorOption = None,
+    passphrase: Annotated[
+        bool,
+        typer.Option(
+            "--passphrase",
+            help="Encrypt the signing key with a passphrase (asked for whenever Dalil signs;"
+            " or set DALIL_KEY_PASSPHRASE).",
+        ),
+    ] = False,
+    passphrase_stdin: Annotated[
+        bool, typer.Option("--passphrase-stdin", help="Read that passphrase from standard input.")
+    ] = False,
+    checkpoint_out: Annotated[
+        Path | None,
+        typer.Option(
+            "--checkpoint-out",
+            help="Where to write the first signed checkpoint, to keep off the vault"
+            " (default: beside the vault folder).",
+        ),
+    ] = None,
     json_: JsonOption = False,
 ) -> None:
-    """Create a new, empty vault (catalogue, object store, signing key, ledger)."""
-    created = Vault.init(vault, actor_name(as_))
-    public = keys.public_raw_b64(keys.load_public(created.keys_dir))
+    """Create a new, empty vault (catalogue, object store, signing key, ledger); you become
+    its first administrator."""
+    secret = _new_passphrase(passphrase_stdin) if passphrase or passphrase_stdin else None
+    if secret:
+        keys.remember_passphrase(secret)
+    created = Vault.init(vault, actor_name(as_), passphrase=secret)
+    public = keys.load_public(created.keys_dir)
+    out = checkpoint_out or created.root.with_name(f"{created.root.name}.checkpoint-0.txt")
+    written = write_checkpoint_note(created, out, sign_new=False)
+    fingerprint = keys.fingerprint(public)
     if json_:
-        emit_json({"vault": str(created.root), "id": created.vault_id, "public_key": public})
+        emit_json(
+            {
+                "vault": str(created.root),
+                "id": created.vault_id,
+                "public_key": keys.public_raw_b64(public),
+                "key_fingerprint": fingerprint,
+                "checkpoint_file": None if written is None else str(written),
+            }
+        )
         return
     console.print(f"Created vault [bold]{created.root}[/] (id {created.vault_id})")
-    console.print(f"Public key (publish it to let others check your checkpoints): {public}")
+    console.print(f"Signing key fingerprint (write it down, publish it): [bold]{fingerprint}[/]")
+    if written is not None:
+        console.print(
+            f"First signed checkpoint: {written}. Keep a copy off this machine: with it,"
+            " 'dalil ledger verify --since FILE' proves later that nothing was deleted."
+        )

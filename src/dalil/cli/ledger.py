@@ -20,23 +20,39 @@ from dalil.cli.app import (
     app,
     console,
     emit_json,
-    open_vault,
     reading,
     writing,
 )
-from dalil.cli.verify import print_report
-from dalil.errors import EXIT_INTEGRITY, UsageError
+from dalil.cli.verify import (
+    FingerprintOption,
+    PublicKeyOption,
+    SinceOption,
+    UnsignedOption,
+    print_report,
+)
+from dalil.errors import EXIT_INTEGRITY, UsageError, VaultError
 from dalil.ledger.timestamp import load_pem_certs, timestamp_checkpoint
-from dalil.verify import verify_ledger
+from dalil.ledger.witness import sign_note
+from dalil.vault import Vault
+from dalil.verify import Trust, verify_ledger
 
 ledger_app = typer.Typer(help="The tamper-evident ledger.", no_args_is_help=True)
 app.add_typer(ledger_app, name="ledger")
 
 
 @ledger_app.command("verify")
-def ledger_verify(vault: VaultOption = DEFAULT_VAULT_PATH, json_: JsonOption = False) -> None:
-    """Check every event and every signed checkpoint (objects are not re-hashed)."""
-    report = verify_ledger(open_vault(vault))
+def ledger_verify(
+    since: SinceOption = None,
+    public_key: PublicKeyOption = None,
+    fingerprint: FingerprintOption = None,
+    allow_unsigned_tail: UnsignedOption = False,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    json_: JsonOption = False,
+) -> None:
+    """Check every event, payload and signed checkpoint (files are not re-hashed); with
+    --since, prove that the ledger only grew since a checkpoint you kept."""
+    opened = Vault.open(vault, follow=False)
+    report = verify_ledger(opened, Trust(public_key, fingerprint, since, allow_unsigned_tail))
     if json_:
         emit_json(report.to_dict())
     else:
@@ -44,17 +60,60 @@ def ledger_verify(vault: VaultOption = DEFAULT_VAULT_PATH, json_: JsonOption = F
     raise typer.Exit(0 if report.ok else EXIT_INTEGRITY)
 
 
+def write_checkpoint_note(vault: Vault, out: Path, *, sign_new: bool) -> Path | None:
+    """Write the latest signed checkpoint as a signed note to ``out`` (signing the ledger's
+    head first with ``sign_new``); None if the signing key is not at hand."""
+    conn = vault.connect()
+    try:
+        ledger = vault.ledger(conn)
+        if sign_new:
+            with vault.writer_lock():
+                ledger.sign_tail()
+        latest = ledger.latest_checkpoint()
+        if latest is None:
+            raise UsageError("the ledger has no signed checkpoint yet")
+        try:
+            note = sign_note(
+                vault.origin, latest.size, bytes.fromhex(latest.root), ledger.private_key
+            )
+        except VaultError:
+            return None
+    finally:
+        conn.close()
+    if out.exists():
+        raise UsageError(f"{out} exists already; choose another file name")
+    out.write_text(note, encoding="utf-8")
+    return out
+
+
 @ledger_app.command("checkpoint")
-def ledger_checkpoint(vault: VaultOption = DEFAULT_VAULT_PATH, json_: JsonOption = False) -> None:
+def ledger_checkpoint(
+    out: Annotated[
+        Path | None,
+        typer.Option(
+            "--out",
+            "-o",
+            help="Also write the signed checkpoint to this file (a C2SP signed note) to keep"
+            " off the vault.",
+        ),
+    ] = None,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    json_: JsonOption = False,
+) -> None:
     """Sign the ledger's current size and root hash with the vault key."""
     with writing(vault) as (opened, conn), atomic(conn):
         checkpoint = opened.ledger(conn).checkpoint()
+    written = None if out is None else write_checkpoint_note(opened, out, sign_new=False)
+    if out is not None and written is None:
+        raise UsageError("the signing key is not at hand; no checkpoint file was written")
     if json_:
-        emit_json(checkpoint.to_dict())
+        emit_json({**checkpoint.to_dict(), "file": None if written is None else str(written)})
         return
     console.print(
         f"Signed checkpoint: {checkpoint.size} events, root {checkpoint.root}, {checkpoint.time}"
     )
+    if written is not None:
+        console.print(f"Wrote it to {written}: keep it off the vault.")
 
 
 @ledger_app.command("proof")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from pathlib import Path
 from typing import Annotated
 
 import typer
@@ -16,11 +17,41 @@ from dalil.cli.app import (
     console,
     console_err,
     emit_json,
-    open_vault,
 )
 from dalil.errors import EXIT_INTEGRITY
-from dalil.verify import VerifyReport, record_result
+from dalil.vault import Vault
+from dalil.verify import Trust, VerifyReport, record_result
 from dalil.verify import verify as verify_vault
+
+PublicKeyOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--public-key",
+        help="The vault's public key (PEM) as you obtained it independently: checkpoints must"
+        " be signed by it.",
+    ),
+]
+FingerprintOption = Annotated[
+    str | None,
+    typer.Option(
+        "--fingerprint", help="The SHA-256 fingerprint the vault's key must have (dalil init)."
+    ),
+]
+SinceOption = Annotated[
+    Path | None,
+    typer.Option(
+        "--since",
+        help="A checkpoint kept off the vault (dalil ledger checkpoint --out): prove the"
+        " ledger only grew since.",
+    ),
+]
+UnsignedOption = Annotated[
+    bool,
+    typer.Option(
+        "--allow-unsigned-tail",
+        help="Do not fail on newest events not yet covered by a signed checkpoint.",
+    ),
+]
 
 
 @app.command()
@@ -28,11 +59,16 @@ def verify(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Hashing processes (0: one per core).")
     ] = 0,
+    public_key: PublicKeyOption = None,
+    fingerprint: FingerprintOption = None,
+    since: SinceOption = None,
+    allow_unsigned_tail: UnsignedOption = False,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     json_: JsonOption = False,
 ) -> None:
     """Prove nothing was changed, added or removed; exit 1 and name each problem if not."""
-    opened = open_vault(vault)
+    opened = Vault.open(vault, follow=False)
+    trust = Trust(public_key, fingerprint, since, allow_unsigned_tail)
     with Progress(
         "[bold]Verifying",
         BarColumn(),
@@ -47,6 +83,7 @@ def verify(
             opened,
             jobs=jobs,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
+            trust=trust,
         )
     record_result(opened, report)
     if json_:
@@ -58,10 +95,17 @@ def verify(
 
 def print_report(report: VerifyReport) -> None:
     summary = (
-        f"{report.objects_checked} objects ({report.bytes_checked / 1e6:.1f} MB) re-hashed, "
-        f"{report.events_checked} ledger events and {report.checkpoints_checked} signed "
-        "checkpoints checked"
+        f"{report.objects_checked} objects ({report.bytes_checked / 1e6:.1f} MB) and "
+        f"{report.derivatives_checked} derivatives re-hashed, {report.events_checked} ledger "
+        f"events, {report.checkpoints_checked} signed checkpoints and {report.rows_checked} "
+        "catalogue rows checked"
     )
+    console.print(f"Vault key fingerprint: {report.key_fingerprint}")
+    if report.extends_checkpoint is not None:
+        console.print(
+            f"The ledger extends the checkpoint you kept ({report.extends_checkpoint} events):"
+            " proved by a consistency proof."
+        )
     if report.ok:
         console.print(f"[bold green]OK[/]: {summary}. Nothing was changed, added or removed.")
         if report.unsigned_events:
@@ -69,6 +113,15 @@ def print_report(report: VerifyReport) -> None:
                 f"{report.unsigned_events} newest event(s) are not yet covered by a signed "
                 "checkpoint: run 'dalil ledger checkpoint'."
             )
+        return
+    if not console.is_terminal:  # one problem per line for scripts: kind, item, detail
+        for problem in report.problems:
+            console.print(
+                f"{problem.kind}\t{problem.sha256 or '-'}\t{problem.detail}",
+                highlight=False,
+                markup=False,
+            )
+        console.print(f"[bold red]FAILED[/]: {summary}.")
         return
     table = Table(title=f"[bold red]{len(report.problems)} problem(s) found[/]")
     table.add_column("problem")

@@ -35,6 +35,7 @@ from dalil.cases import model
 from dalil.catalog import atomic
 from dalil.catalog.queries import item_details, resolve_item
 from dalil.errors import UsageError
+from dalil.export import verify_bundle
 from dalil.ledger.canonical import canonical_json
 from dalil.ledger.log import PROOF_FORMAT, Checkpoint, Ledger
 from dalil.timeutil import utc_now
@@ -143,20 +144,43 @@ def _safe_name(path_text: str) -> str:
 
 def _events(
     conn: sqlite3.Connection, shas: set[str], case_ids: set[str], size: int
-) -> list[dict[str, Any]]:
-    """Every event up to ``size`` about these items or these cases (one pass over the log)."""
+) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
+    """Every event up to ``size`` about these items or these cases (and the cases merged into
+    them), with their payloads — one pass over the log."""
     subjects = {f"sha256:{s}" for s in shas} | {f"case:{c}" for c in case_ids}
-    out = []
-    for (text,) in conn.execute("SELECT event FROM ledger WHERE seq < ? ORDER BY seq", (size,)):
+    rows = conn.execute(
+        "SELECT l.event, p.data FROM ledger l LEFT JOIN payloads p ON p.seq = l.seq"
+        " WHERE l.seq < ? ORDER BY l.seq",
+        (size,),
+    ).fetchall()
+    merged: dict[str, list[str]] = {}
+    for text, _data in rows:
+        if '"case.merged"' in text:
+            event = json.loads(text)
+            details = event.get("details") or {}
+            merged.setdefault(f"case:{details.get('into')}", []).extend(
+                f"case:{c}" for c in details.get("merged", [])
+            )
+    wanted = set(subjects)
+    todo = [s for s in subjects if s in merged]
+    while todo:  # cases merged into a chosen case bring their history
+        for other in merged.get(todo.pop(), []):
+            if other not in wanted:
+                wanted.add(other)
+                todo.append(other)
+    out, payloads = [], {}
+    for text, data in rows:
         event = json.loads(text)
         details = event.get("details") or {}
         if (
-            event.get("subject") in subjects
+            event.get("subject") in wanted
             or details.get("sha256") in shas
             or any(s in shas for s in details.get("items", []) or [] if isinstance(s, str))
         ):
             out.append(event)
-    return out
+            if data is not None:
+                payloads[int(event["seq"])] = json.loads(data)
+    return out, payloads
 
 
 def _checkpoint_for(conn: sqlite3.Connection, ledger: Ledger, needed: int) -> Checkpoint:
@@ -203,7 +227,7 @@ def export_bundle(
         raise UsageError("write the bundle outside the vault")
     shas, case_ids = choose_items(conn, cases=cases, items=items, query=query)
     ledger = vault.ledger(conn)
-    everything = _events(conn, set(shas), set(case_ids), ledger.size())
+    everything, payloads = _events(conn, set(shas), set(case_ids), ledger.size())
     needed = max((int(e["seq"]) for e in everything), default=-1) + 1
     checkpoint = _checkpoint_for(conn, ledger, needed)
     result = BundleReport(out=str(out), cases=case_ids, checkpoint_size=checkpoint.size)
@@ -238,26 +262,21 @@ def export_bundle(
     store = vault.store()
     index_rows: list[list[str]] = []
     total_bytes = 0
-    case_of: dict[str, list[dict[str, Any]]] = {}
+    shipped = [e for e in everything if int(e["seq"]) < checkpoint.size]
+    shipped_payloads = {s: p for s, p in payloads.items() if s < checkpoint.size}
+    # what the bundle says of each item and case is computed from the events it ships, by the
+    # very functions its verifier uses; only facts recorded before the vault was bound to its
+    # ledger (no payload) come from the catalogue
+    records = verify_bundle.item_records(shipped, shipped_payloads)
+    case_files = verify_bundle.case_records(shipped, shipped_payloads)
     for case_id in case_ids:
-        detail = model.case_detail(conn, case_id)
-        put(f"data/cases/{case_id}.json", _json(detail))
-        for item in detail["items"]:
-            case_of.setdefault(item["sha256"], []).append(
-                {
-                    "case_id": case_id,
-                    "title": detail["title"],
-                    "role": item["role"],
-                    "identifiers": [
-                        {"type": a["field"], "value": a["value"], "state": a["state"]}
-                        for a in detail["annotations"]
-                        if a["kind"] == "identifier" and a["state"] in ("verified", "unverified")
-                    ],
-                }
-            )
-    details = item_details(conn, shas)
+        if case_id not in case_files:
+            case_files[case_id] = model.case_detail(conn, case_id)
+        put(f"data/cases/{case_id}.json", _json(case_files[case_id]))
+    case_of = verify_bundle.item_cases({c: case_files[c] for c in case_ids})
+    legacy = item_details(conn, [s for s in shas if s not in records])
     for n, sha in enumerate(shas, 1):
-        detail = details[sha]
+        detail = records[sha] if sha in records else legacy[sha]
         detail["cases"] = case_of.get(sha, [])
         name = _safe_name(detail["occurrences"][0]["path"] if detail["occurrences"] else "")
         rel = f"data/originals/{sha}/{name}"
@@ -310,7 +329,7 @@ def export_bundle(
     writer.writerows(index_rows)
     put("data/index.csv", buffer.getvalue().encode("utf-8"))
 
-    events = [e for e in everything if int(e["seq"]) < checkpoint.size]
+    events = shipped
     tree = _Tree(ledger.stored_leaf_hashes(checkpoint.size))
     public_raw = keys.public_raw_b64(ledger.public_key)
     lines, proofs = [], []
@@ -329,6 +348,13 @@ def export_bundle(
         proofs.append(canonical_json(proof))
         lines.append(canonical_json(event))
     put("data/custody/events.jsonl", b"".join(line + b"\n" for line in lines))
+    put(
+        "data/custody/payloads.jsonl",
+        b"".join(
+            canonical_json({"seq": seq, "payload": shipped_payloads[seq]}) + b"\n"
+            for seq in sorted(shipped_payloads)
+        ),
+    )
     # one proof per line, each a complete "dalil-inclusion-proof/1" document that
     # tools/verify_proof.py also accepts
     put("data/custody/proofs.jsonl", b"".join(line + b"\n" for line in proofs))

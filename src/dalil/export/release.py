@@ -17,7 +17,6 @@ from __future__ import annotations
 import csv
 import hashlib
 import io
-import json
 import os
 import secrets
 import sqlite3
@@ -39,7 +38,6 @@ from dalil.ingest import metadata as metadata_stage
 from dalil.ingest.decode import register_heif
 from dalil.ledger.log import Ledger
 from dalil.store import write_atomic
-from dalil.timeutil import utc_now
 from dalil.vault import Vault
 
 QUALITY = 90
@@ -300,7 +298,7 @@ def _release_batch(job: _Job, chunk: list[_Planned]) -> None:
             if made is not None:
                 staged.append(made)
         with atomic(job.conn):
-            job.actor.register(job.conn)
+            job.actor.check(job.conn)
             for _tmp, _target, copy in staged:
                 _record_copy(job, copy)
         for tmp, target, copy in staged:
@@ -352,20 +350,6 @@ def _make_copy(job: _Job, plan: _Planned) -> tuple[Path, Path, ReleasedFile] | N
 
 def _record_copy(job: _Job, copy: ReleasedFile) -> None:
     release_id = job.recipe["release"]
-    job.conn.execute(
-        "INSERT INTO derivatives (sha256, kind, path, media_type, width, height, recipe,"
-        " created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-        (
-            copy.source_sha256,
-            f"release-{release_id}",
-            f"release:{release_id}/{copy.file}",  # outside the vault: a name, not a path
-            "image/jpeg",
-            copy.width,
-            copy.height,
-            json.dumps({**job.recipe, "copy_sha256": copy.copy_sha256}, sort_keys=True),
-            utc_now(),
-        ),
-    )
     job.ledger.append(
         job.actor.name,
         "release.file",
@@ -375,6 +359,20 @@ def _record_copy(job: _Job, copy: ReleasedFile) -> None:
             "copy_sha256": copy.copy_sha256,
             "release": release_id,
             "file": copy.file,
+        },
+        {
+            "derivatives": [
+                {
+                    "sha256": copy.source_sha256,
+                    "kind": f"release-{release_id}",
+                    "path": f"release:{release_id}/{copy.file}",  # outside the vault: a name
+                    "media_type": "image/jpeg",
+                    "width": copy.width,
+                    "height": copy.height,
+                    "recipe": {**job.recipe, "copy_sha256": copy.copy_sha256},
+                    "file_sha256": copy.copy_sha256,
+                }
+            ]
         },
     )
 
@@ -550,7 +548,7 @@ def _finish(job: _Job, only_verified: bool) -> None:
                 "readme_sha256": hashlib.sha256(readme).hexdigest(),
             },
         )
-        job.ledger.checkpoint()  # the release is signed for at once, as an ingest is
+        job.ledger.try_checkpoint()  # the release is signed for at once, as an ingest is
 
 
 def identifier_rows(

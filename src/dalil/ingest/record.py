@@ -6,16 +6,15 @@ ledger events that record them, so a crash leaves either both or neither.
 
 from __future__ import annotations
 
-import json
+import base64
 import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
 from dalil.catalog import atomic
-from dalil.ingest.paths import describe, display
+from dalil.ingest.paths import describe
 from dalil.ingest.worker import THUMBNAIL_KIND, ItemResult
 from dalil.ledger.log import Ledger
-from dalil.timeutil import utc_now
 
 
 @dataclass(slots=True)
@@ -50,17 +49,17 @@ class Recorder:
             self.tally.unreadable.append({**describe(rel_path), "reason": reason})
         else:
             self.tally.skipped.append(entry)
-        cur = self.conn.execute(
-            "INSERT OR IGNORE INTO skipped_entries (acquisition_id, path, path_text, kind, reason)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (self.acquisition_id, rel_path, display(rel_path), kind, reason),
-        )
-        if cur.rowcount:
+        known = self.conn.execute(
+            "SELECT 1 FROM skipped_entries WHERE acquisition_id = ? AND path = ? AND kind = ?",
+            (self.acquisition_id, rel_path, kind),
+        ).fetchone()
+        if known is None:
             self.ledger.append(
                 self.actor,
                 "entry.skipped",
                 f"acquisition:{self.acquisition_label}",
                 entry,
+                {**entry, "acquisition": self.acquisition_label},
             )
 
     def write(self, results: list[ItemResult]) -> None:
@@ -79,67 +78,68 @@ class Recorder:
         self.tally.bytes_seen += result.size
         digest = result.sha256
         exists = self.conn.execute("SELECT 1 FROM items WHERE sha256 = ?", (digest,)).fetchone()
-        occurrence = self._occurrence(result)
         if exists is None and result.known:
             # The worker saw the item in the catalogue, so it must still be there.
             raise RuntimeError(f"catalogue lost item {digest} during ingest")
         if exists is None:
-            self._new_item(result, occurrence)
+            self._new_item(result)
             return
         self.tally.items_known += 1
-        cur = self.conn.execute(
-            "INSERT OR IGNORE INTO occurrences (sha256, acquisition_id, source_label, path,"
-            " path_text, size, mtime_ns, ctime_ns, atime_ns, mode)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self._occurrence_row(result),
-        )
-        if cur.rowcount:
+        known = self.conn.execute(
+            "SELECT 1 FROM occurrences WHERE source_label = ? AND path = ? AND sha256 = ?",
+            (self.source_label, result.rel_path, digest),
+        ).fetchone()
+        if known is None:
             self.tally.occurrences_new += 1
+            occurrence = self._occurrence(result)
             self.ledger.append(
                 self.actor,
                 "occurrence.added",
                 f"sha256:{digest}",
-                {"sha256": digest, **occurrence},
+                {"sha256": digest, **_public(occurrence)},
+                {"sha256": digest, "occurrence": occurrence},
             )
 
     def _occurrence(self, result: ItemResult) -> dict[str, Any]:
+        """Where the item was found, in full (the payload of its event)."""
         return {
             "acquisition": self.acquisition_label,
             "source": self.source_label,
             **describe(result.rel_path),
             "size": result.size,
             "mtime_ns": result.mtime_ns,
+            "ctime_ns": result.ctime_ns,
+            "atime_ns": result.atime_ns,
+            "mode": result.mode,
         }
 
-    def _occurrence_row(self, result: ItemResult) -> tuple[Any, ...]:
-        return (
-            result.sha256,
-            self.acquisition_id,
-            self.source_label,
-            result.rel_path,
-            display(result.rel_path),
-            result.size,
-            result.mtime_ns,
-            result.ctime_ns,
-            result.atime_ns,
-            result.mode,
-        )
-
-    def _new_item(self, result: ItemResult, occurrence: dict[str, Any]) -> None:
+    def _new_item(self, result: ItemResult) -> None:
         digest = result.sha256
         assert digest is not None
-        now = utc_now()
-        self.conn.execute(
-            "INSERT INTO items (sha256, size, media_type, acquisition_id, ingested_at)"
-            " VALUES (?, ?, ?, ?, ?)",
-            (digest, result.size, result.media_type, self.acquisition_id, now),
-        )
-        self.conn.execute(
-            "INSERT INTO occurrences (sha256, acquisition_id, source_label, path,"
-            " path_text, size, mtime_ns, ctime_ns, atime_ns, mode)"
-            " VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-            self._occurrence_row(result),
-        )
+        occurrence = self._occurrence(result)
+        payload: dict[str, Any] = {
+            "sha256": digest,
+            "size": result.size,
+            "media_type": result.media_type,
+            "occurrence": occurrence,
+            "flags": dict(sorted(result.flags.items())),
+            "metadata": result.metadata,
+            "fingerprint": None,
+            "derivatives": [],
+        }
+        if result.pdq is not None:
+            payload["fingerprint"] = {
+                "algorithm": "pdq",
+                "value": result.pdq[0],
+                "quality": result.pdq[1],
+                "variants": None
+                if result.pdq_variants is None
+                else base64.b64encode(result.pdq_variants).decode("ascii"),
+            }
+        if result.thumbnail is not None:
+            payload["derivatives"].append(
+                {"kind": THUMBNAIL_KIND, "media_type": "image/jpeg", **result.thumbnail}
+            )
         self.tally.items_new += 1
         self.tally.new_items.append(digest)
         self.tally.occurrences_new += 1
@@ -151,20 +151,12 @@ class Recorder:
                 "sha256": digest,
                 "size": result.size,
                 "media_type": result.media_type,
-                "first_occurrence": occurrence,
+                "flags": sorted(result.flags),
+                "first_occurrence": _public(occurrence),
             },
+            payload,
         )
         if result.flags:
-            self.conn.executemany(
-                "INSERT INTO item_flags (sha256, flag, reason) VALUES (?, ?, ?)",
-                [(digest, flag, reason) for flag, reason in sorted(result.flags.items())],
-            )
-            self.ledger.append(
-                self.actor,
-                "item.flagged",
-                f"sha256:{digest}",
-                {"sha256": digest, "flags": dict(sorted(result.flags.items()))},
-            )
             self.tally.flagged.append(
                 {
                     "sha256": digest,
@@ -173,48 +165,9 @@ class Recorder:
                     "reasons": dict(sorted(result.flags.items())),
                 }
             )
-        if result.metadata is not None:
-            meta = result.metadata
-            self.conn.execute(
-                "INSERT INTO metadata (sha256, camera_make, camera_model, camera_serial, lens,"
-                " captured_at, gps_lat, gps_lon, gps_alt, orientation, software, width, height,"
-                " raw) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    digest,
-                    meta["camera_make"],
-                    meta["camera_model"],
-                    meta["camera_serial"],
-                    meta["lens"],
-                    meta["captured_at"],
-                    meta["gps_lat"],
-                    meta["gps_lon"],
-                    meta["gps_alt"],
-                    meta["orientation"],
-                    meta["software"],
-                    meta["width"],
-                    meta["height"],
-                    json.dumps(meta["raw"], ensure_ascii=False, sort_keys=True),
-                ),
-            )
-        if result.pdq is not None:
-            self.conn.execute(
-                "INSERT INTO fingerprints (sha256, algorithm, value, quality, variants)"
-                " VALUES (?, ?, ?, ?, ?)",
-                (digest, "pdq", result.pdq[0], result.pdq[1], result.pdq_variants),
-            )
-        if result.thumbnail is not None:
-            thumb = result.thumbnail
-            self.conn.execute(
-                "INSERT OR REPLACE INTO derivatives (sha256, kind, path, media_type, width,"
-                " height, recipe, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
-                (
-                    digest,
-                    THUMBNAIL_KIND,
-                    thumb["path"],
-                    "image/jpeg",
-                    thumb["width"],
-                    thumb["height"],
-                    json.dumps(thumb["recipe"], sort_keys=True),
-                    utc_now(),
-                ),
-            )
+
+
+def _public(occurrence: dict[str, Any]) -> dict[str, Any]:
+    """What an event shows of a place found (its payload holds the file-system details)."""
+    keep = ("acquisition", "source", "path", "path_hex", "size", "mtime_ns")
+    return {k: occurrence[k] for k in keep if k in occurrence}

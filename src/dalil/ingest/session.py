@@ -24,7 +24,6 @@ from dalil.ingest.paths import display
 from dalil.ingest.record import Recorder, Tally
 from dalil.ingest.walk import FileEntry, SkippedEntry, walk
 from dalil.ingest.worker import FileTask, ItemResult, MemberTask, init_worker, run_task
-from dalil.timeutil import utc_now
 from dalil.vault import Vault
 
 Task = FileTask | MemberTask
@@ -52,6 +51,7 @@ class IngestReport:
     seconds: float
     acquisition_counts: dict[str, int] = field(default_factory=dict)
     clusters: dict[str, Any] = field(default_factory=dict)
+    notes: list[str] = field(default_factory=list)  # what the user should know (imports)
 
     @property
     def exit_code(self) -> int:
@@ -74,6 +74,7 @@ class IngestReport:
             "seconds": round(self.seconds, 3),
             "acquisition_counts": self.acquisition_counts,
             "clusters": self.clusters,
+            "notes": self.notes,
         }
 
 
@@ -87,15 +88,25 @@ class IngestOptions:
     group: bool = True  # match new items against the vault afterwards (near-duplicates)
 
 
+BeforeClose = Callable[[Any, Any, str], None]
+"""Called with (connection, ledger, acquisition label) in the transaction that closes the
+acquisition, to record more about it (a court bundle's provenance) before it is closed."""
+
+
 class IngestSession:
     """Run one ingest: walk, read/hash/store and describe in a pool, record in batches."""
 
     def __init__(
-        self, vault: Vault, options: IngestOptions, progress: ProgressCallback | None = None
+        self,
+        vault: Vault,
+        options: IngestOptions,
+        progress: ProgressCallback | None = None,
+        before_close: BeforeClose | None = None,
     ) -> None:
         self.vault = vault
         self.options = options
         self.progress = progress
+        self.before_close = before_close
         jobs = options.jobs or vault.settings.jobs or (os.cpu_count() or 1)
         self.jobs = max(1, jobs)
 
@@ -148,6 +159,9 @@ class IngestSession:
         report = self._close(conn, ledger, recorder, acq_id, label, resumed, started)
         if self.options.group:
             report.clusters = self._group(conn, recorder.tally.new_items)
+            signed = ledger.sign_tail()
+            if signed is not None:
+                report.checkpoint = {"size": signed.size, "root": signed.root, "time": signed.time}
         return report
 
     def _group(self, conn: Any, new_items: list[str]) -> dict[str, Any]:
@@ -156,7 +170,6 @@ class IngestSession:
         Grouping is derived data: if it fails, the ingest (already signed) stands and the
         report says how to redo it.
         """
-        from dalil.similar.clusters import assemble
         from dalil.similar.links import update_links
 
         started = time.monotonic()
@@ -166,9 +179,12 @@ class IngestSession:
                 self.progress(Progress(done, total, 0, 0, "", "grouping"))
 
         try:
-            links = update_links(self.vault, conn, new_items, progress=on_match) if new_items else 0
-            with atomic(conn):
-                count = assemble(conn)
+            links = (
+                update_links(self.vault, conn, self.options.actor, new_items, progress=on_match)
+                if new_items
+                else 0
+            )
+            count = int(conn.execute("SELECT COUNT(*) FROM clusters").fetchone()[0])
         except Exception as exc:
             return {"error": f"{exc}; run 'dalil clusters recompute'"}
         return {
@@ -197,31 +213,23 @@ class IngestSession:
                     {"reason": "an earlier run of this acquisition did not finish"},
                 )
                 return int(row["id"]), str(row["label"]), True
-            number = conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM acquisitions").fetchone()
-            label = f"A{int(number[0]):04d}"
-            cur = conn.execute(
-                "INSERT INTO acquisitions (label, source_label, note, actor, sources, opened_at)"
-                " VALUES (?, ?, ?, ?, ?, ?)",
-                (
-                    label,
-                    self.options.source_label,
-                    self.options.note,
-                    self.options.actor,
-                    sources_json,
-                    utc_now(),
-                ),
+            number = int(
+                conn.execute("SELECT COALESCE(MAX(id), 0) + 1 FROM acquisitions").fetchone()[0]
             )
+            label = f"A{number:04d}"
+            opened = {
+                "from": self.options.source_label,
+                "note": self.options.note,
+                "sources": [str(s) for s in sources],
+            }
             ledger.append(
                 self.options.actor,
                 "acquisition.opened",
                 f"acquisition:{label}",
-                {
-                    "from": self.options.source_label,
-                    "note": self.options.note,
-                    "sources": [str(s) for s in sources],
-                },
+                opened,
+                {"id": number, "label": label, **opened},
             )
-            return int(cur.lastrowid), label, False
+            return number, label, False
 
     def _close(
         self,
@@ -234,18 +242,24 @@ class IngestSession:
         started: float,
     ) -> IngestReport:
         with atomic(conn):
+            if self.before_close is not None:
+                self.before_close(conn, ledger, label)
             counts = _acquisition_counts(conn, acq_id)
-            conn.execute(
-                "UPDATE acquisitions SET closed_at = ?, counts = ? WHERE id = ?",
-                (utc_now(), json.dumps(counts), acq_id),
+            ledger.append(
+                self.options.actor,
+                "acquisition.closed",
+                f"acquisition:{label}",
+                counts,
+                {"label": label, "counts": counts},
             )
-            ledger.append(self.options.actor, "acquisition.closed", f"acquisition:{label}", counts)
-            checkpoint = ledger.checkpoint()
+            checkpoint = ledger.try_checkpoint()
         return IngestReport(
             acquisition=label,
             resumed=resumed,
             tally=recorder.tally,
-            checkpoint={"size": checkpoint.size, "root": checkpoint.root, "time": checkpoint.time},
+            checkpoint={}
+            if checkpoint is None
+            else {"size": checkpoint.size, "root": checkpoint.root, "time": checkpoint.time},
             seconds=time.monotonic() - started,
             acquisition_counts=counts,
         )

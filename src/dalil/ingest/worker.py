@@ -238,21 +238,32 @@ def _analyse_image(result: ItemResult, source: bytes | Path, ctx: _Context) -> N
         write_atomic(
             ctx.vault_root / rel_features, analysis.features, ctx.store.tmp_dir, fsync=False
         )
-    if analysis.thumbnail is not None and analysis.thumbnail_size is not None:
-        rel = derived_relpath(THUMBNAIL_KIND, result.sha256, ".jpg")
-        write_atomic(ctx.vault_root / rel, analysis.thumbnail, ctx.store.tmp_dir, fsync=False)
-        result.thumbnail = {
-            "path": rel,
-            "width": analysis.thumbnail_size[0],
-            "height": analysis.thumbnail_size[1],
-            "recipe": {
-                "tool": f"Pillow {PIL.__version__}",
-                "max_side": settings.thumbnail_size,
-                "quality": settings.thumbnail_quality,
-                "decode_scale": f"1/{analysis.decode_scale}",
-                "exif_orientation_applied": True,
-            },
-        }
+    result.thumbnail = write_thumbnail(
+        ctx.vault_root, ctx.store.tmp_dir, settings, result.sha256, analysis
+    )
+
+
+def write_thumbnail(
+    root: Path, tmp_dir: Path, settings: Settings, sha256: str, analysis: decode.ImageAnalysis
+) -> dict[str, Any] | None:
+    """Store an image's thumbnail derivative; its record (path, file hash, recipe) or None."""
+    if analysis.thumbnail is None or analysis.thumbnail_size is None:
+        return None
+    rel = derived_relpath(THUMBNAIL_KIND, sha256, ".jpg")
+    write_atomic(root / rel, analysis.thumbnail, tmp_dir, fsync=False)
+    return {
+        "path": rel,
+        "file_sha256": hashlib.sha256(analysis.thumbnail).hexdigest(),
+        "width": analysis.thumbnail_size[0],
+        "height": analysis.thumbnail_size[1],
+        "recipe": {
+            "tool": f"Pillow {PIL.__version__}",
+            "max_side": settings.thumbnail_size,
+            "quality": settings.thumbnail_quality,
+            "decode_scale": f"1/{analysis.decode_scale}",
+            "exif_orientation_applied": True,
+        },
+    }
 
 
 def _expand_archive(result: ItemResult, source: bytes | Path, ctx: _Context) -> None:

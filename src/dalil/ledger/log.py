@@ -1,26 +1,37 @@
 """The append-only ledger: canonical JSON events in a Merkle log with signed checkpoints.
 
-Events are stored in the catalogue's ``ledger`` table and written in the same transaction as
-the change they record. Each event also names the leaf hash of the one before it (``prev``), so
-an edited event can be located even when its stored leaf hash was rewritten to match.
+Events live in ``ledger.sqlite`` (attached to every catalogue connection) and are written in the
+same transaction as the change they record. Each event also names the leaf hash of the one
+before it (``prev``), so an edited event can be located even when its stored leaf hash was
+rewritten to match.
+
+An event may carry a **payload**: the full content of the facts it records (an item's metadata,
+a claim's text, a password hash …), kept beside the event and bound to it by its SHA-256 in
+``details.payload``. The event itself — what inclusion proofs and bundles show — holds only
+digests of what is private. The catalogue is a projection of events and payloads
+(:mod:`dalil.projection`): appending an event applies it to the catalogue at once.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import sqlite3
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from dalil import keys
+from dalil.errors import VaultError
 from dalil.ledger.canonical import canonical_json, checkpoint_message
 from dalil.ledger.merkle import RootAccumulator, inclusion_proof, leaf_hash
 from dalil.timeutil import utc_now
 
 PROOF_FORMAT = "dalil-inclusion-proof/1"
+
+KeySource = Callable[[], Ed25519PrivateKey]
 
 
 @dataclass(frozen=True, slots=True)
@@ -45,6 +56,14 @@ def event_bytes(event: dict[str, Any]) -> bytes:
     return canonical_json(event)
 
 
+def payload_bytes(payload: dict[str, Any]) -> bytes:
+    return canonical_json(payload)
+
+
+def payload_digest(data: bytes) -> str:
+    return hashlib.sha256(data).hexdigest()
+
+
 class Ledger:
     """Append events and sign checkpoints over one catalogue connection."""
 
@@ -53,38 +72,78 @@ class Ledger:
         conn: sqlite3.Connection,
         origin: str,
         public_key: Ed25519PublicKey,
-        private_key: Ed25519PrivateKey | None = None,
+        private_key: Ed25519PrivateKey | KeySource | None = None,
     ) -> None:
         self.conn = conn
         self.origin = origin
         self.public_key = public_key
-        self.private_key = private_key
+        self._key = private_key
+
+    # -- signing ----------------------------------------------------------------------------
+
+    @property
+    def private_key(self) -> Ed25519PrivateKey:
+        """The signing key (loaded on first use: it may ask for a passphrase)."""
+        if self._key is None:
+            raise VaultError("this ledger was opened without the signing key")
+        if not isinstance(self._key, Ed25519PrivateKey):
+            self._key = self._key()
+        return self._key
+
+    # -- appending --------------------------------------------------------------------------
 
     def append(
-        self, actor: str, action: str, subject: str, details: dict[str, Any] | None = None
+        self,
+        actor: str,
+        action: str,
+        subject: str,
+        details: dict[str, Any] | None = None,
+        payload: dict[str, Any] | None = None,
     ) -> dict[str, Any]:
-        """Append one event; the caller must hold a write transaction (``atomic``)."""
+        """Append one event (and its payload) and apply it to the catalogue.
+
+        The caller must hold a write transaction (``atomic``).
+        """
         if not self.conn.in_transaction:
             raise RuntimeError("ledger events must be written inside a transaction")
+        from dalil.users import may_record
+
+        may_record(self.conn, actor, action)  # every act is by a user who may act now
         last = self.conn.execute(
             "SELECT seq, leaf_hash FROM ledger ORDER BY seq DESC LIMIT 1"
         ).fetchone()
         seq = 0 if last is None else last[0] + 1
+        details = dict(details or {})
+        data = None
+        if payload is not None:
+            data = payload_bytes(payload)
+            details["payload"] = payload_digest(data)
         event: dict[str, Any] = {
             "seq": seq,
             "time": utc_now(),
             "actor": actor,
             "action": action,
             "subject": subject,
-            "details": details or {},
+            "details": details,
             "prev": "" if last is None else bytes(last[1]).hex(),
         }
-        data = event_bytes(event)
+        encoded = event_bytes(event)
+        leaf = leaf_hash(encoded)
         self.conn.execute(
             "INSERT INTO ledger (seq, event, leaf_hash) VALUES (?, ?, ?)",
-            (seq, data.decode("utf-8"), leaf_hash(data)),
+            (seq, encoded.decode("utf-8"), leaf),
         )
+        if data is not None:
+            self.conn.execute(
+                "INSERT INTO payloads (seq, data) VALUES (?, ?)", (seq, data.decode("utf-8"))
+            )
+        from dalil.projection import apply  # the projection imports domain modules
+
+        # Project what a replay will read: the payload as stored, not the caller's objects.
+        apply(self.conn, event, None if data is None else json.loads(data), leaf.hex())
         return event
+
+    # -- reading ----------------------------------------------------------------------------
 
     def size(self) -> int:
         row = self.conn.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM ledger").fetchone()
@@ -104,24 +163,73 @@ class Ledger:
             acc.append(bytes(leaf))
         return acc.root()
 
+    def payload(self, seq: int) -> dict[str, Any] | None:
+        row = self.conn.execute("SELECT data FROM payloads WHERE seq = ?", (seq,)).fetchone()
+        if row is None:
+            return None
+        found: dict[str, Any] = json.loads(row[0])
+        return found
+
+    def head_root(self) -> tuple[int, bytes]:
+        """(size, root) of the whole ledger, from the frontier kept at the last checkpoint
+        plus the events since (a cache: verify recomputes every root from the events)."""
+        acc = RootAccumulator()
+        row = self.conn.execute("SELECT size, stack FROM frontier WHERE id = 1").fetchone()
+        if row is not None:
+            try:
+                acc = RootAccumulator.from_state(int(row[0]), bytes(row[1]))
+            except ValueError:
+                acc = RootAccumulator()
+        if acc.size > self.size():  # a stale frontier: start again from the events
+            acc = RootAccumulator()
+        for (leaf,) in self.conn.execute(
+            "SELECT leaf_hash FROM ledger WHERE seq >= ? ORDER BY seq", (acc.size,)
+        ):
+            acc.append(bytes(leaf))
+        size, stack = acc.state()
+        self.conn.execute(
+            "INSERT OR REPLACE INTO frontier (id, size, stack) VALUES (1, ?, ?)", (size, stack)
+        )
+        return size, acc.root()
+
     def checkpoint(self) -> Checkpoint:
         """Sign the current tree head and record it; call inside a transaction."""
-        if self.private_key is None:
-            raise RuntimeError("this ledger was opened without the signing key")
-        size = self.size()
-        unsigned = Checkpoint(self.origin, size, self.root(size).hex(), utc_now(), "")
+        key = self.private_key
+        size, root = self.head_root()
+        unsigned = Checkpoint(self.origin, size, root.hex(), utc_now(), "")
         signed = Checkpoint(
             unsigned.origin,
             unsigned.size,
             unsigned.root,
             unsigned.time,
-            keys.sign(self.private_key, unsigned.message()),
+            keys.sign(key, unsigned.message()),
         )
         self.conn.execute(
             "INSERT INTO checkpoints (origin, size, root, time, signature) VALUES (?, ?, ?, ?, ?)",
             (signed.origin, signed.size, signed.root, signed.time, signed.signature),
         )
         return signed
+
+    def sign_tail(self) -> Checkpoint | None:
+        """Sign a checkpoint if events were added since the last one and the key can be had
+        (in a transaction of its own unless the caller holds one)."""
+        latest = self.latest_checkpoint()
+        if latest is not None and latest.size == self.size():
+            return None
+        if self.conn.in_transaction:
+            return self.try_checkpoint()
+        from dalil.catalog.db import atomic
+
+        with atomic(self.conn):
+            return self.try_checkpoint()
+
+    def try_checkpoint(self) -> Checkpoint | None:
+        """Sign a checkpoint if the signing key can be had; else leave the tail unsigned."""
+        try:
+            self.private_key  # noqa: B018 - loads the key (or fails) before writing anything
+        except VaultError:
+            return None
+        return self.checkpoint()
 
     def checkpoints(self) -> list[Checkpoint]:
         rows = self.conn.execute(

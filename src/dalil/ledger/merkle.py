@@ -134,6 +134,19 @@ class RootAccumulator:
             acc = _sha256(_NODE_PREFIX + stack[i] + acc).digest()
         return acc
 
+    def state(self) -> tuple[int, bytes]:
+        """(size, the subtree roots concatenated): enough to go on appending later."""
+        return self._size, b"".join(self._stack)
+
+    @classmethod
+    def from_state(cls, size: int, stack: bytes) -> RootAccumulator:
+        acc = cls()
+        hashes = [stack[i : i + HASH_SIZE] for i in range(0, len(stack), HASH_SIZE)]
+        if len(hashes) != bin(size).count("1") or len(stack) % HASH_SIZE:
+            raise ValueError("not a Merkle frontier of that size")
+        acc._size, acc._stack = size, hashes
+        return acc
+
     def __repr__(self) -> str:
         return f"RootAccumulator(size={self._size}, root={self.root().hex()})"
 

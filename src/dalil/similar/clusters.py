@@ -18,7 +18,6 @@ from dalil.catalog import atomic
 from dalil.catalog.queries import resolve_item
 from dalil.errors import UsageError
 from dalil.ledger.log import Ledger
-from dalil.timeutil import utc_now
 
 
 @dataclass(slots=True)
@@ -52,10 +51,11 @@ class _Groups:
         return True
 
 
-def assemble(conn: sqlite3.Connection) -> int:
+def assemble(conn: sqlite3.Connection, now: str) -> int:
     """Rebuild the cluster tables from links and active decisions; returns the cluster count.
 
-    Call inside a write transaction.
+    Only projectors call this (:func:`dalil.projection.clusters_changed`), with the time of the
+    event that changed links or decisions, so that a replay of the ledger gives the same rows.
     """
     groups = _Groups()
     decisions = conn.execute(
@@ -79,7 +79,6 @@ def assemble(conn: sqlite3.Connection) -> int:
     }
     conn.execute("DELETE FROM cluster_members")
     conn.execute("DELETE FROM clusters")
-    now = utc_now()
     count = 0
     for root, members in groups.members.items():
         if groups.parent.get(root, root) != root or len(members) < 2:
@@ -108,20 +107,6 @@ def _members(conn: sqlite3.Connection, label: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def _decide(conn: sqlite3.Connection, actor: str, kind: str, a: str, b: str, seq: int) -> None:
-    a, b = sorted((a, b))
-    opposite = "cannot_link" if kind == "must_link" else "must_link"
-    conn.execute(
-        "UPDATE cluster_decisions SET active = 0 WHERE kind = ? AND a = ? AND b = ?",
-        (opposite, a, b),
-    )
-    conn.execute(
-        "INSERT INTO cluster_decisions (kind, a, b, actor, decided_at, ledger_seq)"
-        " VALUES (?, ?, ?, ?, ?, ?)",
-        (kind, a, b, actor, utc_now(), seq),
-    )
-
-
 def merge(conn: sqlite3.Connection, ledger: Ledger, actor: str, refs: list[str]) -> str | None:
     """Merge clusters (labels) and/or single items (hashes) into one; returns its label."""
     if len(refs) < 2:
@@ -129,26 +114,16 @@ def merge(conn: sqlite3.Connection, ledger: Ledger, actor: str, refs: list[str])
     with atomic(conn):
         groups = [_resolve_group(conn, ref) for ref in refs]
         anchors = [g[0] for g in groups]
-        event = ledger.append(
+        ledger.append(
             actor,
             "cluster.merged",
             "clusters",
             {"merged": refs, "items": sorted({s for g in groups for s in g})},
+            {
+                "decisions": [["must_link", anchors[0], other] for other in anchors[1:]],
+                "joined": groups,
+            },
         )
-        for other in anchors[1:]:
-            _decide(conn, actor, "must_link", anchors[0], other, int(event["seq"]))
-        # Every item of one side is now allowed next to every item of the other.
-        for i, left in enumerate(groups):
-            for right in groups[i + 1 :]:
-                for x in left:
-                    for y in right:
-                        a, b = sorted((x, y))
-                        conn.execute(
-                            "UPDATE cluster_decisions SET active = 0"
-                            " WHERE kind = 'cannot_link' AND a = ? AND b = ?",
-                            (a, b),
-                        )
-        assemble(conn)
         return _label_of(conn, anchors[0])
 
 
@@ -165,21 +140,16 @@ def split(
     if not remaining:
         raise UsageError("a split must leave at least one item in the cluster")
     with atomic(conn):
-        event = ledger.append(
+        decisions = [["cannot_link", x, y] for x in moved for y in remaining]
+        decisions += [["must_link", x, y] for x, y in itertools.pairwise(moved)]
+        decisions += [["must_link", x, y] for x, y in itertools.pairwise(remaining)]
+        ledger.append(
             actor,
             "cluster.split",
             f"cluster:{label}",
             {"cluster": label, "moved": moved, "remaining": remaining},
+            {"decisions": decisions},
         )
-        seq = int(event["seq"])
-        for x in moved:
-            for y in remaining:
-                _decide(conn, actor, "cannot_link", x, y, seq)
-        for x, y in itertools.pairwise(moved):
-            _decide(conn, actor, "must_link", x, y, seq)
-        for x, y in itertools.pairwise(remaining):
-            _decide(conn, actor, "must_link", x, y, seq)
-        assemble(conn)
     return _label_of(conn, remaining[0]), _label_of(conn, moved[0])
 
 

@@ -8,7 +8,7 @@ no image work.
 
 from __future__ import annotations
 
-import json
+import base64
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
@@ -30,7 +30,6 @@ from dalil.similar.index import CODE_BYTES, FingerprintIndex, fingerprint_rows, 
 from dalil.similar.keypoints import KeypointIndex, open_keypoint_index
 from dalil.similar.matcher import Match, Matcher, Probe, Thresholds
 from dalil.store import write_atomic
-from dalil.timeutil import utc_now
 from dalil.vault import Vault
 
 Progress = Callable[[int, int], None]
@@ -115,7 +114,7 @@ def _same_camera_neighbours(shots: dict[str, Shot], window: int, most: int) -> d
     return out
 
 
-def backfill_variants(vault: Vault, conn: sqlite3.Connection) -> int:
+def backfill_variants(vault: Vault, conn: sqlite3.Connection, actor: str) -> int:
     """Compute the dihedral variants of fingerprints made before they were stored (0001)."""
     missing = [
         r[0]
@@ -123,18 +122,22 @@ def backfill_variants(vault: Vault, conn: sqlite3.Connection) -> int:
             "SELECT sha256 FROM fingerprints WHERE algorithm = 'pdq' AND variants IS NULL"
         )
     ]
-    updates: list[tuple[bytes, str]] = []
+    updates: dict[str, str] = {}
     for sha in missing:
         image = decode.reduced_image(vault.store().path(sha), vault.settings.thumbnail_size)
         if image is None:
             continue
         variants = pdq.dihedral_hashes(pdq.luma_from_image(image))
-        updates.append((b"".join(variants[n].hash for n in pdq.DIHEDRAL_NAMES), sha))
+        block = b"".join(variants[n].hash for n in pdq.DIHEDRAL_NAMES)
+        updates[sha] = base64.b64encode(block).decode("ascii")
     if updates:
         with atomic(conn):
-            conn.executemany(
-                "UPDATE fingerprints SET variants = ? WHERE sha256 = ? AND algorithm = 'pdq'",
-                updates,
+            vault.ledger(conn).append(
+                actor,
+                "fingerprint.variants",
+                "fingerprints",
+                {"items": len(updates)},
+                {"variants": updates},
             )
     return len(updates)
 
@@ -179,6 +182,7 @@ def _match_chunk(chunk: _Chunk) -> list[tuple[str, Match]]:
 def update_links(
     vault: Vault,
     conn: sqlite3.Connection,
+    actor: str,
     items: list[str] | None = None,
     *,
     progress: Progress | None = None,
@@ -189,7 +193,7 @@ def update_links(
     Returns the number of new links. The index is extended (or rebuilt) first; matching runs
     in ``jobs`` processes (default: the vault's setting, else one per core).
     """
-    backfill_variants(vault, conn)
+    backfill_variants(vault, conn, actor)
     open_indexes(vault, conn)  # extended and saved for the workers
     names, variants, quality = fingerprint_rows(conn, items)
     shots = _shots(conn)
@@ -205,7 +209,7 @@ def update_links(
     pool = ProcessPoolExecutor(workers) if workers > 1 and len(chunks) > 1 else None
     results = pool.map(_match_chunk, chunks) if pool is not None else map(_match_chunk, chunks)
     checked = {(a, b) for a, b in conn.execute("SELECT a, b FROM pair_checks")}
-    pending: list[tuple[object, ...]] = []
+    pending: list[dict[str, object]] = []
     try:
         for done, found in enumerate(results, 1):
             for sha, match in found:
@@ -213,45 +217,56 @@ def update_links(
                 if (a, b) in checked:
                     continue
                 checked.add((a, b))
-                signals = _signals(shots.get(a), shots.get(b))
                 pending.append(
-                    (
-                        a,
-                        b,
-                        match.stage,
-                        1,
-                        match.distance,
-                        match.variant,
-                        match.inliers,
-                        match.matches,
-                        json.dumps(signals, sort_keys=True),
-                        utc_now(),
-                    )
+                    _link(a, b, match.stage, match.distance, match.variant, shots)
+                    | {"inliers": match.inliers, "matches": match.matches}
                 )
             if progress is not None:
                 progress(min(done * size, len(probes)), len(probes))
     finally:
         if pool is not None:
             pool.shutdown()
-    now = utc_now()
-    with atomic(conn):
-        _record_links(conn, pending)
-        conn.executemany(
-            "INSERT OR REPLACE INTO match_checks (sha256, matched_at) VALUES (?, ?)",
-            [(sha, now) for sha in names],
-        )
+    _record_links(vault, conn, actor, pending, names)
     return len(pending)
 
 
-def _record_links(conn: sqlite3.Connection, rows: list[tuple[object, ...]]) -> None:
-    conn.executemany(
-        "INSERT OR REPLACE INTO pair_checks (a, b, stage, linked, distance, variant, inliers,"
-        " matches, signals, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
-        rows,
-    )
+def _link(
+    a: str, b: str, stage: str, distance: int | None, variant: str | None, shots: dict[str, Shot]
+) -> dict[str, object]:
+    return {
+        "a": a,
+        "b": b,
+        "stage": stage,
+        "linked": 1,
+        "distance": distance,
+        "variant": variant,
+        "inliers": None,
+        "matches": None,
+        "signals": _signals(shots.get(a), shots.get(b)),
+    }
 
 
-def pdq_links(vault: Vault, conn: sqlite3.Connection) -> int:
+def _record_links(
+    vault: Vault,
+    conn: sqlite3.Connection,
+    actor: str,
+    links: list[dict[str, object]],
+    matched: list[str],
+) -> None:
+    """One ``grouping.linked`` event: the links with their evidence, the items matched."""
+    if not links and not matched:
+        return
+    with atomic(conn):
+        vault.ledger(conn).append(
+            actor,
+            "grouping.linked",
+            "clusters",
+            {"links": len(links), "matched": len(matched)},
+            {"links": links, "matched": matched},
+        )
+
+
+def pdq_links(vault: Vault, conn: sqlite3.Connection, actor: str) -> int:
     """Link every pair of items whose fingerprints match (the first stage, for the whole vault
     at once, by multi-index hashing). Returns the number of new links."""
     names, blocks, quality = fingerprint_rows(conn)
@@ -262,8 +277,7 @@ def pdq_links(vault: Vault, conn: sqlite3.Connection) -> int:
     good = np.asarray(quality) >= vault.settings.similar_min_quality
     shots = _shots(conn)
     checked = {(a, b) for a, b in conn.execute("SELECT a, b FROM pair_checks")}
-    now = utc_now()
-    rows: list[tuple[object, ...]] = []
+    links: list[dict[str, object]] = []
     for i, j, d, v in zip(
         pairs.first.tolist(),
         pairs.second.tolist(),
@@ -276,11 +290,9 @@ def pdq_links(vault: Vault, conn: sqlite3.Connection) -> int:
         a, b = sorted((names[i], names[j]))
         if (a, b) in checked:
             continue
-        signals = json.dumps(_signals(shots.get(a), shots.get(b)), sort_keys=True)
-        rows.append((a, b, "pdq", 1, d, pdq.DIHEDRAL_NAMES[v], None, None, signals, now))
-    with atomic(conn):
-        _record_links(conn, rows)
-    return len(rows)
+        links.append(_link(a, b, "pdq", d, pdq.DIHEDRAL_NAMES[v], shots))
+    _record_links(vault, conn, actor, links, [])
+    return len(links)
 
 
 def unmatched_items(conn: sqlite3.Connection) -> list[str]:

@@ -81,6 +81,9 @@ def connection(vault: Vault, *, readonly: bool = True) -> Iterator[sqlite3.Conne
     conn = vault.connect()
     try:
         yield conn
+        # what the request recorded is signed at once (if the key needs a passphrase the
+        # server was not given, the tail stays unsigned until 'dalil ledger checkpoint')
+        vault.ledger(conn).sign_tail()
     finally:
         conn.close()
 
