@@ -58,3 +58,12 @@ def test_every_setting_is_documented() -> None:
     for setting in SETTINGS:
         assert f"`{setting.name}`" in docs, setting.name
     assert {s.name for s in SETTINGS} == set(Settings.__dataclass_fields__)
+
+
+def test_every_problem_kind_is_documented() -> None:
+    from dalil.verify import KINDS
+    from tests.conftest import REPO
+
+    text = (REPO / "docs" / "verify.md").read_text(encoding="utf-8")
+    missing = [kind for kind in KINDS if f"| `{kind}` |" not in text]
+    assert not missing, f"docs/verify.md does not explain: {missing}"

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import shutil
+import sqlite3
 import subprocess
 import sys
 from pathlib import Path
@@ -305,3 +306,190 @@ def test_a_planted_original_is_named_even_with_rewritten_manifests(bundle: Path)
         )
     )
     _fails_with(bundle, "planted")
+
+
+def _rewrite_manifests(bundle: Path) -> None:
+    """What a forger does after editing payload files: make every manifest agree again."""
+    import hashlib
+
+    manifest = bundle / "manifest-sha256.txt"
+    lines = []
+    for line in manifest.read_text().splitlines():
+        digest, rel = line.split(None, 1)
+        if not rel.startswith("data/originals/"):
+            digest = hashlib.sha256((bundle / rel).read_bytes()).hexdigest()
+        lines.append(f"{digest}  {rel}")
+    manifest.write_text("\n".join(lines) + "\n")
+    info = bundle / "bag-info.txt"
+    stated = hashlib.sha256(manifest.read_bytes()).hexdigest()
+    info.write_text(
+        "".join(
+            f"Dalil-Bundle-Hash: {stated}\n" if line.startswith("Dalil-Bundle-Hash:") else line
+            for line in info.read_text().splitlines(keepends=True)
+        )
+    )
+    tags = bundle / "tagmanifest-sha256.txt"
+    tags.write_text(
+        "".join(
+            f"{hashlib.sha256((bundle / name).read_bytes()).hexdigest()}  {name}\n"
+            for name in [line.split(None, 1)[1] for line in tags.read_text().splitlines()]
+        )
+    )
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("media_type", "image/png"),
+        ("flags", ["corrupt"]),
+        ("metadata.camera_model", "Forged"),
+        ("occurrences.0.from", "another stick"),
+    ],
+)
+def test_every_metadata_field_is_checked_against_the_custody_record(
+    bundle: Path, field: str, value: object
+) -> None:
+    meta_path = sorted((bundle / "data" / "metadata").glob("*.json"))[0]
+    meta = json.loads(meta_path.read_text())
+    target = meta
+    *parents, last = field.split(".")
+    for part in parents:
+        target = target[int(part)] if part.isdigit() else target[part]
+    assert target[last] != value
+    target[last] = value
+    meta_path.write_text(json.dumps(meta))
+    _rewrite_manifests(bundle)
+    _fails_with(bundle, f"metadata of {meta_path.stem}")
+
+
+def test_an_edited_case_file_is_named(bundle: Path) -> None:
+    case_path = next((bundle / "data" / "cases").glob("*.json"))
+    case = json.loads(case_path.read_text())
+    case["annotations"][0]["value"] = "9999"
+    case_path.write_text(json.dumps(case))
+    _rewrite_manifests(bundle)
+    _fails_with(bundle, f"case {case_path.stem}: annotations[0].value")
+
+
+def test_an_edited_payload_is_named(bundle: Path) -> None:
+    payloads = bundle / "data" / "custody" / "payloads.jsonl"
+    lines = payloads.read_text().splitlines()
+    first = json.loads(lines[0])
+    first["payload"]["size"] = 1
+    lines[0] = json.dumps(first)
+    payloads.write_text("\n".join(lines) + "\n")
+    _rewrite_manifests(bundle)
+    _fails_with(bundle, f"the payload of event {first['seq']} is not the one")
+
+
+def test_a_duplicate_manifest_line_fails_whichever_comes_first(bundle: Path) -> None:
+    manifest = bundle / "manifest-sha256.txt"
+    lines = manifest.read_text().splitlines()
+    original = next(line for line in lines if "data/originals/" in line)
+    manifest.write_text("\n".join(["0" * 64 + "  " + original.split(None, 1)[1], *lines]) + "\n")
+    checked = subprocess.run(
+        ["sha256sum", "--quiet", "-c", "manifest-sha256.txt"], cwd=bundle, capture_output=True
+    )
+    assert checked.returncode != 0
+    _fails_with(bundle, "more than once")
+
+
+@pytest.mark.parametrize(
+    ("where", "content"),
+    [
+        ("data/metadata", "[]"),
+        ("data/custody/events.jsonl", '{"seq": 0, "details": "a string", "action": "x"}\n'),
+        ("data/custody/checkpoint.json", "[1, 2]"),
+        ("data/custody/payloads.jsonl", '{"seq": "zero", "payload": []}\n'),
+        ("data/custody/proofs.jsonl", '{"event": {"seq": 0}, "audit_path": 5}\n'),
+    ],
+)
+def test_malformed_json_gets_a_verdict_not_a_traceback(
+    bundle: Path, where: str, content: str
+) -> None:
+    target = bundle / where
+    if target.is_dir():
+        target = sorted(target.glob("*.json"))[0]
+    target.write_text(content)
+    _rewrite_manifests(bundle)
+    result = _verify(bundle)
+    assert result.returncode == 1 and "Traceback" not in result.stdout + result.stderr
+    assert result.stdout.strip().splitlines()[-1].startswith("FAILED"), result.stdout
+    other = bundle.parent / "other"
+    run_dalil("init", "--vault", other, "--as", "defence")
+    refused = run_dalil("ingest", bundle, "--from", "x", "--vault", other, "--as", "defence")
+    assert refused.returncode == 2 and "does not verify" in refused.stderr
+    assert "Traceback" not in refused.stderr
+
+
+def _forge_key(bundle: Path) -> str:
+    """Re-sign a bundle's checkpoint with a new key (its origin unchanged), as a forger who
+    wants forged custody accepted as the real vault's would."""
+    import base64
+    import hashlib
+
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
+    from dalil import keys
+    from dalil.ledger.canonical import canonical_json, checkpoint_message
+
+    forger = Ed25519PrivateKey.generate()
+    custody = bundle / "data" / "custody"
+    cp = json.loads((custody / "checkpoint.json").read_text())
+    cp["signature"] = base64.b64encode(
+        forger.sign(checkpoint_message(cp["origin"], cp["size"], cp["root"], cp["time"]))
+    ).decode()
+    (custody / "checkpoint.json").write_text(json.dumps(cp, indent=2))
+    proofs = []
+    for line in (custody / "proofs.jsonl").read_text().splitlines():
+        proof = json.loads(line)
+        proof["checkpoint"] = cp
+        proof["public_key"] = keys.public_raw_b64(forger.public_key())
+        proofs.append(canonical_json(proof).decode())
+    (custody / "proofs.jsonl").write_text("\n".join(proofs) + "\n")
+    (custody / "vault.pub").write_bytes(keys.public_pem(forger.public_key()))
+    _rewrite_manifests(bundle)
+    return hashlib.sha256(keys.public_raw(forger.public_key())).hexdigest()
+
+
+def test_a_bundle_signed_by_another_key_for_a_pinned_origin_is_refused(
+    bundle: Path, tmp_path: Path
+) -> None:
+    other = tmp_path / "defence-vault"
+    assert run_dalil("init", "--vault", other, "--as", "defence").returncode == 0
+    first = run_dalil(
+        "ingest", bundle, "--from", "prosecution", "--vault", other, "--as", "defence", "--json"
+    )
+    assert first.returncode == 0, first.stderr
+    notes = " ".join(json.loads(first.stdout)["notes"])
+    assert "first seen: compare it with the fingerprint" in notes
+    # the same bundle again adds nothing
+    ledger = sqlite3.connect(other / "ledger.sqlite")
+    size = ledger.execute("SELECT COUNT(*) FROM ledger").fetchone()[0]
+    again = run_dalil(
+        "ingest", bundle, "--from", "prosecution", "--vault", other, "--as", "defence"
+    )
+    assert again.returncode == 0 and "nothing was added" in again.stdout
+    assert ledger.execute("SELECT COUNT(*) FROM ledger").fetchone()[0] == size
+    # a bundle claiming the same origin but signed by another key
+    forged = tmp_path / "forged"
+    shutil.copytree(bundle, forged)
+    fingerprint = _forge_key(forged)
+    assert _verify(forged).returncode == 0  # self-consistent with its own (bundled) key …
+    refused = run_dalil("ingest", forged, "--from", "x", "--vault", other, "--as", "defence")
+    assert refused.returncode == 2  # … but not the key this vault knows for that origin
+    assert "signed by another key" in refused.stderr and fingerprint in refused.stderr
+    assert ledger.execute("SELECT COUNT(*) FROM ledger").fetchone()[0] == size
+    # only a person who confirmed the new key with that vault can say so, and it is recorded
+    trusted = run_dalil(
+        "ingest", forged, "--from", "x", "--trust-key", fingerprint, "--vault", other,
+        "--as", "defence", "--json",
+    )  # fmt: skip
+    assert trusted.returncode == 0, trusted.stderr
+    assert "given with --trust-key" in " ".join(json.loads(trusted.stdout)["notes"])
+    pins = [
+        json.loads(r[0])["details"]
+        for r in ledger.execute("SELECT event FROM ledger WHERE event LIKE '%origin.trusted%'")
+    ]
+    assert [p["key_sha256"] for p in pins][-1] == fingerprint and len(pins) == 2
+    assert run_dalil("verify", "--vault", other).returncode == 0

@@ -75,7 +75,8 @@ def demo(
         console.print(
             f"Next: [bold]dalil items{hint}[/], [bold]dalil show <hash>{hint}[/],"
             f" [bold]dalil verify{hint}[/], [bold]dalil cases propose{hint}[/],"
-            f" [bold]dalil cases ocr{hint}[/], and for the browser"
-            f" [bold]dalil users add NAME --role admin{hint}[/] then [bold]dalil serve{hint}[/]"
+            f" [bold]dalil cases ocr{hint}[/]; a second person for two-person review:"
+            f" [bold]dalil users add NAME --role reviewer --as {actor}{hint}[/]; then"
+            f" [bold]dalil serve{hint}[/] for the browser"
         )
     raise typer.Exit(report.exit_code)

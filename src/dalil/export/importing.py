@@ -16,6 +16,7 @@ there.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import io
 import json
 import sqlite3
@@ -58,15 +59,9 @@ def check(bundle: Path) -> tuple[list[str], dict[str, Any], str]:
 
 
 def _bundle_hash(bundle: Path) -> str:
-    info = (bundle / "bag-info.txt").read_text(encoding="utf-8", errors="replace")
-    return next(
-        (
-            line.split(":", 1)[1].strip()
-            for line in info.splitlines()
-            if line.startswith("Dalil-Bundle-Hash:")
-        ),
-        "",
-    )
+    """The bundle's hash: SHA-256 of its payload manifest (what bag-info.txt states, and the
+    verifier checks, but computed here, not read)."""
+    return hashlib.sha256((bundle / "manifest-sha256.txt").read_bytes()).hexdigest()
 
 
 def trusted_key(conn: sqlite3.Connection, origin: str) -> str | None:

@@ -387,6 +387,15 @@ class Checker:
         if not bagit.is_file() or "BagIt-Version" not in bagit.read_text(errors="replace"):
             self.fail("bagit.txt is missing or is not a BagIt declaration")
         payload = self.manifest("manifest-sha256.txt")
+        info = self.bag / "bag-info.txt"
+        stated = [
+            line.split(":", 1)[1].strip()
+            for line in (info.read_text(errors="replace") if info.is_file() else "").splitlines()
+            if line.startswith("Dalil-Bundle-Hash:")
+        ]
+        manifest = self.bag / "manifest-sha256.txt"
+        if stated and manifest.is_file() and sha256_file(manifest) != stated[0]:
+            self.fail("bag-info.txt states another bundle hash than its manifest's")
         on_disk = {
             str(p.relative_to(self.bag)).replace(os.sep, "/")
             for p in (self.bag / "data").rglob("*")
