@@ -134,16 +134,21 @@ def _derivatives(
                 report.derivatives_kept += 1
                 continue
         record = None
-        if kind == THUMBNAIL_KIND:
+        original = vault.store().path(str(sha))
+        if kind == THUMBNAIL_KIND and original.is_file():  # a lost original: verify says so
             decode.register_heif()
-            analysis = decode.analyse(
-                vault.store().path(str(sha)),
-                thumbnail_side=settings.thumbnail_size,
-                thumbnail_quality=settings.thumbnail_quality,
-                max_pixels=settings.max_image_pixels,
-                features=False,
-            )
-            record = write_thumbnail(vault.root, vault.tmp_dir, settings, str(sha), analysis)
+            try:
+                analysis = decode.analyse(
+                    original,
+                    thumbnail_side=settings.thumbnail_size,
+                    thumbnail_quality=settings.thumbnail_quality,
+                    max_pixels=settings.max_image_pixels,
+                    features=False,
+                )
+            except OSError:
+                analysis = None
+            if analysis is not None:
+                record = write_thumbnail(vault.root, vault.tmp_dir, settings, str(sha), analysis)
         if record is None:
             report.derivatives_lost.append(f"{kind} of {sha}")
             continue
@@ -168,7 +173,9 @@ def _remove_sqlite(path: Path) -> None:
 
 
 def _swap(vault: Vault, new: Path) -> str | None:
-    """Put the new catalogue in place; keep the old one (and its WAL) beside it."""
+    """Put the new catalogue in place, keeping the old one (and its WAL) beside it. The old
+    file is linked to its new name first and the new one then replaces it in one step, so a
+    crash leaves either catalogue at ``catalog.sqlite``, never none."""
     from dalil.timeutil import utc_now
 
     old = vault.catalog_path
@@ -176,8 +183,11 @@ def _swap(vault: Vault, new: Path) -> str | None:
     if old.exists():
         stamp = utc_now().replace(":", "").replace("-", "")[:15]
         kept = old.with_name(f"{old.name}.replaced-{stamp}")
-        os.replace(old, kept)
-        for suffix in ("-wal", "-shm"):
+        try:
+            os.link(old, kept)
+        except OSError:
+            shutil.copyfile(old, kept)
+        for suffix in ("-wal", "-shm"):  # the old WAL must never meet the new file
             side = Path(f"{old}{suffix}")
             if side.exists():
                 os.replace(side, Path(f"{kept}{suffix}"))

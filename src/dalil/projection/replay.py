@@ -100,17 +100,20 @@ def follow(vault: Vault, conn: sqlite3.Connection, *, catch_up: bool = True) -> 
     ledger, or refuse one that went its own way."""
     from dalil.projection.bound import bind
 
-    seq, size, problem = lag(conn)
-    if seq is None:
-        bind(conn, vault.ledger(conn), vault.vault_id, vault.root)
-        return
-    if not catch_up:
-        return
+    # under the write lock: no other writer is half-way through committing catalogue and ledger
+    with atomic(conn):
+        seq, size, problem = lag(conn)
+        if seq is None:
+            bind(conn, vault.ledger(conn), vault.vault_id, vault.root)
+            return
+        if not catch_up:
+            return
+        if seq < size and not problem:
+            replay(conn, conn, start=seq)
+            return
     if problem:
         raise CatalogueDamaged(
             f"{problem}: the catalogue holds what the ledger does not record (an interrupted"
             f" write or an edit). Rebuild it from the ledger: dalil catalog rebuild --vault"
             f" {vault.root} --as YOUR-NAME"
         )
-    if seq < size:
-        replay(conn, conn, start=seq)

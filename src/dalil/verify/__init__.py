@@ -19,6 +19,8 @@ from __future__ import annotations
 import contextlib
 import json
 import os
+import sqlite3
+import time
 
 from dalil.errors import CatalogueDamaged
 from dalil.vault import Vault
@@ -108,7 +110,7 @@ def verify(
         vault.check_files()
         conn = vault.connect(readonly=True)
         try:
-            conn.execute("BEGIN")  # one consistent snapshot of ledger and catalogue
+            _consistent_snapshot(conn)
             walked = check_ledger(vault, conn, report, trust, vault.settings.clock_tolerance)
             truth = replayed(conn, report, walked.bound_seq)
             try:
@@ -127,6 +129,23 @@ def verify(
         finally:
             truth.close()
     return report
+
+
+def _consistent_snapshot(conn: sqlite3.Connection, tries: int = 25) -> None:
+    """Begin a read transaction in which catalogue and ledger agree on how far the catalogue
+    follows the ledger. A writer commits the two files one after the other (the web workspace
+    writes without the vault's lock), so a snapshot taken between the two commits is retried;
+    one that still disagrees after ``tries`` is compared as it is (and reported)."""
+    from dalil.projection.replay import lag
+
+    for _ in range(tries):
+        conn.execute("BEGIN")
+        _seq, _size, problem = lag(conn)
+        if not problem and _seq == _size:
+            return
+        conn.execute("COMMIT")
+        time.sleep(0.2)
+    conn.execute("BEGIN")
 
 
 def verify_ledger(vault: Vault, trust: Trust | None = None) -> VerifyReport:
