@@ -33,7 +33,6 @@ from pathlib import Path
 from typing import Any
 
 import common
-
 from dalil.catalog import atomic
 from dalil.projection.rebuild import rebuild
 from dalil.vault import Vault
