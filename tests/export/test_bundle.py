@@ -493,3 +493,10 @@ def test_a_bundle_signed_by_another_key_for_a_pinned_origin_is_refused(
     ]
     assert [p["key_sha256"] for p in pins][-1] == fingerprint and len(pins) == 2
     assert run_dalil("verify", "--vault", other).returncode == 0
+
+
+def test_the_standalone_verifier_knows_the_catalogue_s_metadata_fields() -> None:
+    from dalil.catalog.queries import METADATA_FIELDS
+    from dalil.export import verify_bundle
+
+    assert verify_bundle.META_FIELDS == METADATA_FIELDS  # it runs without Dalil: a copy

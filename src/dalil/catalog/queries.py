@@ -121,7 +121,7 @@ def list_acquisitions(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return out
 
 
-_META_FIELDS = (
+METADATA_FIELDS = (
     "camera_make",
     "camera_model",
     "camera_serial",
@@ -159,7 +159,7 @@ def item_details(conn: sqlite3.Connection, shas: list[str]) -> dict[str, dict[st
                 "ingested_at": row["ingested_at"],
                 "flags": [],
                 "flag_reasons": {},
-                "metadata": {name: None for name in _META_FIELDS},
+                "metadata": {name: None for name in METADATA_FIELDS},
                 "metadata_raw": {},
                 "fingerprint": None,
                 "occurrences": [],
@@ -168,7 +168,7 @@ def item_details(conn: sqlite3.Connection, shas: list[str]) -> dict[str, dict[st
         for row in conn.execute(f"SELECT * FROM metadata WHERE sha256 IN ({marks})", chunk):
             if row["sha256"] in out:
                 detail = out[row["sha256"]]
-                detail["metadata"] = {name: row[name] for name in _META_FIELDS}
+                detail["metadata"] = {name: row[name] for name in METADATA_FIELDS}
                 detail["metadata_raw"] = json.loads(row["raw"])
         for sha, value, quality in conn.execute(
             f"SELECT sha256, value, quality FROM fingerprints WHERE algorithm = 'pdq'"

@@ -7,6 +7,7 @@ import json
 import sqlite3
 from typing import Any
 
+from dalil.catalog.queries import METADATA_FIELDS
 from dalil.projection import Fact, projects
 
 
@@ -84,20 +85,6 @@ def insert_occurrence(conn: sqlite3.Connection, sha256: str, o: dict[str, Any]) 
     )
 
 
-_METADATA_COLUMNS = (
-    "camera_make",
-    "camera_model",
-    "camera_serial",
-    "lens",
-    "captured_at",
-    "gps_lat",
-    "gps_lon",
-    "gps_alt",
-    "orientation",
-    "software",
-    "width",
-    "height",
-)
 
 
 def insert_derivative(conn: sqlite3.Connection, sha256: str, d: dict[str, Any], when: str) -> None:
@@ -142,11 +129,11 @@ def _ingested(conn: sqlite3.Connection, fact: Fact) -> None:
     meta = p.get("metadata")
     if meta is not None:
         conn.execute(
-            f"INSERT INTO metadata (sha256, {', '.join(_METADATA_COLUMNS)}, raw)"
-            f" VALUES ({', '.join('?' * (len(_METADATA_COLUMNS) + 2))})",
+            f"INSERT INTO metadata (sha256, {', '.join(METADATA_FIELDS)}, raw)"
+            f" VALUES ({', '.join('?' * (len(METADATA_FIELDS) + 2))})",
             (
                 sha,
-                *(meta.get(c) for c in _METADATA_COLUMNS),
+                *(meta.get(c) for c in METADATA_FIELDS),
                 json.dumps(meta["raw"], ensure_ascii=False, sort_keys=True),
             ),
         )
