@@ -87,7 +87,7 @@ def test_stray_object(copy: Vault) -> None:
     stray = copy.store().path("ab" * 32)
     stray.parent.mkdir(parents=True, exist_ok=True)
     stray.write_bytes(b"planted")
-    assert kinds(copy) == {"unexpected_object"}
+    assert kinds(copy) == {"unexpected_object", "object_unprotected"}  # and it is writable
 
 
 def test_catalogue_size_edited(copy: Vault) -> None:
@@ -232,11 +232,12 @@ def test_checkpoints_deleted(copy: Vault) -> None:
 
 
 def _snapshot(root: Path) -> dict[Path, bytes]:
-    # SQLite's -wal/-shm side files are connection machinery, not vault content.
+    # SQLite's -wal/-shm side files and the writer lock (which names its holder) are
+    # machinery, not vault content.
     return {
         p: p.read_bytes()
         for p in root.rglob("*")
-        if p.is_file() and not p.name.endswith(("-wal", "-shm"))
+        if p.is_file() and not p.name.endswith(("-wal", "-shm")) and p.name != "lock"
     }
 
 

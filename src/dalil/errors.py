@@ -35,3 +35,8 @@ class IntegrityError(DalilError):
 class CatalogueDamaged(IntegrityError):
     """The catalogue is missing, unreadable, or holds what the ledger does not record; it can
     be rebuilt from the ledger (``dalil catalog rebuild``)."""
+
+
+class VaultFull(DalilError):
+    """The vault's disk is full (or will not take writes): nothing recorded is lost, the
+    command can be run again once there is room."""

@@ -5,6 +5,7 @@ from __future__ import annotations
 import fcntl
 import os
 import sqlite3
+import sys
 import uuid
 from collections.abc import Iterator
 from contextlib import contextmanager
@@ -225,15 +226,40 @@ class Vault:
 
     @contextmanager
     def writer_lock(self) -> Iterator[None]:
-        """Hold the vault's single-writer lock (ingest, checkpoint); fail fast if taken."""
-        fd = os.open(self.root / "lock", os.O_RDWR | os.O_CREAT, 0o644)
+        """Hold the vault's single-writer lock (ingest, checkpoint); fail fast if taken.
+
+        The lock file says who holds it (process id, command, since when), so a "busy" error
+        can name them. The lock ends with the process that holds it, however it ends; worker
+        processes never hold it (:mod:`dalil.workers`)."""
+        from dalil.workers import HELD_LOCKS
+
+        path = self.root / "lock"
+        fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
         try:
             try:
                 fcntl.flock(fd, fcntl.LOCK_EX | fcntl.LOCK_NB)
             except BlockingIOError as exc:
-                raise VaultError(
-                    f"{self.root} is busy: another Dalil process is writing to it"
-                ) from exc
+                raise VaultError(_busy(path)) from exc
+            HELD_LOCKS.add(fd)
+            os.ftruncate(fd, 0)
+            holder = f"{os.getpid()}\n{' '.join(sys.argv)[:300]}\n{utc_now()}\n"
+            os.pwrite(fd, holder.encode("utf-8", "replace"), 0)
             yield
         finally:
+            HELD_LOCKS.discard(fd)
             os.close(fd)
+
+
+def _busy(lock: Path) -> str:
+    """Who holds the writer lock, for the "busy" message."""
+    try:
+        pid, command, since = [*lock.read_text(errors="replace").splitlines(), "", "", ""][:3]
+    except OSError:
+        pid, command, since = "", "", ""
+    who = (
+        f"process {pid} ({command.strip() or 'dalil'}), since {since}" if pid else "another process"
+    )
+    return (
+        f"the vault is busy: {who} is writing to it. Wait for it to finish (or stop it);"
+        " the lock ends with that process, however it ends"
+    )

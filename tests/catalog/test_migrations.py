@@ -71,7 +71,7 @@ def old_vault(tmp_path: Path) -> Path:
     3 photographs, a copy, a broken JPEG, a text file, two users, a case with a confirmed
     claim. Built with that release's code (see tests/data/README.md)."""
     with tarfile.open(OLD_VAULT) as tar:
-        tar.extractall(tmp_path, filter="data")
+        tar.extractall(tmp_path, filter="tar")  # keeps the objects read-only
     return tmp_path / "vault"
 
 

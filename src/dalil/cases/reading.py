@@ -16,7 +16,6 @@ import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,6 +27,7 @@ from dalil.errors import UsageError
 from dalil.ingest import decode
 from dalil.ledger.log import Ledger
 from dalil.vault import Vault
+from dalil.workers import process_pool
 
 READ_SIDE = 1200
 """The reduced decode is at least this many pixels on its shorter side where the original is."""
@@ -132,7 +132,7 @@ def read_cases(
     jobs_list = [(sha, str(store.path(sha))) for sha in todo]
     workers = max(1, jobs or vault.settings.jobs or (os.cpu_count() or 1))
     results: Iterator[tuple[str, list[dict[str, Any]] | None, str]]
-    pool = ProcessPoolExecutor(workers) if workers > 1 and len(jobs_list) > 1 else None
+    pool = process_pool(workers) if workers > 1 and len(jobs_list) > 1 else None
     results = pool.map(_read_one, jobs_list) if pool is not None else map(_read_one, jobs_list)
     try:
         for n, (sha, readings, text) in enumerate(results, 1):

@@ -499,6 +499,12 @@ def _projection(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO projection (id, seq) VALUES (1, ?)", (None if events else 0,))
 
 
+def _acquisition_grouping(conn: sqlite3.Connection) -> None:
+    """Whether an acquisition asked for near-duplicate grouping, so that items a killed run
+    never grouped are grouped by the next one (and items ingested with --no-group are not)."""
+    conn.execute("ALTER TABLE acquisitions ADD COLUMN grouping INTEGER NOT NULL DEFAULT 1")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_similar", _similar),
@@ -508,6 +514,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0006_timestamps", _timestamps),
     Migration("0007_ledger_file", _ledger_file),
     Migration("0008_projection", _projection),
+    Migration("0009_acquisition_grouping", _acquisition_grouping),
 )
 
 

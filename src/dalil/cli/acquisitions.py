@@ -13,6 +13,7 @@ from dalil.cli.app import (
     console,
     emit_json,
     reading,
+    shown,
 )
 
 
@@ -31,8 +32,8 @@ def acquisitions(vault: VaultOption = DEFAULT_VAULT_PATH, json_: JsonOption = Fa
         counts = row["counts"] or {}
         table.add_row(
             row["acquisition"],
-            row["from"],
-            row["actor"],
+            shown(row["from"]),
+            shown(row["actor"]),
             row["opened_at"][:19],
             row["status"],
             str(counts.get("items_new", "")),

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import errno
 import getpass
 import json
 import sqlite3
@@ -13,10 +14,11 @@ from typing import Annotated, Any
 
 import typer
 from rich.console import Console
+from rich.markup import escape
 from typer.core import TyperGroup
 
 from dalil import keys
-from dalil.errors import DalilError
+from dalil.errors import DalilError, VaultFull
 from dalil.vault import DEFAULT_VAULT, Vault
 
 # Output read by scripts (not a terminal) is never hard-wrapped: a path, a hash or a sentence in
@@ -32,14 +34,37 @@ class _Commands(TyperGroup):
         try:
             return super().invoke(ctx)
         except DalilError as exc:
-            console_err.print(f"[bold red]error:[/] {exc}", highlight=False)
+            console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
             raise typer.Exit(exc.exit_code) from exc
+        except (sqlite3.OperationalError, OSError) as exc:
+            full = _disk_full(exc)
+            if full is None:
+                raise
+            console_err.print(f"[bold red]error:[/] {escape(full)}", highlight=False)
+            raise typer.Exit(VaultFull.exit_code) from exc
         except KeyboardInterrupt:
             console_err.print(
                 "[bold]Interrupted.[/] Nothing already recorded is lost; run the same command "
                 "again to finish the job."
             )
             raise typer.Exit(130) from None
+
+
+def _disk_full(exc: BaseException) -> str | None:
+    """The message for a full disk (SQLite's or the file system's), else None."""
+    text = str(exc).lower()
+    if isinstance(exc, OSError) and exc.errno in (errno.ENOSPC, errno.EDQUOT):
+        where = f" ({exc.filename})" if exc.filename else ""
+        return (
+            f"the disk is full{where}. Nothing recorded is lost: free space, then run the same"
+            " command again"
+        )
+    if isinstance(exc, sqlite3.OperationalError) and ("full" in text or "disk i/o" in text):
+        return (
+            f"the vault's catalogue or ledger could not be written ({exc}): the disk is probably"
+            " full. Nothing recorded is lost: free space, then run the same command again"
+        )
+    return None
 
 
 app = typer.Typer(
@@ -69,6 +94,22 @@ ActorOption = Annotated[
 ]
 
 DEFAULT_VAULT_PATH = Path(DEFAULT_VAULT)
+
+
+_INVISIBLE = {
+    **{c: f"\\x{c:02x}" for c in range(0x20) if c not in (0x09,)},
+    0x7F: "\\x7f",
+    **{c: f"\\x{c:02x}" for c in range(0x80, 0xA0)},
+    **{c: f"\\u{c:04x}" for c in (0x200E, 0x200F, 0x061C, *range(0x202A, 0x202F))},
+    **{c: f"\\u{c:04x}" for c in range(0x2066, 0x206A)},
+}
+
+
+def shown(value: object) -> str:
+    """Text from evidence or users (file names, labels, metadata) made safe to print: control
+    characters and direction overrides are written as escapes (a file name cannot move the
+    cursor, retitle the terminal or reverse ``gpj.exe``), and Rich markup is not interpreted."""
+    return escape(str(value).translate(_INVISIBLE))
 
 
 def _ask_passphrase(prompt: str) -> str | None:

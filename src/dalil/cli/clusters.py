@@ -19,6 +19,7 @@ from dalil.cli.app import (
     console_err,
     emit_json,
     reading,
+    shown,
     writing,
 )
 from dalil.similar import clusters as grouping
@@ -67,7 +68,12 @@ def clusters_show(
         items.add_column(column, overflow="fold")
     for it in detail["items"]:
         places = "; ".join(f"{o['acquisition']}: {o['path']}" for o in it["occurrences"][:3])
-        items.add_row(it["sha256"][:12], it["camera_serial"] or "", it["captured_at"] or "", places)
+        items.add_row(
+            it["sha256"][:12],
+            shown(it["camera_serial"] or ""),
+            shown(it["captured_at"] or ""),
+            shown(places),
+        )
     console.print(items)
     links = Table(title="links (evidence)")
     for column in ("a", "b", "stage", "PDQ", "inliers", "same camera, seconds apart"):

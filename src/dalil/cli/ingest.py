@@ -28,6 +28,7 @@ from dalil.cli.app import (
     console_err,
     emit_json,
     open_vault,
+    shown,
 )
 from dalil.errors import UsageError
 from dalil.ingest.session import IngestOptions, IngestReport, IngestSession
@@ -136,18 +137,18 @@ def print_report(report: IngestReport) -> None:
         for flagged in t.flagged[:50]:
             table.add_row(
                 flagged["sha256"][:12],
-                flagged["path"],
-                "; ".join(f"{k}: {v}" for k, v in flagged["reasons"].items()),
+                shown(flagged["path"]),
+                shown("; ".join(f"{k}: {v}" for k, v in flagged["reasons"].items())),
             )
         console.print(table)
     if t.skipped:
         console.print(f"{len(t.skipped)} entries recorded but not stored (links, devices …):")
         for entry in t.skipped[:20]:
-            console.print(f"  {entry['path']}: {entry['reason']}", highlight=False)
+            console.print(f"  {shown(entry['path'])}: {shown(entry['reason'])}", highlight=False)
     if t.unreadable:
         console.print(f"[bold red]{len(t.unreadable)} file(s) could not be read:[/]")
         for entry in t.unreadable:
-            console.print(f"  {entry['path']}: {entry['reason']}", highlight=False)
+            console.print(f"  {shown(entry['path'])}: {shown(entry['reason'])}", highlight=False)
     for note in report.notes:
         console.print(note, highlight=False)
     cp = report.checkpoint
@@ -166,3 +167,8 @@ def print_report(report: IngestReport) -> None:
             f"Near-duplicates: {grouping['new_links']} new link(s), "
             f"{grouping['clusters']} cluster(s) in the vault ('dalil clusters list')."
         )
+        if grouping.get("earlier_items_grouped"):
+            console.print(
+                f"{grouping['earlier_items_grouped']} item(s) of an earlier run that was"
+                " interrupted before grouping them were grouped now."
+            )

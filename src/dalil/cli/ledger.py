@@ -21,6 +21,7 @@ from dalil.cli.app import (
     console,
     emit_json,
     reading,
+    shown,
     writing,
 )
 from dalil.cli.verify import (
@@ -175,7 +176,9 @@ def ledger_events(
     for column in ("seq", "time", "actor", "action", "subject"):
         table.add_column(column)
     for e in events:
-        table.add_row(str(e["seq"]), e["time"][:19], e["actor"], e["action"], e["subject"])
+        table.add_row(
+            str(e["seq"]), e["time"][:19], shown(e["actor"]), e["action"], shown(e["subject"])
+        )
     console.print(table)
 
 

@@ -17,6 +17,7 @@ from dalil.cli.app import (
     console,
     emit_json,
     reading,
+    shown,
 )
 
 
@@ -38,11 +39,11 @@ def show(
     console.print(f"[bold]sha256:{digest}[/]")
     console.print(f"{detail['media_type']}, {detail['size']:,} bytes")
     for flag, reason in detail["flag_reasons"].items():
-        console.print(f"[yellow]flag {flag}[/]: {reason}", highlight=False)
+        console.print(f"[yellow]flag {flag}[/]: {shown(reason)}", highlight=False)
     meta = Table(show_header=False, title="metadata")
     for key, value in detail["metadata"].items():
         if value is not None:
-            meta.add_row(key, str(value))
+            meta.add_row(key, shown(value))
     if detail["fingerprint"]:
         fp = detail["fingerprint"]
         meta.add_row("pdq", f"{fp['pdq']} (quality {fp['quality']})")
@@ -51,15 +52,15 @@ def show(
     for column in ("acquisition", "from", "path"):
         occ.add_column(column)
     for o in detail["occurrences"]:
-        occ.add_row(o["acquisition"], o["from"], o["path"])
+        occ.add_row(o["acquisition"], shown(o["from"]), shown(o["path"]))
     console.print(occ)
     for d in detail["derivatives"]:
-        console.print(f"derivative {d['kind']}: {d['path']} ({d['width']}x{d['height']})")
+        console.print(f"derivative {d['kind']}: {shown(d['path'])} ({d['width']}x{d['height']})")
     events = Table(title="ledger events")
     for column in ("seq", "time", "actor", "action"):
         events.add_column(column)
     for e in detail["events"]:
-        events.add_row(str(e["seq"]), e["time"][:19], e["actor"], e["action"])
+        events.add_row(str(e["seq"]), e["time"][:19], shown(e["actor"]), e["action"])
     console.print(events)
     if raw:
         console.print_json(json.dumps(detail["metadata_raw"]))

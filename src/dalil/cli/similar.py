@@ -20,6 +20,7 @@ from dalil.cli.app import (
     console,
     emit_json,
     reading,
+    shown,
 )
 from dalil.cli.ingest import run_ingest
 from dalil.errors import UsageError
@@ -129,6 +130,6 @@ def similar(
             how,
             str(row["distance"]),
             "" if row["inliers"] is None else str(row["inliers"]),
-            places,
+            shown(places),
         )
     console.print(table)

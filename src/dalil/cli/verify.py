@@ -17,6 +17,7 @@ from dalil.cli.app import (
     console,
     console_err,
     emit_json,
+    shown,
 )
 from dalil.errors import EXIT_INTEGRITY
 from dalil.vault import Vault
@@ -117,9 +118,8 @@ def print_report(report: VerifyReport) -> None:
     if not console.is_terminal:  # one problem per line for scripts: kind, item, detail
         for problem in report.problems:
             console.print(
-                f"{problem.kind}\t{problem.sha256 or '-'}\t{problem.detail}",
+                f"{problem.kind}\t{problem.sha256 or '-'}\t{shown(problem.detail)}",
                 highlight=False,
-                markup=False,
             )
         console.print(f"[bold red]FAILED[/]: {summary}.")
         return
@@ -128,6 +128,6 @@ def print_report(report: VerifyReport) -> None:
     table.add_column("item")
     table.add_column("detail")
     for problem in report.problems:
-        table.add_row(problem.kind, (problem.sha256 or "")[:16], problem.detail)
+        table.add_row(problem.kind, (problem.sha256 or "")[:16], shown(problem.detail))
     console.print(table)
     console.print(f"[bold red]FAILED[/]: {summary}.")

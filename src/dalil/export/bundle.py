@@ -30,11 +30,12 @@ from typing import Any
 
 from cryptography.hazmat.primitives import serialization
 
-from dalil import keys
+from dalil import faults, keys
 from dalil.cases import model
 from dalil.catalog import atomic
 from dalil.catalog.queries import item_details, resolve_item
 from dalil.errors import UsageError
+from dalil.export import folder as folder_state
 from dalil.export import verify_bundle
 from dalil.ledger.canonical import canonical_json
 from dalil.ledger.log import PROOF_FORMAT, Checkpoint, Ledger
@@ -60,6 +61,7 @@ class BundleReport:
     timestamps: int = 0
     report_pages: int | None = None
     skipped: list[str] = field(default_factory=list)
+    restarted: bool = False  # an interrupted export had left this folder: it was started over
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -220,17 +222,21 @@ def export_bundle(
     progress: Progress | None = None,
 ) -> BundleReport:
     out = out.absolute()
+    vault_root = vault.root.resolve()
+    if out.resolve().is_relative_to(vault_root) or vault_root.is_relative_to(out.resolve()):
+        raise UsageError("write the bundle outside the vault")
+    restarted = out.is_dir() and folder_state.reclaim(out)
     if out.exists() and any(out.iterdir()):
         raise UsageError(f"{out} exists and is not empty: choose a new folder")
-    vault_root = vault.root.resolve()
-    if out.resolve().is_relative_to(vault_root):
-        raise UsageError("write the bundle outside the vault")
     shas, case_ids = choose_items(conn, cases=cases, items=items, query=query)
     ledger = vault.ledger(conn)
     everything, payloads = _events(conn, set(shas), set(case_ids), ledger.size())
     needed = max((int(e["seq"]) for e in everything), default=-1) + 1
     checkpoint = _checkpoint_for(conn, ledger, needed)
-    result = BundleReport(out=str(out), cases=case_ids, checkpoint_size=checkpoint.size)
+    result = BundleReport(
+        out=str(out), cases=case_ids, checkpoint_size=checkpoint.size, restarted=restarted
+    )
+    folder_state.begin(out)
     data = out / "data"
     (data / "originals").mkdir(parents=True)
     (data / "metadata").mkdir()
@@ -310,6 +316,7 @@ def export_bundle(
             job.result()
     finally:
         copier.shutdown()
+    faults.point("export.originals-copied")
     buffer = io.StringIO()
     writer = csv.writer(buffer, lineterminator="\n")
     writer.writerow(
@@ -412,6 +419,7 @@ def export_bundle(
     (out / "tagmanifest-sha256.txt").write_text(
         "".join(f"{hashlib.sha256((out / t).read_bytes()).hexdigest()}  {t}\n" for t in tags)
     )
+    folder_state.finish(out)
     with atomic(conn):
         ledger.append(
             actor,

@@ -34,6 +34,7 @@ from dalil.cases import model
 from dalil.catalog import atomic
 from dalil.catalog.queries import resolve_item
 from dalil.errors import EXIT_INTEGRITY, DalilError, UsageError
+from dalil.export import folder as folder_state
 from dalil.ingest import metadata as metadata_stage
 from dalil.ingest.decode import register_heif
 from dalil.ledger.log import Ledger
@@ -186,7 +187,7 @@ def release(
     if not planned:
         raise UsageError("nothing to release: the cases and items given hold no photographs")
     made_out = not out.exists()
-    out.mkdir(parents=True, exist_ok=True)
+    folder_state.begin(out)
     release_id = secrets.token_hex(8)
     report = ReleaseReport(release_id, str(out), empty_cases=empty)
     recipe = {
@@ -207,6 +208,7 @@ def release(
         if progress is not None:
             progress(min(start + batch, len(planned)), len(planned))
     if not report.files:
+        folder_state.finish(out)
         if made_out:
             out.rmdir()
         raise UsageError(
@@ -214,6 +216,7 @@ def release(
             + "; ".join(f"{s.sha256[:12]}: {s.reason}" for s in report.skipped[:5])
         )
     _finish(job, only_verified)
+    folder_state.finish(out)
     return report
 
 
@@ -240,6 +243,8 @@ def _check_out(vault: Vault, out_dir: Path, force: bool) -> Path:
         raise UsageError(f"{out} holds the vault; choose a folder of its own for the release")
     if out.exists() and not out.is_dir():
         raise UsageError(f"{out} exists and is not a folder")
+    if out.is_dir():
+        folder_state.reclaim(out)  # left by an interrupted release: start over
     if out.is_dir() and any(out.iterdir()) and not force:
         raise UsageError(f"{out} is not empty; choose an empty folder or use --force")
     return out

@@ -13,18 +13,20 @@ import os
 import time
 from collections import deque
 from collections.abc import Callable, Iterable
-from concurrent.futures import FIRST_COMPLETED, Future, ProcessPoolExecutor, wait
+from concurrent.futures import FIRST_COMPLETED, Future, wait
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from dalil import faults
 from dalil.catalog import atomic
-from dalil.errors import UsageError
+from dalil.errors import UsageError, VaultFull
 from dalil.ingest.paths import display
 from dalil.ingest.record import Recorder, Tally
 from dalil.ingest.walk import FileEntry, SkippedEntry, walk
 from dalil.ingest.worker import FileTask, ItemResult, MemberTask, init_worker, run_task
 from dalil.vault import Vault
+from dalil.workers import process_pool
 
 Task = FileTask | MemberTask
 
@@ -149,6 +151,7 @@ class IngestSession:
             for entry in entries:
                 if isinstance(entry, SkippedEntry):
                     recorder.record_skipped(entry.rel_path, entry.kind, entry.reason)
+        faults.point("ingest.walked")
         tasks: deque[Task] = deque(
             FileTask(f.abs_path, f.rel_path, f.size, f.mtime_ns, f.ctime_ns, f.atime_ns, f.mode)
             for f in files
@@ -157,6 +160,7 @@ class IngestSession:
         self._done = [0, 0]
         self._pump(tasks, recorder)
         report = self._close(conn, ledger, recorder, acq_id, label, resumed, started)
+        faults.point("ingest.closed")
         if self.options.group:
             report.clusters = self._group(conn, recorder.tally.new_items)
             signed = ledger.sign_tail()
@@ -178,10 +182,13 @@ class IngestSession:
             if self.progress is not None:
                 self.progress(Progress(done, total, 0, 0, "", "grouping"))
 
+        # items of earlier runs that were to be grouped but never were (interrupted)
+        earlier = [s for s in ungrouped(conn) if s not in set(new_items)]
+        todo = new_items + earlier
         try:
             links = (
-                update_links(self.vault, conn, self.options.actor, new_items, progress=on_match)
-                if new_items
+                update_links(self.vault, conn, self.options.actor, todo, progress=on_match)
+                if todo
                 else 0
             )
             count = int(conn.execute("SELECT COUNT(*) FROM clusters").fetchone()[0])
@@ -190,6 +197,7 @@ class IngestSession:
         return {
             "new_links": links,
             "clusters": count,
+            "earlier_items_grouped": len(earlier),
             "seconds": round(time.monotonic() - started, 3),
         }
 
@@ -221,6 +229,7 @@ class IngestSession:
                 "from": self.options.source_label,
                 "note": self.options.note,
                 "sources": [str(s) for s in sources],
+                "grouping": self.options.group,
             }
             ledger.append(
                 self.options.actor,
@@ -274,27 +283,42 @@ class IngestSession:
 
         def collect(results: Iterable[ItemResult]) -> None:
             nonlocal last_flush
+            fatal = None
+            archives = False
             for result in results:
+                if result.fatal is not None:  # the vault's disk, not the source: stop
+                    fatal = fatal or f"{display(result.rel_path)}: {result.fatal}"
+                    continue
                 batch.append(result)
                 self._advance(result)
                 for member_task in result.member_tasks:
+                    archives = True
                     tasks.append(member_task)
                     self._totals[0] += len(member_task.members)
                     self._totals[1] += sum(m.size for m in member_task.members)
-            if len(batch) >= batch_size or time.monotonic() - last_flush > 1.0:
+            if fatal or archives or len(batch) >= batch_size or time.monotonic() - last_flush > 1:
                 recorder.write(batch)
                 batch.clear()
                 last_flush = time.monotonic()
+                faults.point("ingest.batch-recorded")
+                if archives:  # an archive is recorded, its members are not yet
+                    faults.point("ingest.archive-recorded")
+            if fatal:
+                raise VaultFull(
+                    f"{fatal}. Nothing of that file was recorded and nothing recorded before"
+                    " is lost: free space on the vault's disk, then run the same command again"
+                    " to finish the acquisition"
+                )
 
         if self.jobs == 1:
             init_worker(str(self.vault.root), settings, self.options.group)
             while tasks:
                 collect(run_task(tasks.popleft()))
         else:
-            with ProcessPoolExecutor(
+            with process_pool(
                 self.jobs,
-                initializer=init_worker,
-                initargs=(str(self.vault.root), settings, self.options.group),
+                init_worker,
+                (str(self.vault.root), settings, self.options.group),
             ) as pool:
                 in_flight: set[Future[list[ItemResult]]] = set()
                 while tasks or in_flight:
@@ -319,6 +343,21 @@ class IngestSession:
                     display(result.rel_path),
                 )
             )
+
+
+def ungrouped(conn: Any) -> list[str]:
+    """Fingerprinted items of acquisitions that asked for grouping but never went through it
+    (the run was interrupted during grouping)."""
+    return [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT f.sha256 FROM fingerprints f JOIN items i ON i.sha256 = f.sha256"
+            " JOIN acquisitions a ON a.id = i.acquisition_id"
+            " LEFT JOIN match_checks m ON m.sha256 = f.sha256"
+            " WHERE f.algorithm = 'pdq' AND a.grouping = 1 AND m.sha256 IS NULL"
+            " ORDER BY f.sha256"
+        )
+    ]
 
 
 def _acquisition_counts(conn: Any, acq_id: int) -> dict[str, int]:

@@ -16,7 +16,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import Any, BinaryIO
 
 import PIL
 from PIL import Image
@@ -64,6 +64,7 @@ class ItemResult:
     mode: int | None = None
     sha256: str | None = None
     error: str | None = None  # the file could not be read: nothing stored
+    fatal: str | None = None  # the vault could not be written (disk full …): the run must stop
     known: bool = False  # the catalogue already held the item: nothing else computed
     media_type: str = identify.UNKNOWN
     flags: dict[str, str] = field(default_factory=dict)
@@ -134,6 +135,26 @@ def _open_readonly(path: bytes) -> int:
         raise
 
 
+class SourceReadError(Exception):
+    """Reading the source failed (as opposed to writing the vault)."""
+
+
+class _Source:
+    """A source file object whose read errors say they are the source's."""
+
+    def __init__(self, fh: BinaryIO) -> None:
+        self.fh = fh
+        self.read_bytes = 0
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            chunk = self.fh.read(n)
+        except OSError as exc:
+            raise SourceReadError(exc.strerror or str(exc)) from exc
+        self.read_bytes += len(chunk or b"")
+        return chunk or b""
+
+
 def _run_file(task: FileTask) -> ItemResult:
     ctx = _ctx()
     result = ItemResult(
@@ -149,51 +170,105 @@ def _run_file(task: FileTask) -> ItemResult:
         if not stat.S_ISREG(st.st_mode):
             result.error = "no longer a regular file"
             return result
+        # what is recorded is the file as it was opened, not as the walk saw it
+        result.mtime_ns, result.ctime_ns, result.atime_ns, result.mode = (
+            st.st_mtime_ns,
+            st.st_ctime_ns,
+            st.st_atime_ns,
+            st.st_mode,
+        )
         with os.fdopen(fd, "rb", buffering=0, closefd=False) as fh:
+            source = _Source(fh)
             if st.st_size <= ctx.settings.in_memory_limit:
-                data = fh.readall()
-                _describe_bytes(result, data, hashlib.sha256(data).hexdigest())
+                data = source.read()
+                changed = _changed_while_read(fd, st, len(data))
+                _describe_bytes(result, data, hashlib.sha256(data).hexdigest(), changed)
             else:
-                stored = ctx.store.put_stream(fh)
-                _describe_stored(result, stored.sha256, stored.size)
-    except OSError as exc:
-        result.error = f"read error: {exc.strerror or exc}"
+                stored = ctx.store.put_stream(source)  # type: ignore[arg-type]
+                changed = _changed_while_read(fd, st, source.read_bytes)
+                _describe_stored(result, stored.sha256, stored.size, changed)
+    except SourceReadError as exc:
+        result.error = f"read error: {exc}"
+        result.sha256 = None
+    except OSError as exc:  # the vault's side: never a fact about the source
+        result.fatal = f"cannot write to the vault: {exc.strerror or exc}"
         result.sha256 = None
     finally:
         os.close(fd)
     return result
 
 
-def _known(sha256: str) -> bool:
-    row = _ctx().catalog.execute("SELECT 1 FROM items WHERE sha256 = ?", (sha256,)).fetchone()
-    return row is not None
+def _changed_while_read(fd: int, before: os.stat_result, read: int) -> str | None:
+    """Why the bytes read may not be the file as it was opened (it grew, shrank or was
+    written to meanwhile), or None."""
+    try:
+        after = os.fstat(fd)
+    except OSError:
+        return None
+    if read != before.st_size or after.st_size != before.st_size:
+        return (
+            f"the file was {before.st_size} bytes when opened, {after.st_size} after reading;"
+            f" the {read} bytes read are what is stored"
+        )
+    if after.st_mtime_ns != before.st_mtime_ns:
+        return "the file was modified while it was read; the bytes read are what is stored"
+    return None
 
 
-def _describe_bytes(result: ItemResult, data: bytes, digest: str) -> None:
+def _known(sha256: str) -> str | None:
+    """The media type of an item the catalogue holds already, else None."""
+    row = (
+        _ctx()
+        .catalog.execute("SELECT media_type FROM items WHERE sha256 = ?", (sha256,))
+        .fetchone()
+    )
+    return None if row is None else str(row[0])
+
+
+def _describe_bytes(
+    result: ItemResult, data: bytes, digest: str, changed: str | None = None
+) -> None:
     ctx = _ctx()
     result.sha256 = digest
     result.size = len(data)
     known = _known(digest)
     ctx.store.put_bytes(data, digest)  # no-op when the object is already stored
-    if known:
-        result.known = True
+    if known is not None:
+        _known_item(result, known, data)
         return
     result.media_type = identify.media_type(data[: identify.HEAD_BYTES])
+    if changed:
+        result.flags["changed_while_read"] = changed
     _analyse(result, data, ctx)
 
 
-def _describe_stored(result: ItemResult, digest: str, size: int) -> None:
+def _describe_stored(
+    result: ItemResult, digest: str, size: int, changed: str | None = None
+) -> None:
     ctx = _ctx()
     result.sha256 = digest
     result.size = size
-    if _known(digest):
-        result.known = True
-        return
     path = ctx.store.path(digest)
+    known = _known(digest)
+    if known is not None:
+        _known_item(result, known, path)
+        return
     with path.open("rb") as fh:
         head = fh.read(identify.HEAD_BYTES)
     result.media_type = identify.media_type(head)
+    if changed:
+        result.flags["changed_while_read"] = changed
     _analyse(result, path, ctx)
+
+
+def _known_item(result: ItemResult, media_type: str, source: bytes | Path) -> None:
+    """An item the vault holds: nothing to describe, but an archive's members are listed
+    again, so that every place they were found is recorded (a new source, or a run that was
+    interrupted before the members)."""
+    result.known = True
+    result.media_type = media_type
+    if media_type in identify.ARCHIVE_TYPES:
+        _expand_archive(result, source, _ctx(), record_flags=False)
 
 
 # -- describe ------------------------------------------------------------------------------
@@ -266,14 +341,17 @@ def write_thumbnail(
     }
 
 
-def _expand_archive(result: ItemResult, source: bytes | Path, ctx: _Context) -> None:
+def _expand_archive(
+    result: ItemResult, source: bytes | Path, ctx: _Context, *, record_flags: bool = True
+) -> None:
     assert result.sha256 is not None
     settings = ctx.settings
     if result.depth >= settings.zip_max_depth:
-        result.flags["zip_too_deep"] = (
-            f"archive nested {result.depth} deep; members are not expanded "
-            f"(limit {settings.zip_max_depth})"
-        )
+        if record_flags:
+            result.flags["zip_too_deep"] = (
+                f"archive nested {result.depth} deep; members are not expanded "
+                f"(limit {settings.zip_max_depth})"
+            )
         return
     try:
         with zipfile.ZipFile(io.BytesIO(source) if isinstance(source, bytes) else source) as zf:
@@ -283,61 +361,96 @@ def _expand_archive(result: ItemResult, source: bytes | Path, ctx: _Context) -> 
                 max_member_bytes=settings.zip_max_member_bytes,
             )
     except (zipfile.BadZipFile, zipfile.LargeZipFile, OSError, ValueError) as exc:
-        result.flags["corrupt_archive"] = f"cannot read archive: {exc}"
+        if record_flags:
+            result.flags["corrupt_archive"] = f"cannot read archive: {exc}"
         return
-    result.flags.update(listing.flags)
+    if record_flags:
+        result.flags.update(listing.flags)
     result.skipped.extend(
-        (result.rel_path + b"!/" + name, kind, reason) for name, kind, reason in listing.skipped
+        (result.rel_path + b"!" + rel, kind, reason) for rel, kind, reason in listing.skipped
     )
-    batch = 64
-    for start in range(0, len(listing.members), batch):
+    for members in _batches(listing.members):
         result.member_tasks.append(
-            MemberTask(
-                result.sha256,
-                result.rel_path,
-                tuple(listing.members[start : start + batch]),
-                result.depth + 1,
-            )
+            MemberTask(result.sha256, result.rel_path, tuple(members), result.depth + 1)
         )
+
+
+def _batches(members: list[archive_stage.Member]) -> list[list[archive_stage.Member]]:
+    """Members in tasks of a few hundred MB or a few thousand entries: the archive is opened
+    once per task (and kept open per worker), so a 100,000-entry zip is not parsed 1,500 times,
+    while several workers still share a large one."""
+    most = max(64, min(4096, len(members) // ((os.cpu_count() or 1) * 4) + 1))
+    out: list[list[archive_stage.Member]] = []
+    current: list[archive_stage.Member] = []
+    size = 0
+    for member in members:
+        if current and (len(current) >= most or size + member.size > 256 * 1024 * 1024):
+            out.append(current)
+            current, size = [], 0
+        current.append(member)
+        size += member.size
+    if current:
+        out.append(current)
+    return out
+
+
+_OPEN_ARCHIVE: dict[str, zipfile.ZipFile] = {}
+
+
+def _archive(sha256: str) -> zipfile.ZipFile:
+    """The stored archive, opened once per worker process (its central directory is parsed
+    once, not once per batch of members)."""
+    if sha256 not in _OPEN_ARCHIVE:
+        for old in _OPEN_ARCHIVE.values():
+            old.close()
+        _OPEN_ARCHIVE.clear()
+        _OPEN_ARCHIVE[sha256] = zipfile.ZipFile(_ctx().store.path(sha256))
+    return _OPEN_ARCHIVE[sha256]
 
 
 def _run_members(task: MemberTask) -> list[ItemResult]:
     ctx = _ctx()
     results: list[ItemResult] = []
     try:
-        zf = zipfile.ZipFile(ctx.store.path(task.archive_sha256))
+        zf = _archive(task.archive_sha256)
+        entries = zf.infolist()
     except (zipfile.BadZipFile, OSError) as exc:
         for member in task.members:
-            res = ItemResult(task.archive_rel_path + b"!/" + member.name_bytes, member.size)
+            res = ItemResult(task.archive_rel_path + b"!" + member.rel, member.size)
             res.error = f"cannot reopen stored archive: {exc}"
             results.append(res)
         return results
-    with zf:
-        for member in task.members:
-            res = ItemResult(
-                task.archive_rel_path + b"!/" + member.name_bytes,
-                member.size,
-                member.mtime_ns,
-                depth=task.depth,
-            )
-            try:
-                with zf.open(member.name) as fh:
-                    if member.size <= ctx.settings.in_memory_limit:
-                        data = fh.read(ctx.settings.in_memory_limit + 1)
-                        _describe_bytes(res, data, hashlib.sha256(data).hexdigest())
-                    else:
-                        stored = ctx.store.put_stream(fh)  # type: ignore[arg-type]
-                        _describe_stored(res, stored.sha256, stored.size)
-            except (
-                zipfile.BadZipFile,
-                zlib.error,
-                EOFError,
-                OSError,
-                NotImplementedError,
-                RuntimeError,
-                ValueError,
-            ) as exc:
-                res.sha256 = None
-                res.error = f"archive member unreadable: {exc}"
-            results.append(res)
+    for member in task.members:
+        res = ItemResult(
+            task.archive_rel_path + b"!" + member.rel,
+            member.size,
+            member.mtime_ns,
+            depth=task.depth,
+        )
+        try:
+            # by entry, not by name: two members may bear the same name
+            with zf.open(entries[member.index]) as fh:
+                source = _Source(fh)  # type: ignore[arg-type]
+                if member.size <= ctx.settings.in_memory_limit:
+                    data = source.read(ctx.settings.in_memory_limit + 1)
+                    _describe_bytes(res, data, hashlib.sha256(data).hexdigest())
+                else:
+                    stored = ctx.store.put_stream(source)  # type: ignore[arg-type]
+                    _describe_stored(res, stored.sha256, stored.size)
+        except (
+            zipfile.BadZipFile,
+            zlib.error,
+            EOFError,
+            NotImplementedError,
+            RuntimeError,
+            ValueError,
+            IndexError,
+            SourceReadError,
+        ) as exc:
+            res.sha256 = None
+            res.error = f"archive member unreadable: {exc}"
+        except OSError as exc:  # the vault's side
+            res.sha256 = None
+            res.fatal = f"cannot write to the vault: {exc.strerror or exc}"
+        results.append(res)
     return results

@@ -34,8 +34,8 @@ def path_bytes(record: dict[str, Any]) -> bytes:
 def _opened(conn: sqlite3.Connection, fact: Fact) -> None:
     p = fact.payload
     conn.execute(
-        "INSERT INTO acquisitions (id, label, source_label, note, actor, sources, opened_at)"
-        " VALUES (?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO acquisitions (id, label, source_label, note, actor, sources, opened_at,"
+        " grouping) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
         (
             int(p["id"]),
             p["label"],
@@ -44,6 +44,7 @@ def _opened(conn: sqlite3.Connection, fact: Fact) -> None:
             fact.actor,
             json.dumps(p["sources"], ensure_ascii=False),
             fact.time,
+            int(p.get("grouping", True)),
         ),
     )
 
@@ -83,8 +84,6 @@ def insert_occurrence(conn: sqlite3.Connection, sha256: str, o: dict[str, Any]) 
             o.get("mode"),
         ),
     )
-
-
 
 
 def insert_derivative(conn: sqlite3.Connection, sha256: str, d: dict[str, Any], when: str) -> None:

@@ -12,7 +12,6 @@ import base64
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass
 from datetime import datetime
 from functools import partial
@@ -20,6 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
+from dalil import faults
 from dalil.catalog import atomic
 from dalil.ingest import decode
 from dalil.ingest.worker import FEATURES_KIND
@@ -31,6 +31,7 @@ from dalil.similar.keypoints import KeypointIndex, open_keypoint_index
 from dalil.similar.matcher import Match, Matcher, Probe, Thresholds
 from dalil.store import write_atomic
 from dalil.vault import Vault
+from dalil.workers import process_pool
 
 Progress = Callable[[int, int], None]
 
@@ -206,7 +207,7 @@ def update_links(
     chunks = [_Chunk(vault, probes[i : i + size]) for i in range(0, len(probes), size)]
     workers = max(1, jobs or vault.settings.jobs or (os.cpu_count() or 1))
     results: Iterator[list[tuple[str, Match]]]
-    pool = ProcessPoolExecutor(workers) if workers > 1 and len(chunks) > 1 else None
+    pool = process_pool(workers) if workers > 1 and len(chunks) > 1 else None
     results = pool.map(_match_chunk, chunks) if pool is not None else map(_match_chunk, chunks)
     checked = {(a, b) for a, b in conn.execute("SELECT a, b FROM pair_checks")}
     pending: list[dict[str, object]] = []
@@ -226,7 +227,9 @@ def update_links(
     finally:
         if pool is not None:
             pool.shutdown()
+    faults.point("grouping.matched")
     _record_links(vault, conn, actor, pending, names)
+    faults.point("grouping.recorded")
     return len(pending)
 
 

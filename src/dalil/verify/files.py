@@ -4,25 +4,66 @@ record."""
 
 from __future__ import annotations
 
+import contextlib
 import hashlib
 import os
 import sqlite3
+import stat
 from collections.abc import Iterator
-from concurrent.futures import ProcessPoolExecutor
+from pathlib import Path
 
 from dalil.vault import Vault
 from dalil.verify import report as r
 from dalil.verify.report import HashProgress
+from dalil.workers import process_pool
 
 
 def hash_file(path: str) -> tuple[str, str | None, int]:
-    """(path, sha256 hex or None if unreadable, size) — run in worker processes."""
+    """(path, sha256 hex or None if unreadable, size) — run in worker processes. A symbolic
+    link is not followed (it is no object)."""
     try:
-        with open(path, "rb") as fh:
-            digest = hashlib.file_digest(fh, "sha256")
-            return path, digest.hexdigest(), fh.tell()
+        fd = os.open(path, os.O_RDONLY | os.O_NOFOLLOW | os.O_CLOEXEC)
     except OSError:
         return path, None, 0
+    with os.fdopen(fd, "rb") as fh:
+        try:
+            digest = hashlib.file_digest(fh, "sha256")
+        except OSError:
+            return path, None, 0
+        return path, digest.hexdigest(), fh.tell()
+
+
+def _staged(vault: Vault) -> set[tuple[int, int]]:
+    """(device, inode) of files staged in the vault's tmp/: an object's second name there is
+    the staging copy of an interrupted write (the next write removes it), not an exposure."""
+    out = set()
+    for entry in vault.tmp_dir.iterdir() if vault.tmp_dir.is_dir() else []:
+        with contextlib.suppress(OSError):
+            st = entry.lstat()
+            out.add((st.st_dev, st.st_ino))
+    return out
+
+
+def _unprotected(path: Path, owner: int, staged: set[tuple[int, int]]) -> str | None:
+    """Why an object could be changed without going through Dalil, or None: it must be a
+    regular file with no write permission, one name only (no hard link elsewhere, which
+    could be writable) and the vault's owner."""
+    try:
+        st = os.lstat(path)
+    except OSError as exc:
+        return f"cannot be examined ({exc.strerror})"
+    if stat.S_ISLNK(st.st_mode):
+        return f"is a symbolic link to {os.readlink(path)!r}, not the stored file"
+    if not stat.S_ISREG(st.st_mode):
+        return "is not a regular file"
+    reasons = []
+    if st.st_mode & 0o222:
+        reasons.append(f"is writable (mode {stat.filemode(st.st_mode)})")
+    if st.st_nlink > 1 + ((st.st_dev, st.st_ino) in staged):
+        reasons.append(f"has {st.st_nlink} names (hard links): another name could change it")
+    if st.st_uid != owner:
+        reasons.append(f"belongs to user {st.st_uid}, not the vault's owner {owner}")
+    return "; ".join(reasons) or None
 
 
 def check_files(
@@ -36,7 +77,12 @@ def check_files(
     store = vault.store()
     items = {str(sha): int(size) for sha, size in truth.execute("SELECT sha256, size FROM items")}
     present: dict[str, str] = {}
+    owner = os.stat(vault.objects_dir).st_uid
+    staged = _staged(vault)
     for name, path in store.iter_objects():
+        why = _unprotected(path, owner, staged)
+        if why is not None:
+            report.add(r.OBJECT_UNPROTECTED, name, f"{path.relative_to(vault.root)} {why}")
         expected_path = store.path(name) if len(name) == 64 else None
         if name not in items or expected_path != path:
             report.add(r.UNEXPECTED_OBJECT, None, f"{path.relative_to(vault.root)} is not recorded")
@@ -61,7 +107,7 @@ def check_files(
     paths = [present[d] for d in sorted(present)] + sorted(derived)
     total = len(paths)
     results: Iterator[tuple[str, str | None, int]]
-    pool = ProcessPoolExecutor(jobs) if jobs > 1 and total > 1 else None
+    pool = process_pool(jobs) if jobs > 1 and total > 1 else None
     if pool is not None:
         results = pool.map(hash_file, paths, chunksize=max(1, min(64, total // (jobs * 8) or 1)))
     else:

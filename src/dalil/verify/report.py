@@ -10,6 +10,7 @@ from typing import Any
 OBJECT_MISSING = "object_missing"
 OBJECT_ALTERED = "object_altered"
 UNEXPECTED_OBJECT = "unexpected_object"
+OBJECT_UNPROTECTED = "object_unprotected"
 DERIVATIVE_MISSING = "derivative_missing"
 DERIVATIVE_ALTERED = "derivative_altered"
 CATALOGUE_ROW_ALTERED = "catalogue_row_altered"
@@ -34,6 +35,7 @@ KINDS = (
     OBJECT_MISSING,
     OBJECT_ALTERED,
     UNEXPECTED_OBJECT,
+    OBJECT_UNPROTECTED,
     DERIVATIVE_MISSING,
     DERIVATIVE_ALTERED,
     CATALOGUE_ROW_ALTERED,

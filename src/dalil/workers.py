@@ -1,0 +1,54 @@
+"""Process pools whose workers never outlive, nor hold the locks of, the process that made them.
+
+Pools are made while the vault's writer lock is held. A forked worker inherits the lock's file
+descriptor, and ``flock`` locks belong to the open file, not the process: after ``kill -9`` of
+the parent, orphaned workers kept the vault "busy". Each worker therefore closes its copies of
+held lock descriptors first, and asks the kernel to kill it when its parent dies (Linux).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import ctypes
+import ctypes.util
+import os
+import signal
+import sys
+from collections.abc import Callable
+from concurrent.futures import ProcessPoolExecutor
+from typing import Any
+
+HELD_LOCKS: set[int] = set()
+"""File descriptors of locks this process holds (closed in every worker it forks)."""
+
+_PR_SET_PDEATHSIG = 1
+
+
+def _die_with(parent: int) -> None:
+    if sys.platform.startswith("linux"):
+        with contextlib.suppress(OSError):
+            libc = ctypes.CDLL(ctypes.util.find_library("c") or "libc.so.6", use_errno=True)
+            libc.prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)
+    if os.getppid() != parent:  # the parent died before the request took effect
+        os._exit(1)
+
+
+def _start(parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    _die_with(parent)
+    for fd in list(HELD_LOCKS):
+        with contextlib.suppress(OSError):
+            os.close(fd)  # the parent keeps its own descriptor, and with it the lock
+    HELD_LOCKS.clear()
+    if initializer is not None:
+        initializer(*initargs)
+
+
+def process_pool(
+    jobs: int,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+) -> ProcessPoolExecutor:
+    """A process pool of ``jobs`` workers that die with this process and hold no lock."""
+    return ProcessPoolExecutor(
+        jobs, initializer=_start, initargs=(os.getpid(), initializer, initargs)
+    )
