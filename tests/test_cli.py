@@ -52,17 +52,20 @@ def test_ingest_json_contract(ingested: tuple[Path, dict]) -> None:
 def test_items_show_acquisitions(cli: Cli, ingested: tuple[Path, dict]) -> None:
     vault, _ = ingested
     code, out = cli("items", "--vault", vault, "--json")
-    items = json.loads(out)
-    assert code == 0 and len(items) == 5
+    listing = json.loads(out)
+    items = listing["items"]
+    assert code == 0 and len(items) == 5 and listing["total"] == listing["shown"] == 5
     assert set(items[0]) >= {"sha256", "size", "media_type", "flags"}
     code, out = cli("items", "--vault", vault, "--flag", "any", "--json")
-    assert len(json.loads(out)) == 1
+    assert json.loads(out)["total"] == 1
     code, out = cli(
         "items", "--vault", vault, "--type", "image/jpeg", "--acquisition", "A0001", "--json"
     )
-    assert len(json.loads(out)) == 5  # the broken file starts like a JPEG: typed by content
+    assert json.loads(out)["total"] == 5  # the broken file starts like a JPEG: typed by content
     code, out = cli("items", "--vault", vault, "--type", "text/", "--json")
-    assert json.loads(out) == []
+    assert json.loads(out) == {"total": 0, "shown": 0, "items": []}
+    code, out = cli("items", "--vault", vault, "--limit", "2", "--json")
+    assert json.loads(out)["total"] == 5 and json.loads(out)["shown"] == 2
     photo = next(i for i in items if not i["flags"])
     code, out = cli("show", photo["sha256"][:10], "--vault", vault, "--json")
     detail = json.loads(out)
@@ -76,7 +79,7 @@ def test_items_show_acquisitions(cli: Cli, ingested: tuple[Path, dict]) -> None:
     assert detail["derivatives"][0]["kind"] == "thumbnail"
     assert (vault / detail["derivatives"][0]["path"]).is_file()
     code, out = cli("acquisitions", "--vault", vault, "--json")
-    acq = json.loads(out)[0]
+    acq = json.loads(out)["acquisitions"][0]
     assert acq["from"] == "stick #1" and acq["counts"]["items_new"] == 5
 
 
@@ -104,7 +107,7 @@ def test_vault_from_environment(
     vault, _ = ingested
     monkeypatch.setenv("DALIL_VAULT", str(vault))
     code, out = cli("items", "--json")
-    assert code == 0 and len(json.loads(out)) == 5
+    assert code == 0 and json.loads(out)["total"] == 5
 
 
 def test_proof_checks_with_standalone_script(
@@ -140,11 +143,13 @@ def test_ledger_commands(cli: Cli, ingested: tuple[Path, dict]) -> None:
     code, out = cli("ledger", "checkpoint", "--vault", vault, "--json")
     assert code == 0 and json.loads(out)["size"] == report["checkpoint"]["size"]
     code, out = cli("ledger", "events", "--vault", vault, "--action", "item.ingested", "--json")
-    assert [e["details"]["flags"] for e in json.loads(out) if e["details"]["flags"]] == [
+    found = json.loads(out)["events"]
+    assert [e["details"]["flags"] for e in found if e["details"]["flags"]] == [
         ["corrupt"]
     ]
     actions = [
-        e["action"] for e in json.loads(cli("ledger", "events", "--vault", vault, "--json")[1])
+        e["action"]
+        for e in json.loads(cli("ledger", "events", "--vault", vault, "--json")[1])["events"]
     ]
     assert actions[:2] == ["vault.created", "acquisition.opened"]
     assert actions.index("acquisition.closed") > actions.index("item.ingested")

@@ -206,8 +206,11 @@ def test_cli_flow_propose_accept_set_confirm_search(vault: Vault) -> None:
     first = claims[0]["annotation"]
     refused = run_dalil("review", "confirm", str(first), "--vault", root, "--as", "amina")
     assert refused.returncode == 2 and "second person" in refused.stderr
-    queue = dalil("review", "queue", "unverified", "--mine", who="omar")
-    assert [q["id"] for q in queue] == [first]
+    everything = dalil("review", "queue", "unverified", "--mine", who="omar")["unverified"]
+    assert {q["kind"] for q in everything} == {"identifier", "attribute", "mark"}
+    queue = dalil("review", "queue", "unverified", "--mine", "--kind", "identifier", who="omar")
+    assert [q["id"] for q in queue["unverified"]] == [first] and queue["total"] == 1
+    assert queue["unverified"][0]["confirmations"]["text"] == "0 of 1 confirmations"
     assert dalil("review", "confirm", str(first), who="omar")[0]["state"] == "verified"
     found = dalil("search", "--id", "detainee:~3301", who=None)
     assert [r["case_id"] for r in found["results"]] == [made[0]]
@@ -238,3 +241,34 @@ def test_review_state_and_names_cannot_be_bent(vault: Vault) -> None:
         in p.detail
         for p in report.problems
     )
+
+
+@pytest.mark.parametrize(
+    ("args", "says"),
+    [
+        (("search", "--id", "nosuchtype:~4721"), "unknown identifier type 'nosuchtype'"),
+        (("search", "--from", "May2013"), "is not a date"),
+        (("search", "--to", "2013-13-40"), "is not a date"),
+        (("search", "--kind", "animal"), "kinds are: person"),
+        (("search", "--flag", "nosuchflag"), "flags are: any, empty"),
+        (("items", "--flag", "nosuchflag"), "flags are: any, empty"),
+        (("items", "--acquisition", "A9999"), "no acquisition 'A9999'"),
+    ],
+)
+def test_bad_filters_are_errors_not_empty_answers(
+    vault: Vault, args: tuple[str, ...], says: str
+) -> None:
+    done = run_dalil(*args, "--vault", vault.root)
+    assert done.returncode == 2, done.stdout
+    assert says in done.stderr
+
+
+def test_arabic_spelling_variants_find_their_case(vault: Vault) -> None:
+    conn = vault.connect()
+    ledger = vault.ledger(conn)
+    amina = model.Actor("amina")
+    case = model.new_case(conn, ledger, amina, "person", "أحمد")
+    model.add_annotation(conn, ledger, amina, case, "note", "", "وُجد في المستشفى العسكري")
+    for typed in ("وجد", "مستشفي", "عسكري", "العسكرى", "احمد", "مستشفى العسكري"):
+        found = search(conn, SearchQuery(text=typed))
+        assert [r["case_id"] for r in found["results"]] == [case], typed

@@ -61,7 +61,7 @@ def test_propose_accept_read_confirm_search_offline(
         for c in manifest.cards  # type: ignore[attr-defined]
     }
     known = {v for t in truth for v in t}
-    queue = dalil("review", "queue", "unverified", "--limit", "500", who=None)
+    queue = dalil("review", "queue", "unverified", "--all", who=None)["unverified"]
     read = [q for q in queue if q["source"].startswith("ocr:")]
     assert read and all(q["region"] and q["item"] for q in read)
     right = [q for q in read if q["value"] in known]

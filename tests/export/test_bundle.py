@@ -250,7 +250,7 @@ def test_a_bundle_ingested_elsewhere_keeps_its_provenance(bundle: Path, tmp_path
         run_dalil(
             "ledger", "events", "--action", "item.provenance", "--vault", other, "--json"
         ).stdout
-    )
+    )["events"]
     assert len(events) == 4
     details = events[0]["details"]
     assert details["from_vault"] and details["bundle_hash"]

@@ -175,7 +175,7 @@ def test_split_and_merge_survive_recompute(scene: dict, tmp_path: Path) -> None:
     assert final.get(flipped) != final[scene["original"]]
     for action in ("cluster.split", "cluster.merged"):
         events = run_dalil("ledger", "events", "--action", action, "--vault", root, "--json")
-        assert len(json.loads(events.stdout)) == 1, action
+        assert json.loads(events.stdout)["total"] == 1, action
     assert run_dalil("verify", "--vault", root).returncode == 0
 
 

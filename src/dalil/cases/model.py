@@ -539,7 +539,7 @@ def refresh(conn: sqlite3.Connection, pk: int) -> None:
         (pk,),
     ).fetchall()
     words += [str(r[0]) for r in ocr if r[0]]
-    body = vocab.ascii_digits(" ".join(w for w in words if w))
+    body = vocab.search_text(" ".join(w for w in words if w))
     conn.execute("DELETE FROM case_text WHERE rowid = ?", (pk,))
     conn.execute(
         "INSERT INTO case_text (rowid, case_id, body) VALUES (?, ?, ?)", (pk, case_id, body)

@@ -109,41 +109,99 @@ def reject(
         return out
 
 
+CLAIM_KINDS = ("identifier", "attribute", "mark")
+"""What the unverified queue holds: claims a second person must confirm (notes are not)."""
+
+
+def confirmations(row: dict[str, Any]) -> dict[str, Any]:
+    """How far a claim is from verified: confirmations that count, and how many it needs."""
+    author, source = row["author"], row["source"]
+    have = len(
+        {
+            r["reviewer"]
+            for r in row["reviews"]
+            if r["verdict"] == "confirm" and (r["reviewer"] != author or source != "person")
+        }
+    )
+    need = _needed(str(source))
+    return {"have": have, "need": need, "text": f"{min(have, need)} of {need} confirmations"}
+
+
 def queue(
     conn: sqlite3.Connection, name: str, *, limit: int = 50, for_user: str | None = None
 ) -> list[dict[str, Any]]:
-    """A review queue: ``proposed`` cases, ``unverified`` identifiers, ``conflicts``. With
-    ``for_user``, unverified claims that user may still review (not their own, not reviewed
-    by them)."""
+    """The first ``limit`` rows of a review queue (see :func:`queue_page`)."""
+    return queue_page(conn, name, limit=limit, for_user=for_user)[0]
+
+
+def queue_page(
+    conn: sqlite3.Connection,
+    name: str,
+    *,
+    limit: int | None = 50,
+    for_user: str | None = None,
+    case: str | None = None,
+    kind: str | None = None,
+    max_confidence: float | None = None,
+) -> tuple[list[dict[str, Any]], int]:
+    """A review queue and how long it is in all: ``proposed`` cases, ``unverified`` claims
+    (lowest reading confidence first, then people's claims), ``conflicts``. With ``for_user``,
+    the claims that user may still review (not their own, not reviewed by them)."""
+    most = -1 if limit is None else limit
     if name == "proposed":
         keys = ("case_id", "title", "cluster", "items", "created_at")
-        return [
+        total = conn.execute("SELECT COUNT(*) FROM cases WHERE status = 'proposed'").fetchone()[0]
+        rows = [
             dict(zip(keys, r, strict=True))
             for r in conn.execute(
                 "SELECT case_id, title, cluster, items, created_at FROM cases"
                 " WHERE status = 'proposed' ORDER BY id LIMIT ?",
-                (limit,),
+                (most,),
             )
         ]
+        return rows, int(total)
     if name == "unverified":
-        sql = (
-            "SELECT a.id FROM annotations a WHERE a.kind = 'identifier' AND a.state = 'unverified'"
-        )
-        params: list[Any] = []
+        if kind is not None and kind not in CLAIM_KINDS:
+            raise UsageError(f"claims to review are of kinds: {', '.join(CLAIM_KINDS)}")
+        where = [
+            f"a.kind IN ({','.join('?' * len(CLAIM_KINDS))})" if kind is None else "a.kind = ?",
+            "a.state = 'unverified'",
+        ]
+        params: list[Any] = list(CLAIM_KINDS) if kind is None else [kind]
         if for_user:
-            sql += (
-                " AND (a.author != ? OR a.source != 'person') AND NOT EXISTS"
+            where.append(
+                "(a.author != ? OR a.source != 'person') AND NOT EXISTS"
                 " (SELECT 1 FROM reviews r WHERE r.annotation_id = a.id AND r.reviewer = ?)"
             )
             params += [for_user, for_user]
-        ids = conn.execute(sql + " ORDER BY a.id LIMIT ?", (*params, limit)).fetchall()
-        return [annotation_row(conn, int(r[0])) for r in ids]
+        if case:
+            from dalil.cases.model import case_pk
+
+            where.append("a.case_pk = ?")
+            params.append(case_pk(conn, case))
+        if max_confidence is not None:
+            where.append("a.confidence IS NOT NULL AND a.confidence <= ?")
+            params.append(max_confidence)
+        clause = " AND ".join(where)
+        total = conn.execute(f"SELECT COUNT(*) FROM annotations a WHERE {clause}", params)
+        ids = conn.execute(
+            f"SELECT a.id FROM annotations a WHERE {clause}"
+            " ORDER BY a.confidence IS NULL, a.confidence, a.id LIMIT ?",
+            (*params, most),
+        ).fetchall()
+        rows = []
+        for (aid,) in ids:
+            row = annotation_row(conn, int(aid))
+            row["confirmations"] = confirmations(row)
+            rows.append(row)
+        return rows, int(total.fetchone()[0])
     if name == "conflicts":
-        return conflicts(conn, limit)
+        found = conflicts(conn, None)
+        return found[: None if limit is None else limit], len(found)
     raise UsageError(f"queues: {', '.join(QUEUES)}")
 
 
-def conflicts(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, Any]]:
+def conflicts(conn: sqlite3.Connection, limit: int | None = 50) -> list[dict[str, Any]]:
     """Disagreements: live claims of different values for one field of one case, and claims
     that some people confirmed and others rejected."""
     out: list[dict[str, Any]] = []
@@ -153,7 +211,7 @@ def conflicts(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, Any]]
         " WHERE a.kind IN ('identifier', 'attribute') AND a.state IN ('unverified', 'verified')"
         " GROUP BY a.case_pk, a.kind, a.field HAVING COUNT(DISTINCT a.value) > 1"
         " ORDER BY c.id LIMIT ?",
-        (limit,),
+        (-1 if limit is None else limit,),
     ):
         out.append(
             {
@@ -165,8 +223,8 @@ def conflicts(conn: sqlite3.Connection, limit: int = 50) -> list[dict[str, Any]]
     for (annotation_id,) in conn.execute(
         "SELECT annotation_id FROM reviews GROUP BY annotation_id"
         " HAVING SUM(verdict = 'confirm') > 0 AND SUM(verdict = 'reject') > 0 LIMIT ?",
-        (limit,),
+        (-1 if limit is None else limit,),
     ):
         row = annotation_row(conn, int(annotation_id))
         out.append({"case": row["case"], "why": "confirmed and rejected", "annotations": [row]})
-    return out[:limit]
+    return out if limit is None else out[:limit]

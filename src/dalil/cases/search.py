@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dalil.cases import vocabulary as vocab
-from dalil.cases.model import query_keys
+from dalil.cases.model import identifier_types, query_keys
 from dalil.errors import UsageError
 
 SORTS = {
@@ -104,7 +104,7 @@ class SqliteText:
 
     @staticmethod
     def _fts(text: str) -> str:
-        words = _WORD.findall(vocab.ascii_digits(text))
+        words = _WORD.findall(vocab.search_text(text))
         if not words:
             raise UsageError(f"{text!r} has no words to search for")
         quoted = [f'"{w}"' for w in words]
@@ -155,7 +155,12 @@ def search(
         where.append(cond)
         params.extend(values)
 
+    known_types = identifier_types(conn)
     for f in q.identifiers:
+        if f.type is not None and f.type not in known_types:
+            raise UsageError(
+                f"unknown identifier type {f.type!r}; types are: {', '.join(known_types)}"
+            )
         add(*_identifier_condition(f))
     if q.status:
         unknown = [s for s in q.status if s not in vocab.STATUSES]
@@ -165,6 +170,8 @@ def search(
     else:
         add("c.status NOT IN ('merged', 'rejected')", [])
     if q.kind:
+        if q.kind not in vocab.KINDS:
+            raise UsageError(f"unknown kind {q.kind!r}; kinds are: {', '.join(vocab.KINDS)}")
         add("c.kind = ?", [q.kind])
     if q.branch:
         branch = vocab.normalise_identifier(q.branch)
@@ -172,11 +179,16 @@ def search(
     if q.camera:
         add("c.cameras LIKE ?", [f"% {q.camera} %"])
     if q.flag:
-        add("c.flags LIKE ?", [f"% {q.flag} %"])
+        from dalil.ingest.flags import check
+
+        if check(q.flag) == "any":
+            add("c.flags != ''", [])
+        else:
+            add("c.flags LIKE ?", [f"% {q.flag} %"])
     if q.date_from:
-        add("c.photographed_on >= ?", [q.date_from])
+        add("c.photographed_on >= ?", [vocab.parse_date(q.date_from, "--from")])
     if q.date_to:
-        add("c.photographed_on <= ?", [q.date_to + "\U0010ffff"])
+        add("c.photographed_on <= ?", [vocab.parse_date(q.date_to, "--to") + "\U0010ffff"])
     clause = " AND ".join(where) if where else "1"
     if q.sort not in SORTS:
         raise UsageError(f"sort by one of: {', '.join(SORTS)}")

@@ -3,6 +3,8 @@ built-in identifier types. Validation of what people type lives here too."""
 
 from __future__ import annotations
 
+import contextlib
+import datetime
 import re
 from dataclasses import dataclass
 
@@ -74,6 +76,39 @@ def ascii_digits(text: str) -> str:
     return text.translate(_DIGITS)
 
 
+_ARABIC_MARKS = re.compile("[\u0610-\u061a\u064b-\u065f\u0670\u06d6-\u06ed\u0640]")
+_ARABIC_LETTERS = str.maketrans(
+    {
+        "\u0623": "\u0627",  # alef with hamza above
+        "\u0625": "\u0627",  # alef with hamza below
+        "\u0622": "\u0627",  # alef with madda
+        "\u0671": "\u0627",  # alef wasla
+        "\u0649": "\u064a",  # alef maqsura -> yeh
+        "\u0629": "\u0647",  # teh marbuta -> heh
+        "\u0624": "\u0648",  # waw with hamza
+        "\u0626": "\u064a",  # yeh with hamza
+    }
+)
+_WORDS = re.compile(r"\w+", re.UNICODE)
+_ARTICLE = "\u0627\u0644"  # al-
+
+
+def _fold_word(word: str) -> str:
+    word = word.translate(_ARABIC_LETTERS)
+    if word.startswith(_ARTICLE) and len(word) > 3:
+        word = word[2:]
+    return word
+
+
+def search_text(text: str) -> str:
+    """Text as the full-text index holds it and queries look for it: Western digits, and
+    Arabic folded so that spellings of one word meet — no diacritics or tatweel, one alef for
+    its hamza and madda forms, alef maqsura as yeh, teh marbuta as heh, hamza seats as their
+    letters, the article al- dropped (مستشفى / مستشفي, وُجد / وجد, العسكري / عسكري)."""
+    unmarked = _ARABIC_MARKS.sub("", ascii_digits(text))  # marks first: they split words
+    return _WORDS.sub(lambda m: _fold_word(m.group(0)), unmarked)
+
+
 def normalise_identifier(value: str) -> str:
     """How identifier values are stored and compared: ASCII digits, no spaces."""
     return re.sub(r"\s+", "", ascii_digits(value))
@@ -92,11 +127,20 @@ def validate_identifier(kind: IdentifierType, value: str) -> str:
 _DATE = re.compile(r"\d{4}(-\d{2}(-\d{2})?)?")
 
 
-def _date(value: str) -> str:
+def parse_date(value: str, what: str = "date") -> str:
+    """A date as people give it (YYYY, YYYY-MM or YYYY-MM-DD, any digits), checked to exist;
+    a usage error saying how to write it otherwise."""
     clean = ascii_digits(value.strip())
-    if not _DATE.fullmatch(clean):
-        raise UsageError(f"{value!r} is not a date (YYYY, YYYY-MM or YYYY-MM-DD)")
-    return clean
+    if _DATE.fullmatch(clean):
+        year, month, day = [*map(int, clean.split("-")), 1, 1][:3]
+        with contextlib.suppress(ValueError):
+            datetime.date(year, month, day)
+            return clean
+    raise UsageError(f"{what} {value!r} is not a date: write YYYY, YYYY-MM or YYYY-MM-DD")
+
+
+def _date(value: str) -> str:
+    return parse_date(value)
 
 
 def _age(value: str) -> str:

@@ -505,6 +505,15 @@ def _acquisition_grouping(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE acquisitions ADD COLUMN grouping INTEGER NOT NULL DEFAULT 1")
 
 
+def _arabic_search(conn: sqlite3.Connection) -> None:
+    """Case text is indexed with Arabic spellings folded (dalil.cases.vocabulary.search_text):
+    every case's row is written again, as a replay of the ledger now writes it."""
+    from dalil.cases.model import refresh
+
+    for (pk,) in conn.execute("SELECT id FROM cases ORDER BY id").fetchall():
+        refresh(conn, int(pk))
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_similar", _similar),
@@ -515,6 +524,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0007_ledger_file", _ledger_file),
     Migration("0008_projection", _projection),
     Migration("0009_acquisition_grouping", _acquisition_grouping),
+    Migration("0010_arabic_search", _arabic_search),
 )
 
 

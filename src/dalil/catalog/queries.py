@@ -43,6 +43,7 @@ def list_items(
     limit: int | None = None,
     offset: int = 0,
     after: str | None = None,
+    counted: list[int] | None = None,
 ) -> list[dict[str, Any]]:
     """Items with their flags, filtered; ``media_type`` may be a prefix such as ``image/``.
 
@@ -61,7 +62,9 @@ def list_items(
             where.append("i.media_type = ?")
             params.append(media_type)
     if flag:
-        if flag == "any":
+        from dalil.ingest.flags import check
+
+        if check(flag) == "any":
             where.append("EXISTS (SELECT 1 FROM item_flags f WHERE f.sha256 = i.sha256)")
         else:
             where.append(
@@ -69,6 +72,10 @@ def list_items(
             )
             params.append(flag)
     if acquisition:
+        if not conn.execute(
+            "SELECT 1 FROM acquisitions WHERE label = ?", (acquisition,)
+        ).fetchone():
+            raise UsageError(f"no acquisition {acquisition!r} (see 'dalil acquisitions')")
         where.append(
             "EXISTS (SELECT 1 FROM occurrences o JOIN acquisitions a ON a.id = o.acquisition_id"
             " WHERE o.sha256 = i.sha256 AND a.label = ?)"
@@ -77,6 +84,8 @@ def list_items(
     sql = "SELECT i.sha256, i.size, i.media_type, i.ingested_at FROM items i"
     if where:
         sql += " WHERE " + " AND ".join(where)
+    if counted is not None:  # the caller wants to know how many match in all
+        counted.append(int(conn.execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()[0]))
     sql += " ORDER BY i.sha256" if after is not None else " ORDER BY i.ingested_at, i.sha256"
     sql += " LIMIT ? OFFSET ?"
     params += [-1 if limit is None else limit, offset]

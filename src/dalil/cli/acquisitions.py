@@ -7,23 +7,33 @@ from rich.table import Table
 from dalil.catalog.queries import list_acquisitions
 from dalil.cli.app import (
     DEFAULT_VAULT_PATH,
+    AllOption,
     JsonOption,
+    LimitOption,
     VaultOption,
     app,
     console,
-    emit_json,
+    emit_list,
+    how_many,
+    print_count,
     reading,
     shown,
 )
 
 
 @app.command()
-def acquisitions(vault: VaultOption = DEFAULT_VAULT_PATH, json_: JsonOption = False) -> None:
+def acquisitions(
+    limit: LimitOption = None,
+    all_: AllOption = False,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    json_: JsonOption = False,
+) -> None:
     """List acquisitions (one per ingest run)."""
     with reading(vault) as (_, conn):
-        rows = list_acquisitions(conn)
+        every = list_acquisitions(conn)
+    rows = every[: how_many(limit, all_)]
     if json_:
-        emit_json(rows)
+        emit_list("acquisitions", rows, len(every))
         return
     table = Table(title=f"{len(rows)} acquisition(s)")
     for column in ("id", "from", "by", "opened", "status", "items new", "occurrences"):
@@ -40,3 +50,4 @@ def acquisitions(vault: VaultOption = DEFAULT_VAULT_PATH, json_: JsonOption = Fa
             str(counts.get("occurrences", "")),
         )
     console.print(table)
+    print_count(len(rows), len(every), "acquisitions")

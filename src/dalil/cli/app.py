@@ -10,15 +10,20 @@ import sys
 from collections.abc import Iterator
 from contextlib import contextmanager
 from pathlib import Path
-from typing import Annotated, Any
+from typing import Annotated, Any, NoReturn
 
 import typer
 from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperGroup
 
+try:  # Typer bundles its own Click from 0.24
+    from typer._click.exceptions import UsageError as ClickUsageError
+except ImportError:  # pragma: no cover - older Typer on the real Click
+    from click.exceptions import UsageError as ClickUsageError  # type: ignore[assignment]
+
 from dalil import keys
-from dalil.errors import DalilError, VaultFull
+from dalil.errors import EXIT_USAGE, DalilError, VaultFull
 from dalil.vault import DEFAULT_VAULT, Vault
 
 # Output read by scripts (not a terminal) is never hard-wrapped: a path, a hash or a sentence in
@@ -31,23 +36,36 @@ class _Commands(TyperGroup):
     """Translate errors meant for the user into one line and the documented exit code."""
 
     def invoke(self, ctx: Any) -> Any:
+        raw = [*(getattr(ctx, "protected_args", None) or getattr(ctx, "_protected_args", []))]
+        wants_json = "--json" in [*raw, *ctx.args]
         try:
             return super().invoke(ctx)
         except DalilError as exc:
-            console_err.print(f"[bold red]error:[/] {escape(str(exc))}", highlight=False)
-            raise typer.Exit(exc.exit_code) from exc
+            _fail(str(exc), exc.exit_code, wants_json)
+        except ClickUsageError as exc:  # a bad option or argument
+            if not wants_json:
+                raise
+            _fail(exc.format_message(), EXIT_USAGE, wants_json)
         except (sqlite3.OperationalError, OSError) as exc:
             full = _disk_full(exc)
             if full is None:
                 raise
-            console_err.print(f"[bold red]error:[/] {escape(full)}", highlight=False)
-            raise typer.Exit(VaultFull.exit_code) from exc
+            _fail(full, VaultFull.exit_code, wants_json)
         except KeyboardInterrupt:
             console_err.print(
                 "[bold]Interrupted.[/] Nothing already recorded is lost; run the same command "
                 "again to finish the job."
             )
             raise typer.Exit(130) from None
+
+
+def _fail(message: str, code: int, as_json: bool) -> NoReturn:
+    """One line for people, or with --json one JSON object, on standard error; then exit."""
+    if as_json:
+        sys.stderr.write(json.dumps({"error": message, "code": code}, ensure_ascii=False) + "\n")
+    else:
+        console_err.print(f"[bold red]error:[/] {escape(message)}", highlight=False)
+    raise typer.Exit(code)
 
 
 def _disk_full(exc: BaseException) -> str | None:
@@ -94,6 +112,29 @@ ActorOption = Annotated[
 ]
 
 DEFAULT_VAULT_PATH = Path(DEFAULT_VAULT)
+
+DEFAULT_LIMIT = 100
+LimitOption = Annotated[
+    int | None,
+    typer.Option("--limit", min=1, help=f"Show at most this many (default {DEFAULT_LIMIT})."),
+]
+AllOption = Annotated[bool, typer.Option("--all", help="Show every one, however many.")]
+
+
+def how_many(limit: int | None, all_: bool) -> int | None:
+    """The number of rows a list shows: ``--all`` (None: no limit), ``--limit`` or the default."""
+    return None if all_ else (limit or DEFAULT_LIMIT)
+
+
+def emit_list(name: str, rows: list[Any], total: int) -> None:
+    """A list as JSON: how many there are, how many are shown, and the rows."""
+    emit_json({"total": total, "shown": len(rows), name: rows})
+
+
+def print_count(shown_rows: int, total: int, noun: str) -> None:
+    """Every list says how much of it was shown."""
+    more = " (--all for every one, or --limit N)" if shown_rows < total else ""
+    console.print(f"showing {shown_rows} of {total} {noun}{more}")
 
 
 _INVISIBLE = {

@@ -14,13 +14,19 @@ from dalil.catalog import atomic
 from dalil.cli.app import (
     DEFAULT_VAULT_PATH,
     ActorOption,
+    AllOption,
     JsonOption,
+    LimitOption,
     VaultOption,
     actor_name,
     app,
     console,
     emit_json,
+    emit_list,
+    how_many,
+    print_count,
     reading,
+    shown,
     writing,
 )
 from dalil.errors import UsageError
@@ -44,7 +50,7 @@ def _case_table(rows: list[dict[str, Any]], title: str) -> Table:
         table.add_column(column, overflow="fold")
     for r in rows:
         ids = r.get("identifiers")
-        shown = (
+        named = (
             ", ".join(
                 f"{i['type']} {i['value']}" + ("" if i["state"] == "verified" else " (unverified)")
                 for i in ids
@@ -55,9 +61,9 @@ def _case_table(rows: list[dict[str, Any]], title: str) -> Table:
         table.add_row(
             r["case_id"],
             r["status"],
-            r["title"],
+            shown(r["title"]),
             str(r["items"]),
-            shown,
+            shown(named),
             r.get("photographed_on") or "",
         )
     return table
@@ -68,8 +74,9 @@ def cases_list(
     status: Annotated[
         str | None, typer.Option("--status", help="Only cases in this state.")
     ] = None,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 50,
-    offset: Annotated[int, typer.Option("--offset", help="Skip this many.")] = 0,
+    limit: LimitOption = None,
+    all_: AllOption = False,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many.")] = 0,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     json_: JsonOption = False,
 ) -> None:
@@ -77,11 +84,17 @@ def cases_list(
     if status is not None and status not in vocab.STATUSES:
         raise UsageError(f"status is one of: {', '.join(vocab.STATUSES)}")
     with reading(vault) as (_, conn):
-        rows = model.list_cases(conn, status=status, limit=limit, offset=offset)
+        most = how_many(limit, all_)
+        rows = model.list_cases(
+            conn, status=status, limit=-1 if most is None else most, offset=offset
+        )
+        where, params = ("WHERE status = ?", [status]) if status else ("", [])
+        total = int(conn.execute(f"SELECT COUNT(*) FROM cases {where}", params).fetchone()[0])
     if json_:
-        emit_json(rows)
+        emit_list("cases", rows, total)
         return
-    console.print(_case_table(rows, f"{len(rows)} case(s)"))
+    console.print(_case_table(rows, "cases"))
+    print_count(len(rows), total, "cases")
 
 
 @cases_app.command("show")
@@ -420,32 +433,50 @@ def cases_id_types(
 @review_app.command("queue")
 def review_queue(
     name: Annotated[str, typer.Argument(help="proposed, unverified or conflicts.")] = "unverified",
-    limit: Annotated[int, typer.Option("--limit")] = 50,
     mine: Annotated[
         bool, typer.Option("--mine", help="Only claims you (--as) may still review.")
     ] = False,
+    case: Annotated[str | None, typer.Option("--case", help="Only this case's claims.")] = None,
+    kind: Annotated[
+        str | None,
+        typer.Option("--kind", help="Only claims of this kind: identifier, attribute, mark."),
+    ] = None,
+    max_confidence: Annotated[
+        float | None,
+        typer.Option("--max-confidence", min=0, max=1, help="Only readings this sure or less."),
+    ] = None,
+    limit: LimitOption = None,
+    all_: AllOption = False,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     as_: ActorOption = None,
     json_: JsonOption = False,
 ) -> None:
-    """What awaits a decision."""
+    """What awaits a decision; unverified claims lowest reading confidence first."""
     with reading(vault) as (_, conn):
-        rows = review.queue(conn, name, limit=limit, for_user=actor_name(as_) if mine else None)
+        rows, total = review.queue_page(
+            conn,
+            name,
+            limit=how_many(limit, all_),
+            for_user=actor_name(as_) if mine else None,
+            case=case,
+            kind=kind,
+            max_confidence=max_confidence,
+        )
     if json_:
-        emit_json(rows)
+        emit_list(name, rows, total)
         return
     if not rows:
         console.print(f"The {name} queue is empty.")
         return
     if name == "proposed":
-        table = Table(title=f"{len(rows)} proposed case(s)")
+        table = Table(title="proposed cases")
         for column in ("case", "title", "photos"):
             table.add_column(column)
         for r in rows:
-            table.add_row(r["case_id"], r["title"], str(r["items"]))
+            table.add_row(r["case_id"], shown(r["title"]), str(r["items"]))
     elif name == "unverified":
-        table = Table(title=f"{len(rows)} unverified identifier(s)")
-        for column in ("#", "case", "type", "value", "source", "by", "reviews"):
+        table = Table(title="unverified claims")
+        for column in ("#", "case", "what", "value", "source", "by", "confirmations"):
             table.add_column(column)
         for r in rows:
             conf = f" {r['confidence']:.2f}" if r["confidence"] is not None else ""
@@ -453,13 +484,13 @@ def review_queue(
                 str(r["id"]),
                 r["case"],
                 r["field"],
-                r["value"],
+                shown(r["value"]),
                 r["source"] + conf,
-                r["author"],
-                ", ".join(f"{x['verdict']} {x['reviewer']}" for x in r["reviews"]),
+                shown(r["author"]),
+                r["confirmations"]["text"],
             )
     else:
-        table = Table(title=f"{len(rows)} conflict(s)")
+        table = Table(title="conflicts")
         for column in ("case", "why", "claims"):
             table.add_column(column, overflow="fold")
         for r in rows:
@@ -467,8 +498,9 @@ def review_queue(
                 f"#{a['id']} {a['field']}={a['value']} by {a['author']} ({a['state']})"
                 for a in r["annotations"]
             )
-            table.add_row(r["case"], r["why"], claims)
+            table.add_row(r["case"], r["why"], shown(claims))
     console.print(table)
+    print_count(len(rows), total, f"in the {name} queue")
 
 
 @review_app.command("confirm")
@@ -484,12 +516,17 @@ def review_confirm(
     with writing(vault) as (opened, conn):
         ledger, actor = opened.ledger(conn), _actor(as_)
         for a in annotations:
-            out.append(review.confirm(conn, ledger, actor, a, comment))
+            row = review.confirm(conn, ledger, actor, a, comment)
+            out.append({**row, "confirmations": review.confirmations(row)})
     if json_:
         emit_json(out)
         return
     for row in out:
-        console.print(f"#{row['id']} {row['field']}={row['value']}: {row['state']}.")
+        console.print(
+            f"#{row['id']} {row['field']}={shown(row['value'])}: {row['state']}"
+            f" ({row['confirmations']['text']}).",
+            highlight=False,
+        )
 
 
 @review_app.command("reject")

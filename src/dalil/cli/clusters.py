@@ -11,13 +11,18 @@ from rich.table import Table
 from dalil.cli.app import (
     DEFAULT_VAULT_PATH,
     ActorOption,
+    AllOption,
     JsonOption,
+    LimitOption,
     VaultOption,
     actor_name,
     app,
     console,
     console_err,
     emit_json,
+    emit_list,
+    how_many,
+    print_count,
     reading,
     shown,
     writing,
@@ -32,22 +37,25 @@ app.add_typer(clusters_app, name="clusters")
 
 @clusters_app.command("list")
 def clusters_list(
-    limit: Annotated[int | None, typer.Option("--limit", help="At most this many.")] = None,
+    limit: LimitOption = None,
+    all_: AllOption = False,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     json_: JsonOption = False,
 ) -> None:
     """List clusters, largest first."""
     with reading(vault) as (_, conn):
-        rows = grouping.list_clusters(conn, limit)
+        rows = grouping.list_clusters(conn, how_many(limit, all_))
+        total = int(conn.execute("SELECT COUNT(*) FROM clusters").fetchone()[0])
     if json_:
-        emit_json(rows)
+        emit_list("clusters", rows, total)
         return
-    table = Table(title=f"{len(rows)} cluster(s)")
+    table = Table(title="clusters")
     table.add_column("cluster")
     table.add_column("items")
     for row in rows:
         table.add_row(row["cluster"], str(row["size"]))
     console.print(table)
+    print_count(len(rows), total, "clusters")
 
 
 @clusters_app.command("show")
@@ -76,18 +84,16 @@ def clusters_show(
         )
     console.print(items)
     links = Table(title="links (evidence)")
-    for column in ("a", "b", "stage", "PDQ", "inliers", "same camera, seconds apart"):
+    for column in ("a", "b", "how they match", "stage", "PDQ", "points"):
         links.add_column(column)
     for ln in detail["links"]:
-        sig = ln["signals"]
-        camera = f"yes, {sig['seconds_apart']:.0f} s" if sig.get("same_camera") else ""
         links.add_row(
             ln["a"][:12],
             ln["b"][:12],
+            ln["evidence"],
             ln["stage"],
             str(ln["distance"]),
             "" if ln["inliers"] is None else str(ln["inliers"]),
-            camera,
         )
     console.print(links)
     for d in detail["decisions"]:

@@ -10,11 +10,15 @@ from rich.table import Table
 from dalil.catalog.queries import list_items
 from dalil.cli.app import (
     DEFAULT_VAULT_PATH,
+    AllOption,
     JsonOption,
+    LimitOption,
     VaultOption,
     app,
     console,
-    emit_json,
+    emit_list,
+    how_many,
+    print_count,
     reading,
 )
 
@@ -31,23 +35,26 @@ def items(
     acquisition: Annotated[
         str | None, typer.Option("--acquisition", help="Only items found in this acquisition.")
     ] = None,
-    limit: Annotated[int | None, typer.Option("--limit", help="At most this many.")] = None,
-    offset: Annotated[int, typer.Option("--offset", help="Skip this many first.")] = 0,
+    limit: LimitOption = None,
+    all_: AllOption = False,
+    offset: Annotated[int, typer.Option("--offset", min=0, help="Skip this many first.")] = 0,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     json_: JsonOption = False,
 ) -> None:
     """List the vault's items."""
+    total: list[int] = []
     with reading(vault) as (_, conn):
         rows = list_items(
             conn,
             media_type=media_type,
             flag=flag,
             acquisition=acquisition,
-            limit=limit,
+            limit=how_many(limit, all_),
             offset=offset,
+            counted=total,
         )
     if json_:
-        emit_json(rows)
+        emit_list("items", rows, total[0])
         return
     table = Table(title=f"{len(rows)} item(s)")
     for column in ("sha256", "size", "media type", "flags"):
@@ -57,3 +64,4 @@ def items(
             row["sha256"][:16], f"{row['size']:,}", row["media_type"], ", ".join(row["flags"])
         )
     console.print(table)
+    print_count(len(rows), total[0], "items")

@@ -14,12 +14,17 @@ from dalil.catalog.queries import resolve_item
 from dalil.cli.app import (
     DEFAULT_VAULT_PATH,
     ActorOption,
+    AllOption,
     JsonOption,
+    LimitOption,
     VaultOption,
     actor_name,
     app,
     console,
     emit_json,
+    emit_list,
+    how_many,
+    print_count,
     reading,
     shown,
     writing,
@@ -127,6 +132,7 @@ def ledger_proof(
         Path | None, typer.Option("--out", "-o", help="Write the proof to this file.")
     ] = None,
     vault: VaultOption = DEFAULT_VAULT_PATH,
+    json_: JsonOption = False,
 ) -> None:
     """An inclusion proof (JSON) that tools/verify_proof.py checks without Dalil."""
     with reading(vault) as (opened, conn):
@@ -146,33 +152,47 @@ def ledger_proof(
         except ValueError as exc:
             raise UsageError(str(exc)) from exc
     text = json.dumps(proof, ensure_ascii=False, indent=2) + "\n"
-    if out is None:
+    if out is None:  # the proof is JSON: --json changes nothing
         typer.echo(text, nl=False)
+        return
+    out.write_text(text, encoding="utf-8")
+    if json_:
+        emit_json({"file": str(out), "seq": seq})
     else:
-        out.write_text(text, encoding="utf-8")
         console.print(f"Wrote the proof of event {seq} to {out}")
 
 
 @ledger_app.command("events")
 def ledger_events(
     action: Annotated[str | None, typer.Option("--action", help="Only this action.")] = None,
-    start: Annotated[int, typer.Option("--from-seq", help="First event number.")] = 0,
-    limit: Annotated[int, typer.Option("--limit", help="At most this many.")] = 100,
+    start: Annotated[int, typer.Option("--from-seq", min=0, help="First event number.")] = 0,
+    limit: LimitOption = None,
+    all_: AllOption = False,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     json_: JsonOption = False,
 ) -> None:
     """List ledger events."""
-    with reading(vault) as (opened, conn):
-        events = []
-        for event in opened.ledger(conn, signing=False).events(start):
-            if action is None or event["action"] == action:
-                events.append(event)
-                if len(events) >= limit:
-                    break
+    most = how_many(limit, all_)
+    with reading(vault) as (_, conn):
+        where = "seq >= ?"
+        params: list[object] = [start]
+        if action:
+            where += " AND json_extract(event, '$.action') = ?"
+            params.append(action)
+        total = int(
+            conn.execute(f"SELECT COUNT(*) FROM ledger WHERE {where}", params).fetchone()[0]
+        )
+        events = [
+            json.loads(r[0])
+            for r in conn.execute(
+                f"SELECT event FROM ledger WHERE {where} ORDER BY seq LIMIT ?",
+                (*params, -1 if most is None else most),
+            )
+        ]
     if json_:
-        emit_json(events)
+        emit_list("events", events, total)
         return
-    table = Table(title=f"{len(events)} event(s)")
+    table = Table(title="ledger events")
     for column in ("seq", "time", "actor", "action", "subject"):
         table.add_column(column)
     for e in events:
@@ -180,6 +200,7 @@ def ledger_events(
             str(e["seq"]), e["time"][:19], shown(e["actor"]), e["action"], shown(e["subject"])
         )
     console.print(table)
+    print_count(len(events), total, "events")
 
 
 # The help is given one line per paragraph: Typer would keep a docstring's line breaks.

@@ -25,6 +25,7 @@ from dalil.cli.app import (
 from dalil.cli.ingest import run_ingest
 from dalil.errors import UsageError
 from dalil.ingest.session import IngestOptions
+from dalil.similar.words import describe
 
 
 @app.command()
@@ -105,6 +106,7 @@ def similar(
             rows.append(
                 {
                     **m.to_dict(),
+                    "evidence": describe(m.stage, m.variant, m.distance, m.inliers),
                     "media_type": detail["media_type"],
                     "occurrences": detail["occurrences"],
                 }
@@ -124,7 +126,7 @@ def similar(
         table.add_column(column, overflow="fold")
     for row in rows:
         places = "; ".join(f"{o['acquisition']}: {o['path']}" for o in row["occurrences"][:3])
-        how = row["stage"] + ("" if row["variant"] == "original" else f" ({row['variant']})")
+        how = row["evidence"]
         table.add_row(
             row["item"][:12],
             how,

@@ -12,15 +12,21 @@ from dalil import users
 from dalil.cli.app import (
     DEFAULT_VAULT_PATH,
     ActorOption,
+    AllOption,
     JsonOption,
+    LimitOption,
     VaultOption,
     actor_name,
     app,
     console,
     emit_json,
+    emit_list,
+    how_many,
+    print_count,
     reading,
     writing,
 )
+from dalil.errors import UsageError
 
 users_app = typer.Typer(help="Accounts and roles (for `dalil serve`).", no_args_is_help=True)
 app.add_typer(users_app, name="users")
@@ -34,6 +40,8 @@ PasswordStdin = Annotated[
 def _password(from_stdin: bool) -> str:
     if from_stdin:
         return sys.stdin.readline().rstrip("\n")
+    if not sys.stdin.isatty():
+        raise UsageError("a password is asked for on a terminal; in a script use --password-stdin")
     return str(typer.prompt("Password", hide_input=True, confirmation_prompt=True))
 
 
@@ -60,14 +68,20 @@ def users_add(
 
 
 @users_app.command("list")
-def users_list(vault: VaultOption = DEFAULT_VAULT_PATH, json_: JsonOption = False) -> None:
+def users_list(
+    limit: LimitOption = None,
+    all_: AllOption = False,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    json_: JsonOption = False,
+) -> None:
     """Everyone with an account, their role and state."""
     with reading(vault) as (_, conn):
-        rows = users.list_users(conn)
+        every = users.list_users(conn)
+    rows = every[: how_many(limit, all_)]
     if json_:
-        emit_json(rows)
+        emit_list("users", rows, len(every))
         return
-    table = Table(title=f"{len(rows)} user(s)")
+    table = Table(title="users")
     for column in ("name", "role", "state", "can log in", "since"):
         table.add_column(column)
     for r in rows:
@@ -79,6 +93,7 @@ def users_list(vault: VaultOption = DEFAULT_VAULT_PATH, json_: JsonOption = Fals
             r["created_at"],
         )
     console.print(table)
+    print_count(len(rows), len(every), "users")
 
 
 @users_app.command("role")
@@ -121,9 +136,13 @@ def users_password(
     password_stdin: PasswordStdin = False,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     as_: ActorOption = None,
+    json_: JsonOption = False,
 ) -> None:
     """Set a user's password (their open sessions end)."""
     password = _password(password_stdin)
     with writing(vault) as (opened, conn):
         users.set_password(conn, opened.ledger(conn), actor_name(as_), name, password)
+    if json_:
+        emit_json({"user": name, "password": "set"})
+        return
     console.print(f"Password of {name} set.")

@@ -18,6 +18,7 @@ from dalil.catalog import atomic
 from dalil.catalog.queries import resolve_item
 from dalil.errors import UsageError
 from dalil.ledger.log import Ledger
+from dalil.similar.words import describe
 
 
 @dataclass(slots=True)
@@ -189,6 +190,7 @@ def cluster_detail(conn: sqlite3.Connection, label: str) -> dict[str, Any]:
             "inliers": r[5],
             "matches": r[6],
             "signals": json.loads(r[7]),
+            "evidence": describe(r[2], r[4], r[3], r[5], json.loads(r[7])),
         }
         for r in conn.execute(
             f"SELECT a, b, stage, distance, variant, inliers, matches, signals FROM pair_checks"
