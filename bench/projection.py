@@ -97,7 +97,7 @@ def _payload(rng: random.Random, i: int) -> dict[str, Any]:
 
 def build(root: Path, n: int, seed: int) -> float:
     rng = random.Random(seed)
-    vault = Vault.init(root, "bench")
+    vault = Vault.init(root, "bench", "bench password 123")
     conn = vault.connect()
     conn.execute("PRAGMA synchronous = OFF")
     ledger = vault.ledger(conn)

@@ -69,7 +69,7 @@ WORDS = [
 
 def build(root: Path, n_cases: int, n_items: int, seed: int) -> dict[str, Any]:
     rng = random.Random(seed)
-    vault = Vault.init(root, "bench")
+    vault = Vault.init(root, "bench", "bench password 123")
     conn = vault.connect()
     started = time.perf_counter()
     conn.execute("PRAGMA synchronous = OFF")

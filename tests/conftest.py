@@ -6,7 +6,7 @@ import io
 import os
 import subprocess
 import sys
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import numpy as np
@@ -29,9 +29,29 @@ def corpus() -> Path:
     return CORPUS
 
 
+PASSWORD = "correct horse battery staple"
+"""Every person in the tests has this password; commands prove who they are with it
+($DALIL_PASSWORD, set for the whole run)."""
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _people_prove_who_they_are(tmp_path_factory: pytest.TempPathFactory) -> Iterator[None]:
+    """Subprocesses and in-process calls alike prove who they are with the test password;
+    keys unlocked with 'dalil unlock' go to a folder of this run, never the machine's."""
+    saved = {k: os.environ.get(k) for k in ("DALIL_PASSWORD", "XDG_RUNTIME_DIR")}
+    os.environ["DALIL_PASSWORD"] = PASSWORD
+    os.environ["XDG_RUNTIME_DIR"] = str(tmp_path_factory.mktemp("runtime"))
+    yield
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
+
+
 @pytest.fixture
 def vault(tmp_path: Path) -> Vault:
-    return Vault.init(tmp_path / "vault", "tester")
+    return Vault.init(tmp_path / "vault", "tester", PASSWORD)
 
 
 def jpeg_bytes(
@@ -119,7 +139,7 @@ def add_users(vault: Vault, admin: str, *names: str, role: str = "investigator")
     try:
         ledger = vault.ledger(conn)
         for name in names:
-            users.add(conn, ledger, admin, name, role, None)
+            users.add(conn, ledger, admin, name, role, PASSWORD)
         ledger.sign_tail()
     finally:
         conn.close()

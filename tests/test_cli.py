@@ -144,9 +144,7 @@ def test_ledger_commands(cli: Cli, ingested: tuple[Path, dict]) -> None:
     assert code == 0 and json.loads(out)["size"] == report["checkpoint"]["size"]
     code, out = cli("ledger", "events", "--vault", vault, "--action", "item.ingested", "--json")
     found = json.loads(out)["events"]
-    assert [e["details"]["flags"] for e in found if e["details"]["flags"]] == [
-        ["corrupt"]
-    ]
+    assert [e["details"]["flags"] for e in found if e["details"]["flags"]] == [["corrupt"]]
     actions = [
         e["action"]
         for e in json.loads(cli("ledger", "events", "--vault", vault, "--json")[1])["events"]

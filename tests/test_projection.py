@@ -27,7 +27,7 @@ from dalil.vault import Vault
 from dalil.verify import Problem, verify
 from dalil.verify.catalogue import compare, replayed, tables
 from dalil.verify.report import VerifyReport as Report
-from tests.conftest import add_users, jpeg_bytes, run_dalil, write_photos
+from tests.conftest import PASSWORD, add_users, jpeg_bytes, run_dalil, write_photos
 
 
 def _build(base: Path) -> Path:
@@ -43,7 +43,7 @@ def _build(base: Path) -> Path:
     )
     (source / "x\\xe9.bin").write_bytes(b"literal name")
     os.symlink("/nowhere", source / "dangling-link")
-    vault = Vault.init(base / "vault", "amina")
+    vault = Vault.init(base / "vault", "amina", PASSWORD)
     add_users(vault, "amina", "omar")
     IngestSession(vault, IngestOptions([source], "USB stick #2", "amina", jobs=1)).run()
     conn = vault.connect()

@@ -11,11 +11,11 @@ from dalil.errors import UsageError, VaultError
 from dalil.settings import SETTINGS, Settings
 from dalil.vault import Vault
 from dalil.verify import verify
-from tests.conftest import REPO
+from tests.conftest import PASSWORD, REPO
 
 
 def test_init_layout(tmp_path: Path) -> None:
-    vault = Vault.init(tmp_path / "v", "tester")
+    vault = Vault.init(tmp_path / "v", "tester", PASSWORD)
     for sub in ("dalil.toml", "catalog.sqlite", "objects/sha256", "derived", "keys", "tmp"):
         assert (vault.root / sub).exists(), sub
     mode = stat.S_IMODE((vault.root / "keys" / "vault.key").stat().st_mode)
@@ -28,19 +28,19 @@ def test_init_layout(tmp_path: Path) -> None:
 
 
 def test_init_refuses_existing_or_nonempty(tmp_path: Path) -> None:
-    Vault.init(tmp_path / "v", "tester")
+    Vault.init(tmp_path / "v", "tester", PASSWORD)
     with pytest.raises(UsageError):
-        Vault.init(tmp_path / "v", "tester")
+        Vault.init(tmp_path / "v", "tester", PASSWORD)
     (tmp_path / "busy").mkdir()
     (tmp_path / "busy" / "x").write_text("x")
     with pytest.raises(UsageError):
-        Vault.init(tmp_path / "busy", "tester")
+        Vault.init(tmp_path / "busy", "tester", PASSWORD)
 
 
 def test_open_rejects_non_vault_and_bad_settings(tmp_path: Path) -> None:
     with pytest.raises(VaultError):
         Vault.open(tmp_path)
-    vault = Vault.init(tmp_path / "v", "tester")
+    vault = Vault.init(tmp_path / "v", "tester", PASSWORD)
     config = vault.root / "dalil.toml"
     config.write_text(config.read_text().replace("jobs = 0", 'jobs = "many"'))
     with pytest.raises(VaultError, match="jobs"):
@@ -48,7 +48,7 @@ def test_open_rejects_non_vault_and_bad_settings(tmp_path: Path) -> None:
 
 
 def test_single_writer_lock(tmp_path: Path) -> None:
-    vault = Vault.init(tmp_path / "v", "tester")
+    vault = Vault.init(tmp_path / "v", "tester", PASSWORD)
     with vault.writer_lock(), pytest.raises(VaultError, match="busy"), vault.writer_lock():
         pass
 

@@ -18,7 +18,7 @@ from dalil.ledger.canonical import canonical_json
 from dalil.ledger.merkle import leaf_hash
 from dalil.vault import Vault
 from dalil.verify import verify
-from tests.conftest import write_photos
+from tests.conftest import PASSWORD, write_photos
 
 
 @pytest.fixture(scope="module")
@@ -27,7 +27,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
     source = base / "stick"
     write_photos(source / "DCIM", 6)
     (source / "notes.txt").write_text("chain of custody notes\n")
-    vault = Vault.init(base / "vault", "tester")
+    vault = Vault.init(base / "vault", "tester", PASSWORD)
     IngestSession(vault, IngestOptions([source], "stick #1", "tester", jobs=1)).run()
     return vault.root
 

@@ -106,13 +106,16 @@ class Vault:
 
     # -- lifecycle --------------------------------------------------------------------------
     @classmethod
-    def init(cls, root: Path, actor: str, *, passphrase: str | None = None) -> Vault:
+    def init(cls, root: Path, actor: str, password: str, *, passphrase: str | None = None) -> Vault:
         """Create a new vault at ``root`` (which must not hold one already); ``actor`` is its
-        first administrator. With ``passphrase``, the signing key is encrypted with it."""
+        first administrator, with ``password`` (their own key is made and sealed with it).
+        With ``passphrase``, the vault's signing key is encrypted with it."""
+        from dalil import signing
+        from dalil.users import check_new_name, check_password_strength, hash_password
+
         root = root.absolute()
-        actor = actor.strip()
-        if not actor or len(actor) > 64 or any(c.isspace() for c in actor):
-            raise UsageError("a user name is 1-64 characters without spaces (--as NAME)")
+        actor = check_new_name(actor)
+        check_password_strength(password)
         if (root / CONFIG_NAME).exists():
             raise UsageError(f"{root} already holds a Dalil vault")
         if root.exists() and any(root.iterdir()):
@@ -125,6 +128,8 @@ class Vault:
         private = keys.generate(root / "keys", passphrase)
         settings = Settings()
         vault = cls(root, vault_id, settings)
+        person, sealed = signing.new_key(password)
+        signing.remember(vault.origin, actor, person)
         conn = vault.connect()
         try:
             migrate(conn)
@@ -137,8 +142,9 @@ class Vault:
                     {
                         "format_version": FORMAT_VERSION,
                         "public_key": keys.public_raw_b64(ledger.public_key),
+                        "admin_key": signing.fingerprint(sealed["public"]),
                     },
-                    {"user": actor},
+                    {"user": actor, "password_hash": hash_password(password), "key": sealed},
                 )
                 ledger.checkpoint()
         finally:

@@ -15,14 +15,14 @@ from dalil.demo.generate import generate_collection
 from dalil.errors import UsageError
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
-from tests.conftest import add_users, run_dalil, sign_and_verify
+from tests.conftest import PASSWORD, add_users, run_dalil, sign_and_verify
 
 
 @pytest.fixture(scope="module")
 def demo_vault(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("cases")
     generate_collection(base / "cards", cards=6, seed=5, photo_size=(800, 600))
-    vault = Vault.init(base / "vault", "amina")
+    vault = Vault.init(base / "vault", "amina", PASSWORD)
     add_users(vault, "amina", "omar", "karim")
     IngestSession(vault, IngestOptions([base / "cards"], "demo stick", "amina")).run()
     return vault.root

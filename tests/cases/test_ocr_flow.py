@@ -49,7 +49,14 @@ def test_propose_accept_read_confirm_search_offline(
         return json.loads(out.stdout) if out.stdout.strip() else {}
 
     assert _run(["init", "--vault", str(vault), "--as", "amina"], offline).returncode == 0
-    dalil("users", "add", "omar", "--role", "reviewer", "--no-password")
+    from tests.conftest import PASSWORD
+
+    added = subprocess.run(
+        dalil_command("users", "add", "omar", "--role", "reviewer", "--password-stdin",
+                      "--vault", vault, "--as", "amina"),
+        input=PASSWORD + "\n", capture_output=True, text=True, check=False,
+    )  # fmt: skip
+    assert added.returncode == 0, added.stderr
     dalil("ingest", str(folder), "--from", "generated cards")
     proposed = dalil("cases", "propose")["proposed"]
     assert len(proposed) >= 2

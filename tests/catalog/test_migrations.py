@@ -12,6 +12,7 @@ import pytest
 from dalil.catalog import connect, migrate
 from dalil.catalog import migrations as mig
 from dalil.vault import Vault
+from tests.conftest import PASSWORD
 
 
 def test_fresh_catalogue_gets_every_migration(tmp_path: Path) -> None:
@@ -28,7 +29,7 @@ def test_fresh_catalogue_gets_every_migration(tmp_path: Path) -> None:
 def test_upgrade_from_previous_version_backs_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    vault = Vault.init(tmp_path / "vault", "tester")  # a vault at the current version
+    vault = Vault.init(tmp_path / "vault", "tester", PASSWORD)  # a vault at the current version
 
     def add_column(conn: sqlite3.Connection) -> None:
         conn.execute("ALTER TABLE acquisitions ADD COLUMN custodian TEXT")
@@ -47,7 +48,7 @@ def test_upgrade_from_previous_version_backs_up(
 
 
 def test_failing_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    vault = Vault.init(tmp_path / "vault", "tester")
+    vault = Vault.init(tmp_path / "vault", "tester", PASSWORD)
 
     def broken(conn: sqlite3.Connection) -> None:
         conn.execute("CREATE TABLE half_done (x INTEGER)")

@@ -15,7 +15,7 @@ import pytest
 from dalil.cases import model
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
-from tests.conftest import add_users, run_dalil, write_photos
+from tests.conftest import PASSWORD, add_users, run_dalil, write_photos
 
 
 @pytest.fixture(scope="module")
@@ -23,7 +23,7 @@ def case_vault(tmp_path_factory: pytest.TempPathFactory) -> tuple[Vault, str]:
     base = tmp_path_factory.mktemp("bundle")
     write_photos(base / "stick" / "DCIM", 6)
     (base / "stick" / "notes.txt").write_text("field notes, not a picture\n")
-    vault = Vault.init(base / "vault", "amina")
+    vault = Vault.init(base / "vault", "amina", PASSWORD)
     add_users(vault, "amina", "prosecutor-liaison")
     IngestSession(
         vault, IngestOptions([base / "stick"], "USB stick #2", "amina", group=False)
@@ -213,7 +213,7 @@ def test_a_bundle_of_two_thousand_items(tmp_path: Path) -> None:
     for i in range(2000):
         (source / f"{i // 500}").mkdir(parents=True, exist_ok=True)
         (source / f"{i // 500}" / f"f{i:05d}.bin").write_bytes(i.to_bytes(4, "big") * 64)
-    vault = Vault.init(tmp_path / "vault", "amina")
+    vault = Vault.init(tmp_path / "vault", "amina", PASSWORD)
     IngestSession(vault, IngestOptions([source], "archive", "amina", group=False)).run()
     conn = vault.connect()
     listing = tmp_path / "items.txt"

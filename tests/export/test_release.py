@@ -28,7 +28,7 @@ from dalil.export.release import (
 )
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
-from tests.conftest import add_users, jpeg_bytes, run_dalil, sign_and_verify
+from tests.conftest import PASSWORD, add_users, jpeg_bytes, run_dalil, sign_and_verify
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "exif-samples"
 
@@ -126,7 +126,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
         shutil.copyfile(SAMPLES / rel, target)
     whole = (SAMPLES / "jpg/gps/DSCN0012.jpg").read_bytes()
     (base / "card" / "damaged.jpg").write_bytes(whole[: len(whole) // 2])
-    vault = Vault.init(base / "vault", "amina")
+    vault = Vault.init(base / "vault", "amina", PASSWORD)
     add_users(vault, "amina", "omar", "karim")
     IngestSession(vault, IngestOptions([base / "card"], "seized card", "amina")).run()
     conn = vault.connect()
@@ -323,7 +323,7 @@ def test_every_copy_is_a_recorded_derivative_and_verify_stays_clean(released: Re
         assert hashlib.sha256(data).hexdigest() == f["copy_sha256"]
         event = by_copy[f["copy_sha256"]]
         assert event["subject"] == f"sha256:{f['source_sha256']}"
-        assert {k: v for k, v in event["details"].items() if k != "payload"} == {
+        assert {k: v for k, v in event["details"].items() if k not in ("payload", "signature")} == {
             "sha256": f["source_sha256"],
             "copy_sha256": f["copy_sha256"],
             "release": release_id,

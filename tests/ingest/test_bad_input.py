@@ -17,7 +17,7 @@ from PIL import Image
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
 from dalil.verify import verify
-from tests.conftest import jpeg_bytes, run_dalil
+from tests.conftest import PASSWORD, jpeg_bytes, run_dalil
 
 NON_UTF8 = b"caf\xe9-\xff.jpg"
 
@@ -81,7 +81,7 @@ def hostile(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture(scope="module")
 def ingested(hostile: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[Vault, dict]:
     before = _tree_state(hostile)
-    vault = Vault.init(tmp_path_factory.mktemp("v") / "vault", "tester")
+    vault = Vault.init(tmp_path_factory.mktemp("v") / "vault", "tester", PASSWORD)
     report = IngestSession(vault, IngestOptions([hostile], "hostile stick", "tester")).run()
     assert _tree_state(hostile) == before, "the source was modified"
     return vault, report.to_dict()

@@ -14,6 +14,7 @@ import pytest
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
 from dalil.verify import verify
+from tests.conftest import PASSWORD
 
 
 @pytest.fixture(scope="module")
@@ -28,7 +29,7 @@ def samples() -> Path:
 
 @pytest.fixture(scope="module")
 def vault(samples: Path, tmp_path_factory: pytest.TempPathFactory) -> Vault:
-    vault = Vault.init(tmp_path_factory.mktemp("corpus") / "vault", "tester")
+    vault = Vault.init(tmp_path_factory.mktemp("corpus") / "vault", "tester", PASSWORD)
     report = IngestSession(vault, IngestOptions([samples], "exif-samples", "tester")).run()
     assert report.tally.unreadable == []
     return vault

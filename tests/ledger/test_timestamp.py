@@ -25,7 +25,7 @@ from dalil.catalog import atomic
 from dalil.ledger import timestamp as ts
 from dalil.vault import Vault
 from dalil.verify import TIMESTAMP_INVALID, verify
-from tests.conftest import run_dalil
+from tests.conftest import PASSWORD, run_dalil
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
@@ -263,7 +263,7 @@ def test_ecdsa_tsa_and_a_fresh_checkpoint_for_unsigned_events(
 
 @pytest.fixture(scope="module")
 def stamped(tmp_path_factory: pytest.TempPathFactory, tsa: str, pki: Path) -> Path:
-    vault = Vault.init(tmp_path_factory.mktemp("stamped") / "vault", "tester")
+    vault = Vault.init(tmp_path_factory.mktemp("stamped") / "vault", "tester", PASSWORD)
     stamp(vault, f"{tsa}/rsa", pki / "ca.crt")
     return vault.root
 

@@ -13,7 +13,7 @@ from PIL import Image, ImageDraw, ImageOps
 from dalil.demo.generate import generate_collection
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
-from tests.conftest import run_dalil
+from tests.conftest import PASSWORD, run_dalil
 
 
 def _save(image: Image.Image, path: Path, quality: int = 85) -> Path:
@@ -55,7 +55,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     }
     screenshot = _save(_screenshot(src), base / "query" / "screenshot.jpg")
     rotated = _save(src.rotate(8, expand=True), base / "query" / "rotated.jpg")
-    vault = Vault.init(base / "vault", "tester")
+    vault = Vault.init(base / "vault", "tester", PASSWORD)
     report = IngestSession(vault, IngestOptions([collection, copies], "test set", "tester")).run()
     assert "error" not in report.clusters, report.clusters
 

@@ -17,8 +17,8 @@ from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
 from dalil.web import auth
 from dalil.web.app import create_app
+from tests.conftest import PASSWORD
 
-PASSWORD = "a long enough password"
 ROLE_USERS = {role: f"{role}-user" for role in users.ROLES}
 
 
@@ -26,7 +26,7 @@ ROLE_USERS = {role: f"{role}-user" for role in users.ROLES}
 def web_vault_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("web")
     generate_collection(base / "cards", cards=3, seed=9, photo_size=(800, 600))
-    vault = Vault.init(base / "vault", "founder")
+    vault = Vault.init(base / "vault", "founder", PASSWORD)
     IngestSession(vault, IngestOptions([base / "cards"], "demo stick", "founder")).run()
     conn = vault.connect()
     ledger = vault.ledger(conn)

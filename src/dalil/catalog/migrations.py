@@ -408,7 +408,8 @@ CREATE TABLE IF NOT EXISTS statedb.sessions (
     created_at REAL NOT NULL,
     last_seen REAL NOT NULL,
     expires_at REAL NOT NULL,
-    revoked INTEGER NOT NULL DEFAULT 0
+    revoked INTEGER NOT NULL DEFAULT 0,
+    sealed_key TEXT
 ) WITHOUT ROWID;
 CREATE INDEX IF NOT EXISTS statedb.sessions_user ON sessions(user);
 CREATE TABLE IF NOT EXISTS statedb.login_failures (
@@ -514,6 +515,13 @@ def _arabic_search(conn: sqlite3.Connection) -> None:
         refresh(conn, int(pk))
 
 
+def _user_keys(conn: sqlite3.Connection) -> None:
+    """Each person's own key: the public part (their signatures are checked with it) and the
+    private part sealed with their password (dalil.signing)."""
+    conn.execute("ALTER TABLE users ADD COLUMN public_key TEXT")
+    conn.execute("ALTER TABLE users ADD COLUMN sealed_key TEXT")
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_similar", _similar),
@@ -525,6 +533,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0008_projection", _projection),
     Migration("0009_acquisition_grouping", _acquisition_grouping),
     Migration("0010_arabic_search", _arabic_search),
+    Migration("0011_user_keys", _user_keys),
 )
 
 
@@ -543,6 +552,9 @@ def migrate(conn: sqlite3.Connection, db_path: Path | None = None) -> list[str]:
     """
     _run_script(conn, LEDGER_SCHEMA)
     _run_script(conn, STATE_SCHEMA)
+    columns = {str(r[1]) for r in conn.execute("PRAGMA statedb.table_info(sessions)")}
+    if "sealed_key" not in columns:  # a person's key, sealed with their session's token
+        conn.execute("ALTER TABLE statedb.sessions ADD COLUMN sealed_key TEXT")
     done = set(applied(conn))
     pending = [m for m in MIGRATIONS if m.name not in done]
     if pending and done and db_path is not None:

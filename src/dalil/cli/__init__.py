@@ -22,6 +22,7 @@ from dalil.cli import (  # noqa: F401  (each module registers its commands on ``
     serve,
     show,
     similar,
+    unlock,
     users,
     verify,
 )

@@ -5,6 +5,7 @@ from __future__ import annotations
 import errno
 import getpass
 import json
+import os
 import sqlite3
 import sys
 from collections.abc import Iterator
@@ -161,6 +162,42 @@ def _ask_passphrase(prompt: str) -> str | None:
 
 
 keys.passphrase_prompt = _ask_passphrase
+
+PASSWORD_ENV = "DALIL_PASSWORD"
+
+
+def _prove(origin: str, user: str, sealed: dict[str, Any]) -> Any:
+    """How a person proves who they are on the command line: a key unlocked earlier
+    (dalil unlock), else the password from $DALIL_PASSWORD (for automation), else asked on
+    the terminal (three tries)."""
+    from dalil import signing
+
+    vault_id = origin.removeprefix("dalil-vault/")
+    found = signing.unlocked(vault_id, user)
+    if found is not None:
+        return found
+    given = os.environ.get(PASSWORD_ENV)
+    if given:
+        return signing.unseal(sealed, given)
+    if not sys.stdin.isatty():
+        return None
+    for attempt in range(3):
+        try:
+            return signing.unseal(sealed, getpass.getpass(f"Password of {user}: "))
+        except DalilError:
+            if attempt == 2:
+                raise
+            console_err.print("Wrong password.")
+    return None
+
+
+def _install_prover() -> None:
+    from dalil import signing
+
+    signing.prover = _prove
+
+
+_install_prover()
 
 
 def actor_name(given: str | None) -> str:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import sys
 from pathlib import Path
 from typing import Annotated
 
@@ -105,12 +106,24 @@ def ingest(
             " it (needed when its vault's key differs from the one pinned earlier).",
         ),
     ] = None,
+    key_stdin: Annotated[
+        bool,
+        typer.Option(
+            "--key-stdin",
+            hidden=True,
+            help="Read the actor's unlocked key from standard input (the web workspace's uploads).",
+        ),
+    ] = False,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     as_: ActorOption = None,
     json_: JsonOption = False,
 ) -> None:
     """Store every file byte for byte, describe and fingerprint it, and sign the ledger."""
     opened = open_vault(vault)
+    if key_stdin:
+        from dalil import signing
+
+        signing.remember(opened.origin, actor_name(as_), signing.import_key(sys.stdin.readline()))
     options = IngestOptions(paths, source, actor_name(as_), note, jobs, group)
     report = run_ingest(opened, options, trust_key)
     if json_:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import os
 import sys
 from pathlib import Path
 from typing import Annotated
@@ -11,6 +12,7 @@ import typer
 from dalil import keys
 from dalil.cli.app import (
     DEFAULT_VAULT_PATH,
+    PASSWORD_ENV,
     ActorOption,
     JsonOption,
     VaultOption,
@@ -24,19 +26,23 @@ from dalil.errors import UsageError
 from dalil.vault import Vault
 
 
-def _new_passphrase(from_stdin: bool) -> str:
+def _new_secret(what: str, from_stdin: bool, option: str, env: str | None = None) -> str:
+    """A new password or passphrase: a line of standard input, ``env`` (automation), or asked
+    twice on a terminal."""
     if from_stdin:
         given = sys.stdin.readline().rstrip("\n")
+    elif env and os.environ.get(env):
+        given = os.environ[env]
     elif sys.stdin.isatty():
         import getpass
 
-        given = getpass.getpass("Passphrase for the vault signing key: ")
-        if getpass.getpass("The same passphrase again: ") != given:
-            raise UsageError("the two passphrases differ; nothing was created")
+        given = getpass.getpass(f"{what}: ")
+        if getpass.getpass("The same again: ") != given:
+            raise UsageError("the two differ; nothing was created")
     else:
-        raise UsageError("--passphrase asks on a terminal; in a script use --passphrase-stdin")
+        raise UsageError(f"{what} is asked for on a terminal; in a script use {option}")
     if len(given) < 12:
-        raise UsageError("a passphrase needs at least 12 characters")
+        raise UsageError(f"{what} needs at least 12 characters")
     return given
 
 
@@ -53,7 +59,16 @@ def init(
         ),
     ] = False,
     passphrase_stdin: Annotated[
-        bool, typer.Option("--passphrase-stdin", help="Read that passphrase from standard input.")
+        bool,
+        typer.Option(
+            "--passphrase-stdin",
+            help="Read that passphrase from standard input (after the password, with"
+            " --password-stdin).",
+        ),
+    ] = False,
+    password_stdin: Annotated[
+        bool,
+        typer.Option("--password-stdin", help="Read your password from standard input."),
     ] = False,
     checkpoint_out: Annotated[
         Path | None,
@@ -66,11 +81,19 @@ def init(
     json_: JsonOption = False,
 ) -> None:
     """Create a new, empty vault (catalogue, object store, signing key, ledger); you become
-    its first administrator."""
-    secret = _new_passphrase(passphrase_stdin) if passphrase or passphrase_stdin else None
+    its first administrator, with your own password."""
+    name = actor_name(as_)
+    password = _new_secret(f"Password for {name}", password_stdin, "--password-stdin", PASSWORD_ENV)
+    secret = (
+        _new_secret(
+            "Passphrase for the vault's signing key", passphrase_stdin, "--passphrase-stdin"
+        )
+        if passphrase or passphrase_stdin
+        else None
+    )
     if secret:
         keys.remember_passphrase(secret)
-    created = Vault.init(vault, actor_name(as_), passphrase=secret)
+    created = Vault.init(vault, name, password, passphrase=secret)
     public = keys.load_public(created.keys_dir)
     out = checkpoint_out or created.root.with_name(f"{created.root.name}.checkpoint-0.txt")
     written = write_checkpoint_note(created, out, sign_new=False)

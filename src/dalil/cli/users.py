@@ -49,16 +49,14 @@ def _password(from_stdin: bool) -> str:
 def users_add(
     name: Annotated[str, typer.Argument(help="Login name.")],
     role: Annotated[str, typer.Option("--role", help=", ".join(users.ROLES) + ".")],
-    no_password: Annotated[
-        bool, typer.Option("--no-password", help="A command-line-only user (cannot log in).")
-    ] = False,
     password_stdin: PasswordStdin = False,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     as_: ActorOption = None,
     json_: JsonOption = False,
 ) -> None:
-    """Add a user with a role and (asked for) a password of 12+ characters."""
-    password = None if no_password else _password(password_stdin)
+    """Add a person with a role and their password (12+ characters, asked for): with it they
+    prove who they are, and their own key signs what they do."""
+    password = _password(password_stdin)
     with writing(vault) as (opened, conn):
         users.add(conn, opened.ledger(conn), actor_name(as_), name, role, password)
     if json_:

@@ -23,8 +23,8 @@ from typing import Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
-from dalil import keys
-from dalil.errors import VaultError
+from dalil import keys, signing
+from dalil.errors import UsageError, VaultError
 from dalil.ledger.canonical import canonical_json, checkpoint_message
 from dalil.ledger.merkle import RootAccumulator, inclusion_proof, leaf_hash
 from dalil.timeutil import utc_now
@@ -127,6 +127,9 @@ class Ledger:
             "details": details,
             "prev": "" if last is None else bytes(last[1]).hex(),
         }
+        signer = self._signer(actor, action, payload)
+        if signer is not None:  # the person's own signature over the whole event
+            details["signature"] = signing.sign_event(event, signer)
         encoded = event_bytes(event)
         leaf = leaf_hash(encoded)
         self.conn.execute(
@@ -142,6 +145,33 @@ class Ledger:
         # Project what a replay will read: the payload as stored, not the caller's objects.
         apply(self.conn, event, None if data is None else json.loads(data), leaf.hex())
         return event
+
+    def _signer(
+        self, actor: str, action: str, payload: dict[str, Any] | None
+    ) -> Ed25519PrivateKey | None:
+        """The key that signs an event by ``actor``: theirs, proved. A person with a key
+        registered in the ledger acts only after proving who they are."""
+        if action == "vault.created":  # the creator's key arrives with this very event
+            return signing.key_for(self.origin, actor)
+        row = self.conn.execute(
+            "SELECT public_key, sealed_key FROM users WHERE name = ?", (actor,)
+        ).fetchone()
+        registered = None if row is None else row[0]
+        if registered is None:
+            return None  # Dalil itself, or an account from before people had keys
+        key = signing.key_for(self.origin, actor)
+        if key is None and signing.prover is not None and row[1]:
+            key = signing.prover(self.origin, actor, json.loads(row[1]))
+            if key is not None:
+                signing.remember(self.origin, actor, key)
+        if key is None:
+            raise UsageError(
+                f"{actor} has not proved who they are: give the password on a terminal, or"
+                f" unlock the key first (dalil unlock --as {actor})"
+            )
+        if signing.public_b64(key) != registered:
+            raise UsageError(f"the key in hand is not {actor}'s registered key")
+        return key
 
     # -- reading ----------------------------------------------------------------------------
 

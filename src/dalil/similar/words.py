@@ -38,7 +38,5 @@ def describe(
     signals = signals or {}
     if signals.get("same_camera") and signals.get("seconds_apart") is not None:
         seconds = float(signals["seconds_apart"])
-        return (
-            f"same scene: details agree{points}; taken by the same camera {seconds:.0f} s apart"
-        )
+        return f"same scene: details agree{points}; taken by the same camera {seconds:.0f} s apart"
     return f"same picture cropped or re-framed, or the same scene in another shot{points}"

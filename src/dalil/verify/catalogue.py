@@ -35,7 +35,8 @@ def replayed(
         try:
             for event, payload, leaf in ledger_events(conn):
                 seq = int(event.get("seq", -1))
-                if bound_seq is None or seq > bound_seq:
+                checked = bound_seq is None or seq > bound_seq
+                if checked:
                     try:
                         may_record(truth, str(event.get("actor")), str(event.get("action")))
                     except Exception as exc:
@@ -45,6 +46,8 @@ def replayed(
                             f"event {seq} ({event.get('action')}) is by {event.get('actor')!r},"
                             f" who could not act then: {exc}",
                         )
+                    if event.get("action") != "vault.created":
+                        _check_signature(truth, event, report)
                 try:
                     with atomic(truth):
                         apply(truth, event, payload, leaf)
@@ -54,9 +57,34 @@ def replayed(
                         None,
                         f"event {seq} ({event.get('action')}) cannot be applied: {exc}",
                     )
+                if checked and event.get("action") == "vault.created":
+                    _check_signature(truth, event, report)  # signed by the key it brings
         finally:
             end_replay(truth)
     return truth
+
+
+def _check_signature(
+    truth: sqlite3.Connection, event: dict[str, Any], report: r.VerifyReport
+) -> None:
+    """An event by a person with a registered key must carry that person's signature."""
+    from dalil import signing
+
+    row = truth.execute(
+        "SELECT public_key FROM users WHERE name = ?", (str(event.get("actor")),)
+    ).fetchone()
+    if row is None or row[0] is None:
+        return  # Dalil itself, or an account from before people had keys
+    problem = signing.check_event(event, str(row[0]))
+    if problem is not None:
+        details = event.get("details")
+        item = details.get("sha256") if isinstance(details, dict) else None
+        report.add(
+            r.SIGNATURE_INVALID,
+            item if isinstance(item, str) else None,
+            f"event {event.get('seq')} ({event.get('action')}) by {event.get('actor')!r}:"
+            f" {problem}",
+        )
 
 
 def tables(conn: sqlite3.Connection) -> list[str]:

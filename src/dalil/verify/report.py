@@ -22,6 +22,7 @@ LEDGER_EVENT_INSERTED = "ledger_event_inserted"
 LEDGER_EVENT_REMOVED = "ledger_event_removed"
 LEDGER_PAYLOAD_ALTERED = "ledger_payload_altered"
 LEDGER_RULE_BROKEN = "ledger_rule_broken"
+SIGNATURE_INVALID = "signature_invalid"
 LEDGER_UNSIGNED_TAIL = "ledger_unsigned_tail"
 LEDGER_TRUNCATED = "ledger_truncated"
 LEDGER_NOT_EXTENDED = "ledger_not_extended"
@@ -47,6 +48,7 @@ KINDS = (
     LEDGER_EVENT_REMOVED,
     LEDGER_PAYLOAD_ALTERED,
     LEDGER_RULE_BROKEN,
+    SIGNATURE_INVALID,
     LEDGER_UNSIGNED_TAIL,
     LEDGER_TRUNCATED,
     LEDGER_NOT_EXTENDED,

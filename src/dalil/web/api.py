@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Query, Request
+from fastapi import APIRouter, Body, HTTPException, Query, Request
 
 from dalil import users
 from dalil.cases import model, review
@@ -13,11 +13,13 @@ from dalil.cases import search as finder
 from dalil.catalog.queries import item_detail, list_items, resolve_item
 from dalil.similar import clusters as grouping
 from dalil.vault import Vault
-from dalil.web import auth
+from dalil.web import auth, disclosure
 from dalil.web.auth import Audit, Browse, Edit, Own, Review, Search
+from dalil.web.guard import GuardedRoute
 from dalil.web.pages import ledger_events
+from dalil.web.params import AnnotationId, Before, Offset, PageNo
 
-router = APIRouter(prefix="/api")
+router = APIRouter(prefix="/api", route_class=GuardedRoute)
 
 
 def _vault(request: Request) -> Vault:
@@ -43,7 +45,7 @@ def api_items(
     media_type: str | None = None,
     flag: str | None = None,
     limit: int = Query(100, ge=1, le=1000),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
     after: Annotated[
         str | None, Query(description="Page in hash order after this hash (fast at any depth).")
     ] = None,
@@ -57,7 +59,7 @@ def api_items(
 @router.get("/items/{ref}")
 def api_item(request: Request, ref: str, user: Browse) -> dict[str, Any]:
     with auth.connection(_vault(request)) as conn:
-        return item_detail(conn, resolve_item(conn, ref))
+        return disclosure.item(user, item_detail(conn, resolve_item(conn, ref)))
 
 
 @router.get("/clusters")
@@ -74,7 +76,7 @@ def api_cases(
     user: Browse,
     status: str | None = None,
     limit: int = Query(50, ge=1, le=500),
-    offset: int = Query(0, ge=0),
+    offset: Offset = 0,
 ) -> list[dict[str, Any]]:
     with auth.connection(_vault(request)) as conn:
         return model.list_cases(conn, status=status, limit=limit, offset=offset)
@@ -115,9 +117,11 @@ def api_search(
     date_from: str | None = None,
     date_to: str | None = None,
     sort: str = "relevance",
-    page: int = 1,
+    page: PageNo = 1,
     per_page: int = Query(20, ge=1, le=500),
 ) -> dict[str, Any]:
+    if camera and not user.may("provenance"):
+        raise HTTPException(403, "your role does not see camera serial numbers")
     query = finder.SearchQuery.from_terms(
         q,
         identifiers=identifier or [],
@@ -143,7 +147,7 @@ def api_queue(
 
 
 @router.post("/annotations/{annotation}/confirm")
-def api_confirm(request: Request, annotation: int, user: Review) -> dict[str, Any]:
+def api_confirm(request: Request, annotation: AnnotationId, user: Review) -> dict[str, Any]:
     vault = _vault(request)
     with auth.connection(vault, readonly=False) as conn:
         return review.confirm(conn, vault.ledger(conn), model.Actor(user.name), annotation)
@@ -152,7 +156,7 @@ def api_confirm(request: Request, annotation: int, user: Review) -> dict[str, An
 @router.post("/annotations/{annotation}/reject")
 def api_reject(
     request: Request,
-    annotation: int,
+    annotation: AnnotationId,
     user: Review,
     comment: Annotated[str, Body(embed=True)] = "",
 ) -> dict[str, Any]:
@@ -168,7 +172,7 @@ def api_ledger(
     actor: str = "",
     action: str = "",
     item: str = "",
-    before: int | None = None,
+    before: Before = None,
     limit: int = Query(100, ge=1, le=1000),
 ) -> list[dict[str, Any]]:
     with auth.connection(_vault(request)) as conn:

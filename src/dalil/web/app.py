@@ -1,25 +1,21 @@
-"""The FastAPI application: sessions, security headers, templates, error pages, routes."""
+"""The FastAPI application: body limits, sessions, security headers, error pages, routes."""
 
 from __future__ import annotations
 
 from pathlib import Path
 from typing import Any
-from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import HTTPException
-from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
 from fastapi.staticfiles import StaticFiles
-from fastapi.templating import Jinja2Templates
 from starlette.concurrency import run_in_threadpool
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from dalil.errors import DalilError, UsageError, VaultError
+from dalil import signing
 from dalil.vault import Vault
-from dalil.web import auth
+from dalil.web import auth, errors, guard, render
 
-HERE = Path(__file__).resolve().parent
-TEMPLATES = Jinja2Templates(directory=str(HERE / "templates"))  # autoescape on for .html
+HERE = render.HERE
+TEMPLATES = render.TEMPLATES  # autoescape on for .html
 
 CSP = (
     "default-src 'self'; img-src 'self' data:; style-src 'self'; script-src 'self';"
@@ -35,9 +31,34 @@ SECURITY_HEADERS = [
 ]
 
 
+class _SecurityHeaders:
+    """The security headers (and ``Cache-Control: no-store`` unless a route chose otherwise)
+    on every response — the outermost layer, so error pages, 413s and 500s carry them too."""
+
+    def __init__(self, app: ASGIApp) -> None:
+        self.app = app
+
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] != "http":
+            await self.app(scope, receive, send)
+            return
+
+        async def with_headers(message: Message) -> None:
+            if message["type"] == "http.response.start":
+                headers = list(message.get("headers", []))
+                present = {k.lower() for k, _ in headers}
+                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
+                if b"cache-control" not in present:
+                    headers.append((b"cache-control", b"no-store"))
+                message["headers"] = headers
+            await send(message)
+
+        await self.app(scope, receive, with_headers)
+
+
 class _Sessions:
-    """Attach the session (if any) to the request and security headers to every response
-    (plain ASGI: Starlette's BaseHTTPMiddleware costs a task and a queue per request)."""
+    """Attach the session (if any) to the request (plain ASGI: Starlette's BaseHTTPMiddleware
+    costs a task and a queue per request)."""
 
     def __init__(self, app: ASGIApp, vault: Vault, secure: bool) -> None:
         self.app = app
@@ -55,25 +76,28 @@ class _Sessions:
             auth.lookup, self.vault, request.cookies.get(auth.COOKIE)
         )
         state["secure"] = self.secure or scope.get("scheme") == "https"
+        session = state["session"]
+        if session is None or session.key is None:
+            await self.app(scope, receive, send)
+            return
+        # what this person does in this request is signed with their own key
+        with signing.acting(self.vault.origin, session.user.name, session.key):
+            await self.app(scope, receive, send)
 
-        async def with_headers(message: Message) -> None:
-            if message["type"] == "http.response.start":
-                headers = list(message.get("headers", []))
-                present = {k.lower() for k, _ in headers}
-                headers += [(k, v) for k, v in SECURITY_HEADERS if k not in present]
-                if b"cache-control" not in present:
-                    headers.append((b"cache-control", b"no-store"))
-                message["headers"] = headers
-            await send(message)
 
-        await self.app(scope, receive, with_headers)
+class _Workspace(FastAPI):
+    """FastAPI with the security headers outside everything, Starlette's error middleware
+    (which answers 500s) included."""
+
+    def build_middleware_stack(self) -> ASGIApp:
+        return _SecurityHeaders(super().build_middleware_stack())
 
 
 def create_app(vault_root: Path, *, secure_cookies: bool = False) -> FastAPI:
     """The web workspace over one vault. ``secure_cookies``: mark cookies Secure (behind TLS);
     they are anyway when the request itself came over https."""
     vault = Vault.open(vault_root)
-    app = FastAPI(
+    app = _Workspace(
         title="Dalil",
         docs_url=None,  # Swagger UI would load scripts from a CDN
         redoc_url=None,
@@ -81,31 +105,13 @@ def create_app(vault_root: Path, *, secure_cookies: bool = False) -> FastAPI:
     )
     app.state.vault = vault
     app.add_middleware(_Sessions, vault=vault, secure=secure_cookies)
+    app.add_middleware(guard.BodyGuard)  # outside the session lookup: refuse before any work
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
+    errors.install(app)
 
-    @app.exception_handler(auth.NotLoggedIn)
-    async def _login_first(request: Request, exc: auth.NotLoggedIn) -> Response:
-        target = request.url.path
-        if request.url.query:
-            target += "?" + request.url.query
-        if request.headers.get("hx-request"):
-            return Response(status_code=401, headers={"HX-Redirect": "/login"})
-        return RedirectResponse(f"/login?next={quote(target, safe='')}", status_code=303)
+    from dalil.web import api, images, login, pages, people, upload
 
-    @app.exception_handler(HTTPException)
-    async def _http_error(request: Request, exc: HTTPException) -> Response:
-        return _error(request, exc.status_code, str(exc.detail))
-
-    @app.exception_handler(DalilError)
-    async def _dalil_error(request: Request, exc: DalilError) -> Response:
-        status = 409 if isinstance(exc, VaultError) and "busy" in str(exc) else 400
-        if isinstance(exc, UsageError) and str(exc).startswith("no "):
-            status = 404
-        return _error(request, status, str(exc))
-
-    from dalil.web import api, images, pages, upload
-
-    routers = [module.router for module in (pages, images, api, upload)]
+    routers = [module.router for module in (login, pages, people, images, api, upload)]
     for router in routers:
         app.include_router(router)
     _record_permissions(routers)
@@ -123,35 +129,17 @@ def app_from_environment() -> FastAPI:
     )
 
 
-def _error(request: Request, status: int, message: str) -> Response:
-    if request.url.path.startswith("/api/") or request.headers.get("accept") == "application/json":
-        return JSONResponse({"error": message}, status_code=status)
-    return TEMPLATES.TemplateResponse(
-        request,
-        "error.html",
-        {"status": status, "message": message, "session": auth.session_of(request)},
-        status_code=status,
-    )
-
-
 def _record_permissions(routers: list[Any]) -> None:
     from fastapi.routing import APIRoute
 
     for route in (r for router in routers for r in router.routes):
         if not isinstance(route, APIRoute):
             continue
+        if not isinstance(route, guard.GuardedRoute):
+            raise RuntimeError(f"{route.path}: routers use guard.GuardedRoute")
         permission: str | None = None
         for dep in route.dependant.dependencies:
             if dep.call is not None and hasattr(dep.call, "permission"):
                 permission = dep.call.permission
         for method in route.methods or ():
             auth.ROUTE_PERMISSIONS[(method, route.path)] = permission
-
-
-def page(request: Request, template: str, **context: Any) -> HTMLResponse:
-    session = auth.session_of(request)
-    return TEMPLATES.TemplateResponse(
-        request,
-        template,
-        {"session": session, "user": session.user if session else None, **context},
-    )

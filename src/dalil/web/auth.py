@@ -7,8 +7,10 @@
 - Every state-changing request must carry the session's CSRF token (a form field or the
   ``X-CSRF-Token`` header that the pages' htmx sends); the login form uses a double-submit
   cookie.
-- Failed logins are counted per name and per address; too many within the window and the
-  login is refused for the rest of it.
+- Login attempts are counted per name and per address before the password is checked (one
+  transaction checks and counts, so parallel attempts cannot slip past the limit); too many
+  failures within the window and the login is refused for the rest of it. Password hashing is
+  bounded (:data:`PASSWORD_CHECKS` at once per process).
 - Every route declares the permission it needs (:func:`need`); :data:`ROUTE_PERMISSIONS`
   records them so that tests can walk every route for every role.
 """
@@ -26,9 +28,10 @@ from contextlib import contextmanager
 from dataclasses import dataclass
 from typing import Annotated, Any
 
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from fastapi import Depends, HTTPException, Request
 
-from dalil import users
+from dalil import signing, users
 from dalil.catalog import atomic
 from dalil.vault import Vault
 
@@ -54,9 +57,13 @@ class Session:
     token_hash: str
     user: users.User
     csrf: str
+    key: Ed25519PrivateKey | None = None  # the person's own key: it signs what they do
 
 
 def address(request: Request) -> str:
+    """The client's address: the connection's peer. A proxy's ``X-Forwarded-For`` replaces it
+    only when ``dalil serve --trusted-proxy`` names that proxy (the server, not this code,
+    decides: see :func:`dalil.cli.serve.server_options`)."""
     return request.client.host if request.client else "?"
 
 
@@ -88,28 +95,67 @@ def connection(vault: Vault, *, readonly: bool = True) -> Iterator[sqlite3.Conne
         conn.close()
 
 
-def throttled(conn: sqlite3.Connection, name: str, where: str) -> bool:
-    since = time.time() - FAILURE_WINDOW
-    by_user = conn.execute(
-        "SELECT COUNT(*) FROM login_failures WHERE user = ? AND at > ?", (name, since)
-    ).fetchone()[0]
-    by_address = conn.execute(
-        "SELECT COUNT(*) FROM login_failures WHERE address = ? AND at > ?", (where, since)
-    ).fetchone()[0]
-    return bool(by_user >= MAX_FAILURES_PER_USER or by_address >= MAX_FAILURES_PER_ADDRESS)
+def claim_attempt(conn: sqlite3.Connection, name: str, where: str) -> int | None:
+    """Count a login attempt for ``name`` from ``where`` before its password is checked; None
+    if the name or the address has used up its attempts in the window.
 
-
-def record_failure(conn: sqlite3.Connection, name: str, where: str) -> None:
+    Checking and counting happen in one write transaction, so parallel attempts cannot all
+    pass the check before any of them is counted. The attempt is counted as a failure until
+    :func:`attempt_succeeded` takes it back."""
+    now = time.time()
+    since = now - FAILURE_WINDOW
+    name = name[:200]
     with atomic(conn):
-        conn.execute(
-            "INSERT INTO login_failures (user, address, at) VALUES (?, ?, ?)",
-            (name, where, time.time()),
+        by_user = conn.execute(
+            "SELECT COUNT(*) FROM login_failures WHERE user = ? AND at > ?", (name, since)
+        ).fetchone()[0]
+        by_address = conn.execute(
+            "SELECT COUNT(*) FROM login_failures WHERE address = ? AND at > ?", (where, since)
+        ).fetchone()[0]
+        if by_user >= MAX_FAILURES_PER_USER or by_address >= MAX_FAILURES_PER_ADDRESS:
+            return None
+        cursor = conn.execute(
+            "INSERT INTO login_failures (user, address, at) VALUES (?, ?, ?)", (name, where, now)
         )
-        conn.execute("DELETE FROM login_failures WHERE at < ?", (time.time() - 86400,))
+        conn.execute("DELETE FROM login_failures WHERE at < ?", (now - 86400,))
+    return int(cursor.lastrowid or 0)
 
 
-def start_session(conn: sqlite3.Connection, user: str, where: str, old: str | None) -> str:
-    """A new session for ``user`` (the old cookie's session, if any, ends); returns the token."""
+def attempt_succeeded(conn: sqlite3.Connection, attempt: int) -> None:
+    """The attempt :func:`claim_attempt` counted was the right password: not a failure."""
+    with atomic(conn):
+        conn.execute("DELETE FROM login_failures WHERE rowid = ?", (attempt,))
+
+
+PASSWORD_CHECKS = 2
+"""Password hashes computed at once by one server process (argon2id takes ~64 MiB each)."""
+
+_CHECKING = threading.BoundedSemaphore(PASSWORD_CHECKS)
+
+
+@contextmanager
+def password_check(wait: float = 30.0) -> Iterator[bool]:
+    """Take one of the :data:`PASSWORD_CHECKS` slots (False if none came within ``wait``
+    seconds: the server is too busy)."""
+    if not _CHECKING.acquire(timeout=wait):
+        yield False
+        return
+    try:
+        yield True
+    finally:
+        _CHECKING.release()
+
+
+def start_session(
+    conn: sqlite3.Connection,
+    user: str,
+    where: str,
+    old: str | None,
+    key: Ed25519PrivateKey | None = None,
+) -> str:
+    """A new session for ``user`` (the old cookie's session, if any, ends); returns the token.
+    The person's own key, unsealed with their password at login, is kept for the session
+    sealed with its token (so it signs what they do, and opens only with their cookie)."""
     token = secrets.token_urlsafe(32)
     now = time.time()
     with atomic(conn):
@@ -117,7 +163,7 @@ def start_session(conn: sqlite3.Connection, user: str, where: str, old: str | No
             conn.execute("UPDATE sessions SET revoked = 1 WHERE token_hash = ?", (_digest(old),))
         conn.execute(
             "INSERT INTO sessions (token_hash, user, csrf, address, created_at, last_seen,"
-            " expires_at, revoked) VALUES (?, ?, ?, ?, ?, ?, ?, 0)",
+            " expires_at, revoked, sealed_key) VALUES (?, ?, ?, ?, ?, ?, ?, 0, ?)",
             (
                 _digest(token),
                 user,
@@ -126,6 +172,7 @@ def start_session(conn: sqlite3.Connection, user: str, where: str, old: str | No
                 now,
                 now,
                 now + ABSOLUTE_SECONDS,
+                None if key is None else signing.seal_for_session(key, token),
             ),
         )
         conn.execute("DELETE FROM sessions WHERE expires_at < ?", (now - 86400,))
@@ -147,8 +194,8 @@ def lookup(vault: Vault, token: str | None) -> Session | None:
         return None
     with connection(vault) as conn:  # this thread's read-only connection
         row = conn.execute(
-            "SELECT token_hash, user, csrf, last_seen, expires_at, revoked FROM sessions"
-            " WHERE token_hash = ?",
+            "SELECT token_hash, user, csrf, last_seen, expires_at, revoked, sealed_key"
+            " FROM sessions WHERE token_hash = ?",
             (_digest(token),),
         ).fetchone()
         if row is None or row[5]:
@@ -168,7 +215,8 @@ def lookup(vault: Vault, token: str | None) -> Session | None:
                 )
         except sqlite3.OperationalError:
             pass  # busy: a later request will do it
-    return Session(str(row[0]), user, str(row[2]))
+    key = None if row[6] is None else signing.unseal_for_session(str(row[6]), token)
+    return Session(str(row[0]), user, str(row[2]), key)
 
 
 def session_of(request: Request) -> Session | None:
@@ -180,39 +228,53 @@ class NotLoggedIn(Exception):
     """Raised for a page that needs a login; the app redirects to /login."""
 
 
+def _csrf_given(request: Request, form: dict[str, Any] | None) -> str:
+    return str(request.headers.get("x-csrf-token") or (form or {}).get("csrf") or "")
+
+
 def csrf_ok(request: Request, session: Session, form: dict[str, Any] | None) -> bool:
-    given = request.headers.get("x-csrf-token") or (form or {}).get("csrf") or ""
-    return hmac.compare_digest(str(given), session.csrf)
+    return hmac.compare_digest(_csrf_given(request, form), session.csrf)
+
+
+async def admit(request: Request, permission: str | None) -> Session | None:
+    """Raise unless the request may reach a route that needs ``permission``: a live session,
+    the permission, and for a change the session's CSRF token. Runs before the route's body
+    is read (:class:`dalil.web.guard.GuardedRoute`): the token comes from the
+    ``X-CSRF-Token`` header, from the query string of a multipart upload, or from the field
+    ``csrf`` of a URL-encoded form — the one body read here, once the user is known, and held
+    to the small form limit."""
+    if permission is None:
+        return None
+    session = session_of(request)
+    if session is None:
+        if request.url.path.startswith("/api/"):
+            raise HTTPException(401, "log in first")
+        raise NotLoggedIn()
+    if not session.user.may(permission):
+        raise HTTPException(403, f"your role ({session.user.role}) may not do this")
+    if request.method not in SAFE_METHODS:
+        form: dict[str, Any] | None = None
+        kind = request.headers.get("content-type", "")
+        if "x-csrf-token" not in request.headers:
+            if kind.startswith("application/x-www-form-urlencoded"):
+                form = dict(await request.form())
+            elif kind.startswith("multipart/form-data"):
+                # never parse (spool) a multipart body to find the token: it comes in the
+                # header (htmx) or the query string
+                form = {"csrf": request.query_params.get("csrf", "")}
+        if not csrf_ok(request, session, form):
+            raise HTTPException(403, "missing or wrong CSRF token: reload the page")
+    return session
 
 
 def need(permission: str | None) -> Callable[[Request], Any]:
     """A FastAPI dependency: the request's user must hold ``permission`` (and, for a request
-    that changes something, present the CSRF token)."""
+    that changes something, present the CSRF token). Every route declares one; the route
+    class checks it before the body is read, the dependency hands over the user."""
 
     async def check(request: Request) -> users.User | None:
-        if permission is None:
-            return None
-        session = session_of(request)
-        if session is None:
-            if request.url.path.startswith("/api/"):
-                raise HTTPException(401, "log in first")
-            raise NotLoggedIn()
-        if not session.user.may(permission):
-            raise HTTPException(403, f"your role ({session.user.role}) may not do this")
-        if request.method not in SAFE_METHODS:
-            form: dict[str, Any] | None = None
-            kind = request.headers.get("content-type", "")
-            if kind.startswith("application/x-www-form-urlencoded") and (
-                "x-csrf-token" not in request.headers
-            ):
-                form = dict(await request.form())
-            elif kind.startswith("multipart/form-data"):
-                # never parse (spool) a whole upload before the token is known to be right:
-                # multipart forms send it in the header (htmx) or the query string
-                form = {"csrf": request.query_params.get("csrf", "")}
-            if not csrf_ok(request, session, form):
-                raise HTTPException(403, "missing or wrong CSRF token: reload the page")
-        return session.user
+        session = await admit(request, permission)
+        return session.user if session is not None else None
 
     check.permission = permission  # type: ignore[attr-defined]
     return check

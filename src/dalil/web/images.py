@@ -25,8 +25,9 @@ from dalil.store import write_atomic
 from dalil.vault import Vault
 from dalil.web import auth
 from dalil.web.auth import Browse, Reveal
+from dalil.web.guard import GuardedRoute
 
-router = APIRouter()
+router = APIRouter(route_class=GuardedRoute)
 
 REVEAL_SECONDS = 10 * 60
 BLUR_RADIUS = {1: 3, 2: 6, 3: 10, 4: 16}

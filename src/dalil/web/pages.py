@@ -5,25 +5,26 @@ from __future__ import annotations
 import json
 import sqlite3
 from typing import Annotated, Any
-from urllib.parse import urlparse
 
-from fastapi import APIRouter, Depends, Form, Query, Request
-from fastapi.responses import HTMLResponse, RedirectResponse, Response
+from fastapi import APIRouter, Form, HTTPException, Query, Request
+from fastapi.responses import HTMLResponse, Response
 
-from dalil import users
 from dalil.cases import model, review
 from dalil.cases import search as finder
 from dalil.cases import vocabulary as vocab
-from dalil.catalog import atomic
 from dalil.catalog.queries import item_detail, list_acquisitions, resolve_item
 from dalil.errors import UsageError
 from dalil.similar import clusters as grouping
 from dalil.vault import Vault
-from dalil.web import auth
-from dalil.web.app import page
-from dalil.web.auth import Admin, Audit, Browse, Edit, Own, Review, Search
+from dalil.web import auth, disclosure
+from dalil.web.auth import Audit, Browse, Edit, Review, Search
+from dalil.web.guard import GuardedRoute
+from dalil.web.params import AnnotationId, Before, PageNo
+from dalil.web.redirects import back as _back
+from dalil.web.redirects import current_page
+from dalil.web.render import page
 
-router = APIRouter()
+router = APIRouter(route_class=GuardedRoute)
 
 PAGE = 48
 
@@ -31,106 +32,6 @@ PAGE = 48
 def _vault(request: Request) -> Vault:
     vault: Vault = request.app.state.vault
     return vault
-
-
-def _read(request: Request) -> sqlite3.Connection:
-    return _vault(request).connect(readonly=True)
-
-
-def _write(request: Request) -> sqlite3.Connection:
-    return _vault(request).connect()
-
-
-def _back(to: str) -> RedirectResponse:
-    return RedirectResponse(to, status_code=303)
-
-
-def _safe_next(target: str | None) -> str:
-    """Only same-site paths: never redirect to another host after login."""
-    if not target:
-        return "/"
-    parsed = urlparse(target)
-    if parsed.scheme or parsed.netloc or not target.startswith("/") or target.startswith("//"):
-        return "/"
-    return target
-
-
-# ---------------------------------------------------------------------------- login
-
-
-@router.get("/login", dependencies=[Depends(auth.need(None))])
-def login_page(request: Request, next: str = "/", error: str = "") -> Response:
-    import secrets
-
-    token = secrets.token_urlsafe(24)
-    response = page(request, "login.html", next=_safe_next(next), error=error, login_csrf=token)
-    response.set_cookie(
-        auth.LOGIN_CSRF_COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=bool(request.state.secure),
-        max_age=3600,
-    )
-    return response
-
-
-@router.post("/login", dependencies=[Depends(auth.need(None))])
-def login(
-    request: Request,
-    name: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-    csrf: Annotated[str, Form()] = "",
-    next: Annotated[str, Form()] = "/",
-) -> Response:
-    import hmac
-
-    cookie = request.cookies.get(auth.LOGIN_CSRF_COOKIE, "")
-    if not cookie or not hmac.compare_digest(cookie, csrf):
-        return _back("/login?error=expired")
-    where = auth.address(request)
-    vault = _vault(request)
-    with auth.connection(vault, readonly=False) as conn:
-        if auth.throttled(conn, name, where):
-            response = page(
-                request,
-                "login.html",
-                next=_safe_next(next),
-                login_csrf=cookie,
-                error="Too many failed attempts. Wait 15 minutes, or ask an admin.",
-            )
-            response.status_code = 429
-            return response
-        user = users.check_password(conn, name, password)
-        if user is None:
-            auth.record_failure(conn, name, where)
-            return _back("/login?error=wrong")
-        token = auth.start_session(conn, user.name, where, request.cookies.get(auth.COOKIE))
-        with atomic(conn):
-            vault.ledger(conn).append(user.name, "user.login", f"user:{user.name}", {"via": "web"})
-    done: Response = _back(_safe_next(next))
-    done.set_cookie(
-        auth.COOKIE,
-        token,
-        httponly=True,
-        samesite="strict",
-        secure=bool(request.state.secure),
-        max_age=auth.ABSOLUTE_SECONDS,
-        path="/",
-    )
-    done.delete_cookie(auth.LOGIN_CSRF_COOKIE)
-    return done
-
-
-@router.post("/logout")
-def logout(request: Request, user: Own) -> Response:
-    token = request.cookies.get(auth.COOKIE)
-    if token:
-        with auth.connection(_vault(request), readonly=False) as conn:
-            auth.end_session(conn, token)
-    response = _back("/login")
-    response.delete_cookie(auth.COOKIE, path="/")
-    return response
 
 
 # ---------------------------------------------------------------------------- dashboard
@@ -187,6 +88,7 @@ def dashboard(request: Request, user: Browse) -> Response:
             last_verify = json.loads(record.read_text())
         except ValueError:
             last_verify = None
+    figures = {**figures, "acquisitions": disclosure.acquisitions(user, figures["acquisitions"])}
     return page(request, "dashboard.html", last_verify=last_verify, **figures)
 
 
@@ -232,6 +134,8 @@ def items_page(
     acquisition: str = "",
     after: str = "",
 ) -> Response:
+    if camera and not user.may("provenance"):
+        raise HTTPException(403, "your role does not see camera serial numbers")
     with auth.connection(_vault(request)) as conn:
         rows = _items(
             conn, after=after, media=media, flag=flag, camera=camera, acquisition=acquisition
@@ -249,7 +153,7 @@ def _gps_plot(lat: float | None, lon: float | None) -> dict[str, float] | None:
 
 
 @router.get("/items/{ref}", response_class=HTMLResponse)
-def item_page(request: Request, ref: str, user: Browse, revealed: int = 0) -> Response:
+def item_page(request: Request, ref: str, user: Browse, revealed: bool = False) -> Response:
     vault = _vault(request)
     with auth.connection(vault) as conn:
         sha = resolve_item(conn, ref)
@@ -260,12 +164,15 @@ def item_page(request: Request, ref: str, user: Browse, revealed: int = 0) -> Re
             " WHERE m.sha256 = ?",
             (sha,),
         ).fetchone()
-        cluster = grouping.cluster_detail(conn, label[0]) if label else None
+        cluster = (
+            disclosure.cluster(user, grouping.cluster_detail(conn, label[0])) if label else None
+        )
         cases = conn.execute(
             "SELECT c.case_id, c.title, ci.role FROM case_items ci"
             " JOIN cases c ON c.id = ci.case_pk WHERE ci.sha256 = ? ORDER BY c.id",
             (sha,),
         ).fetchall()
+    detail = disclosure.item(user, detail)
     meta = detail.get("metadata") or {}
     from dalil.web.images import granted as is_granted
 
@@ -282,6 +189,7 @@ def item_page(request: Request, ref: str, user: Browse, revealed: int = 0) -> Re
         meta=meta,
         granted=granted,
         may_reveal=user.may("reveal"),
+        provenance=user.may("provenance"),
     )
 
 
@@ -300,7 +208,7 @@ def clusters_page(
 @router.get("/clusters/{label}", response_class=HTMLResponse)
 def cluster_page(request: Request, label: str, user: Browse) -> Response:
     with auth.connection(_vault(request)) as conn:
-        detail = grouping.cluster_detail(conn, label)
+        detail = disclosure.cluster(user, grouping.cluster_detail(conn, label))
     return page(request, "cluster.html", cluster=detail)
 
 
@@ -308,11 +216,9 @@ def cluster_page(request: Request, label: str, user: Browse) -> Response:
 
 
 @router.get("/cases", response_class=HTMLResponse)
-def cases_page(request: Request, user: Browse, status: str = "", page_no: int = 1) -> Response:
+def cases_page(request: Request, user: Browse, status: str = "", page_no: PageNo = 1) -> Response:
     with auth.connection(_vault(request)) as conn:
-        rows = model.list_cases(
-            conn, status=status or None, limit=50, offset=(max(1, page_no) - 1) * 50
-        )
+        rows = model.list_cases(conn, status=status or None, limit=50, offset=(page_no - 1) * 50)
     return page(
         request,
         "cases.html",
@@ -439,17 +345,17 @@ def review_page(request: Request, user: Browse, queue: str = "unverified") -> Re
 
 
 @router.post("/review/{annotation}/confirm")
-def review_confirm(request: Request, annotation: int, user: Review) -> Response:
+def review_confirm(request: Request, annotation: AnnotationId, user: Review) -> Response:
     vault = _vault(request)
     with auth.connection(vault, readonly=False) as conn:
         row = review.confirm(conn, vault.ledger(conn), model.Actor(user.name), annotation)
-    return _back(request.headers.get("hx-current-url") or f"/cases/{row['case']}")
+    return _back(current_page(request, f"/cases/{row['case']}"))
 
 
 @router.post("/review/{annotation}/reject")
 def review_reject(
     request: Request,
-    annotation: int,
+    annotation: AnnotationId,
     user: Review,
     comment: Annotated[str, Form()] = "",
     correct: Annotated[str, Form()] = "",
@@ -488,7 +394,7 @@ def search_page(
     status: str = "",
     date_from: str = "",
     date_to: str = "",
-    page_no: int = 1,
+    page_no: PageNo = 1,
 ) -> Response:
     found = None
     error = ""
@@ -532,8 +438,8 @@ def search_page(
 @router.get("/acquisitions", response_class=HTMLResponse)
 def acquisitions_page(request: Request, user: Browse) -> Response:
     with auth.connection(_vault(request)) as conn:
-        rows = list_acquisitions(conn)
-    return page(request, "acquisitions.html", rows=rows)
+        rows = disclosure.acquisitions(user, list_acquisitions(conn))
+    return page(request, "acquisitions.html", rows=rows, provenance=user.may("provenance"))
 
 
 def ledger_events(
@@ -567,7 +473,7 @@ def ledger_page(
     actor: str = "",
     action: str = "",
     item: str = "",
-    before: int | None = None,
+    before: Before = None,
 ) -> Response:
     with auth.connection(_vault(request)) as conn:
         events = ledger_events(
@@ -581,69 +487,3 @@ def ledger_page(
         filters={"actor": actor, "action": action, "item": item},
         actors=actors,
     )
-
-
-# ---------------------------------------------------------------------------- users, settings
-
-
-@router.get("/users", response_class=HTMLResponse)
-def users_page(request: Request, user: Admin) -> Response:
-    with auth.connection(_vault(request)) as conn:
-        rows = users.list_users(conn)
-    return page(request, "users.html", rows=rows, roles=users.ROLES)
-
-
-@router.post("/users")
-def users_add(
-    request: Request,
-    user: Admin,
-    name: Annotated[str, Form()],
-    role: Annotated[str, Form()],
-    password: Annotated[str, Form()],
-) -> Response:
-    vault = _vault(request)
-    with auth.connection(vault, readonly=False) as conn:
-        users.add(conn, vault.ledger(conn), user.name, name, role, password)
-    return _back("/users")
-
-
-@router.post("/users/{name}/role")
-def users_role(request: Request, name: str, user: Admin, role: Annotated[str, Form()]) -> Response:
-    vault = _vault(request)
-    with auth.connection(vault, readonly=False) as conn:
-        users.set_role(conn, vault.ledger(conn), user.name, name, role)
-    return _back("/users")
-
-
-@router.post("/users/{name}/disable")
-def users_disable(
-    request: Request, name: str, user: Admin, enable: Annotated[str, Form()] = ""
-) -> Response:
-    vault = _vault(request)
-    with auth.connection(vault, readonly=False) as conn:
-        users.set_disabled(conn, vault.ledger(conn), user.name, name, not enable)
-    return _back("/users")
-
-
-@router.post("/users/{name}/sessions")
-def users_revoke(request: Request, name: str, user: Admin) -> Response:
-    with auth.connection(_vault(request), readonly=False) as conn:
-        auth.revoke_all(conn, name)
-    return _back("/users")
-
-
-@router.get("/settings", response_class=HTMLResponse)
-def settings_page(request: Request, user: Own, saved: int = 0) -> Response:
-    return page(request, "settings.html", levels=users.BLUR_LEVELS, saved=saved)
-
-
-@router.post("/settings")
-def settings_save(
-    request: Request,
-    user: Own,
-    blur: Annotated[int, Form()],
-    greyscale: Annotated[str, Form()] = "",
-) -> Response:
-    with auth.connection(_vault(request), readonly=False) as conn:
-        users.set_display(conn, user.name, blur, bool(greyscale))
-    return _back("/settings?saved=1")
