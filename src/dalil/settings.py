@@ -82,6 +82,12 @@ SETTINGS: tuple[Setting, ...] = (
         " verify reports that the history was not written in this order.",
     ),
     Setting(
+        "contacts_key_file",
+        "",
+        "Path (outside the vault) of the key that encrypts families' contact details and"
+        " consent (dalil reports new-key FILE); empty: contacts cannot be stored.",
+    ),
+    Setting(
         "similar_min_inliers",
         15,
         "Geometrically consistent keypoint matches needed for a local-feature link.",
@@ -107,6 +113,7 @@ class Settings:
     similar_candidate_radius: int = 120
     similar_time_window: int = 120
     clock_tolerance: int = 300
+    contacts_key_file: str = ""
     similar_min_inliers: int = 15
 
     @classmethod

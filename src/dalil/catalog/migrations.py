@@ -522,6 +522,105 @@ def _user_keys(conn: sqlite3.Connection) -> None:
     conn.execute("ALTER TABLE users ADD COLUMN sealed_key TEXT")
 
 
+def _lists(conn: sqlite3.Connection) -> None:
+    """External lists (dalil lists import): each list, its records, the rows it could not use."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE lists (
+            name TEXT PRIMARY KEY,
+            source TEXT NOT NULL,
+            sha256 TEXT NOT NULL REFERENCES items(sha256),
+            file_name TEXT NOT NULL,
+            encoding TEXT NOT NULL,
+            sheet TEXT,
+            id_column TEXT,
+            columns TEXT NOT NULL,
+            mapping TEXT NOT NULL,
+            records INTEGER NOT NULL,
+            bad_rows INTEGER NOT NULL,
+            imported_by TEXT NOT NULL,
+            imported_at TEXT NOT NULL,
+            ledger_seq INTEGER NOT NULL
+        ) WITHOUT ROWID;
+        CREATE TABLE list_records (
+            list TEXT NOT NULL REFERENCES lists(name),
+            record_id TEXT NOT NULL,
+            line INTEGER NOT NULL,
+            fields TEXT NOT NULL,
+            extra TEXT NOT NULL,
+            warnings TEXT NOT NULL,
+            PRIMARY KEY (list, record_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE list_bad_rows (
+            list TEXT NOT NULL REFERENCES lists(name),
+            line INTEGER NOT NULL,
+            reason TEXT NOT NULL,
+            raw TEXT NOT NULL,
+            PRIMARY KEY (list, line)
+        ) WITHOUT ROWID
+        """,
+    )
+
+
+def _linkage(conn: sqlite3.Connection) -> None:
+    """Linkage runs (their model and candidate pairs), reviews of links, the decisions they
+    make, and family reports (contact details are not here: they are encrypted elsewhere)."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE link_runs (
+            id INTEGER PRIMARY KEY,
+            mode TEXT NOT NULL,
+            inputs TEXT NOT NULL,
+            model TEXT NOT NULL,
+            review_threshold REAL NOT NULL,
+            people INTEGER NOT NULL,
+            notes TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        );
+        CREATE TABLE link_candidates (
+            run INTEGER NOT NULL REFERENCES link_runs(id),
+            left_id TEXT NOT NULL,
+            right_id TEXT NOT NULL,
+            probability REAL NOT NULL,
+            evidence TEXT NOT NULL,
+            PRIMARY KEY (run, left_id, right_id)
+        ) WITHOUT ROWID;
+        CREATE INDEX link_candidates_pair ON link_candidates(left_id, right_id);
+        CREATE TABLE link_reviews (
+            id INTEGER PRIMARY KEY,
+            left_id TEXT NOT NULL,
+            right_id TEXT NOT NULL,
+            reviewer TEXT NOT NULL,
+            verdict TEXT NOT NULL CHECK (verdict IN ('confirm', 'reject')),
+            comment TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            ledger_seq INTEGER NOT NULL
+        );
+        CREATE INDEX link_reviews_pair ON link_reviews(left_id, right_id);
+        CREATE TABLE link_decisions (
+            left_id TEXT NOT NULL,
+            right_id TEXT NOT NULL,
+            state TEXT NOT NULL,
+            updated_at TEXT NOT NULL,
+            PRIMARY KEY (left_id, right_id)
+        ) WITHOUT ROWID;
+        CREATE TABLE reports (
+            report_id TEXT PRIMARY KEY,
+            fields TEXT NOT NULL,
+            marks TEXT NOT NULL,
+            photo TEXT,
+            status TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL,
+            ledger_seq INTEGER NOT NULL
+        ) WITHOUT ROWID
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_similar", _similar),
@@ -534,6 +633,8 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0009_acquisition_grouping", _acquisition_grouping),
     Migration("0010_arabic_search", _arabic_search),
     Migration("0011_user_keys", _user_keys),
+    Migration("0012_lists", _lists),
+    Migration("0013_linkage", _linkage),
 )
 
 

@@ -19,6 +19,8 @@ from dalil.cli import (  # noqa: F401  (each module registers its commands on ``
     init,
     items,
     ledger,
+    lists,
+    reports,
     serve,
     show,
     similar,

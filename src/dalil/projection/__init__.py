@@ -54,7 +54,7 @@ class Fact:
 Projector = Callable[[sqlite3.Connection, Fact], None]
 
 _PROJECTORS: dict[str, Projector] = {}
-_MODULES = ("items", "people", "grouping", "cases", "bound")
+_MODULES = ("items", "people", "grouping", "cases", "bound", "lists")
 _loaded = False
 
 # Connections replaying the ledger: cluster assembly, a whole-vault computation, waits until
