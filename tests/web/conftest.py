@@ -4,7 +4,10 @@ from __future__ import annotations
 
 import re
 import shutil
-from collections.abc import Callable
+import socket
+import threading
+import time
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -79,3 +82,74 @@ def app_for(web_vault: Vault) -> Callable[[], TestClient]:
         return TestClient(app, base_url="http://testserver")
 
     return make
+
+
+OCR_CLAIMS = (  # (case index, field, value, confidence): as `dalil cases ocr` records them
+    (0, "branch", "215", 0.41),
+    (1, "detainee", "3310", 0.62),
+    (0, "report", "2381", 0.93),
+)
+REGION = [200, 150, 440, 260]
+"""Where the values were "read", in the original's upright pixels (the photos are 800x600)."""
+
+
+@pytest.fixture
+def ocr_claims(web_vault: Vault) -> list[int]:
+    """Machine readings (source ``ocr:test``, each with its photograph and region) on the two
+    open cases, as unverified claims needing two people's confirmations; their ids, lowest
+    confidence first."""
+    from dalil.catalog import atomic
+
+    conn = web_vault.connect()
+    ledger = web_vault.ledger(conn)
+    cases = [
+        r[0] for r in conn.execute("SELECT case_id FROM cases WHERE status = 'open' ORDER BY id")
+    ]
+    made = []
+    for index, field, value, confidence in OCR_CLAIMS:
+        case = cases[index]
+        item = conn.execute(
+            "SELECT ci.sha256 FROM case_items ci JOIN cases c ON c.id = ci.case_pk"
+            " WHERE c.case_id = ? ORDER BY ci.sha256 LIMIT 1",
+            (case,),
+        ).fetchone()[0]
+        with atomic(conn):
+            claim, _ = model.annotate(
+                conn,
+                ledger,
+                model.Actor("founder"),
+                case,
+                "identifier",
+                field,
+                value,
+                source="ocr:test",
+                confidence=confidence,
+                item=item,
+                region=REGION,
+            )
+        made.append(claim)
+    conn.close()
+    return made
+
+
+@pytest.fixture
+def server(web_vault: Vault) -> Iterator[str]:
+    """The workspace over the test vault on a loopback port; yields its base URL."""
+    import uvicorn
+
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    config = uvicorn.Config(
+        create_app(web_vault.root), host="127.0.0.1", port=port, log_level="warning"
+    )
+    srv = uvicorn.Server(config)
+    thread = threading.Thread(target=srv.run, daemon=True)
+    thread.start()
+    for _ in range(100):
+        if srv.started:
+            break
+        time.sleep(0.05)
+    yield f"http://127.0.0.1:{port}"
+    srv.should_exit = True
+    thread.join(timeout=10)

@@ -5,51 +5,18 @@
 from __future__ import annotations
 
 import json
-import os
-import shutil
-import socket
 import sqlite3
-import threading
-import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
 
 from dalil.vault import Vault
-from dalil.web.app import create_app
+from tests.web.browser import ARTIFACTS, CHROMIUM, launch
 from tests.web.conftest import PASSWORD, ROLE_USERS
-
-CHROMIUM = shutil.which("chromium") or "/usr/bin/chromium"
-ARTIFACTS = Path(
-    os.environ.get("DALIL_TEST_ARTIFACTS", Path(__file__).resolve().parents[2] / "test-artifacts")
-)
 
 pytestmark = pytest.mark.skipif(
     not Path(CHROMIUM).exists(), reason="Debian's chromium is not installed (scripts/setup.sh)"
 )
-
-
-@pytest.fixture
-def server(web_vault: Vault) -> Iterator[str]:
-    import uvicorn
-
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port = s.getsockname()[1]
-    config = uvicorn.Config(
-        create_app(web_vault.root), host="127.0.0.1", port=port, log_level="warning"
-    )
-    srv = uvicorn.Server(config)
-    thread = threading.Thread(target=srv.run, daemon=True)
-    thread.start()
-    for _ in range(100):
-        if srv.started:
-            break
-        time.sleep(0.05)
-    yield f"http://127.0.0.1:{port}"
-    srv.should_exit = True
-    thread.join(timeout=10)
 
 
 def test_browse_reveal_annotate_confirm_and_liaison_denied(server: str, web_vault: Vault) -> None:
@@ -66,9 +33,7 @@ def test_browse_reveal_annotate_confirm_and_liaison_denied(server: str, web_vaul
     ).fetchone()[0]
 
     with sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=CHROMIUM, headless=True, args=["--no-sandbox", "--disable-gpu"]
-        )
+        browser = launch(p)
 
         def log_in(role: str):  # type: ignore[no-untyped-def]
             context = browser.new_context(viewport={"width": 1280, "height": 900})
@@ -113,9 +78,9 @@ def test_browse_reveal_annotate_confirm_and_liaison_denied(server: str, web_vaul
         # a reviewer confirms the investigator's claim
         context, page = log_in("reviewer")
         page.click("nav >> text=Review")
-        row = page.locator("tr", has_text="3310")
-        row.locator("button.confirm").click()
-        expect(page.locator("tr", has_text="3310")).to_contain_text("verified")
+        card = page.locator("article.claim", has_text="3310")
+        card.locator("button.confirm").click()
+        expect(page.locator("article.claim", has_text="3310")).to_contain_text("verified")
         page.screenshot(path=str(shots / "review.png"), full_page=True)
         page.goto(f"{server}/search?identifier=detainee:~3301")
         expect(page.locator("table")).to_contain_text(case_id)

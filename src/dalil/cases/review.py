@@ -13,7 +13,7 @@ from __future__ import annotations
 import sqlite3
 from typing import Any
 
-from dalil.cases.model import Actor, annotate, annotation_row
+from dalil.cases.model import Actor, annotate, annotation_row, case_pk
 from dalil.catalog import atomic
 from dalil.errors import UsageError
 from dalil.ledger.log import Ledger
@@ -127,6 +127,26 @@ def confirmations(row: dict[str, Any]) -> dict[str, Any]:
     return {"have": have, "need": need, "text": f"{min(have, need)} of {need} confirmations"}
 
 
+def live_claims(
+    conn: sqlite3.Connection, case: str, kind: str | None = None
+) -> list[dict[str, Any]]:
+    """A case's unverified and verified claims (of ``kind``), each with its
+    ``confirmations``: what a list of a case's identifiers shows beside each value."""
+    where = "case_pk = ? AND state IN ('unverified', 'verified')"
+    params: list[Any] = [case_pk(conn, case)]
+    if kind is not None:
+        where += " AND kind = ?"
+        params.append(kind)
+    rows = []
+    for (aid,) in conn.execute(
+        f"SELECT id FROM annotations WHERE {where} ORDER BY field, id", params
+    ).fetchall():
+        row = annotation_row(conn, int(aid))
+        row["confirmations"] = confirmations(row)
+        rows.append(row)
+    return rows
+
+
 def queue(
     conn: sqlite3.Connection, name: str, *, limit: int = 50, for_user: str | None = None
 ) -> list[dict[str, Any]]:
@@ -134,31 +154,45 @@ def queue(
     return queue_page(conn, name, limit=limit, for_user=for_user)[0]
 
 
+PHOTOS_SHOWN = 6
+"""Photographs listed with each proposed case (its first ones), for a look before deciding."""
+
+
 def queue_page(
     conn: sqlite3.Connection,
     name: str,
     *,
     limit: int | None = 50,
+    offset: int = 0,
     for_user: str | None = None,
     case: str | None = None,
     kind: str | None = None,
     max_confidence: float | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
-    """A review queue and how long it is in all: ``proposed`` cases, ``unverified`` claims
-    (lowest reading confidence first, then people's claims), ``conflicts``. With ``for_user``,
-    the claims that user may still review (not their own, not reviewed by them)."""
+    """A review queue and how long it is in all: ``proposed`` cases (each with its first
+    :data:`PHOTOS_SHOWN` ``photos``), ``unverified`` claims (lowest reading confidence first,
+    then people's claims), ``conflicts``; ``offset`` rows skipped. With ``for_user``, the
+    claims that user may still review (not their own, not reviewed by them)."""
     most = -1 if limit is None else limit
     if name == "proposed":
         keys = ("case_id", "title", "cluster", "items", "created_at")
         total = conn.execute("SELECT COUNT(*) FROM cases WHERE status = 'proposed'").fetchone()[0]
-        rows = [
-            dict(zip(keys, r, strict=True))
-            for r in conn.execute(
-                "SELECT case_id, title, cluster, items, created_at FROM cases"
-                " WHERE status = 'proposed' ORDER BY id LIMIT ?",
-                (most,),
-            )
-        ]
+        rows = []
+        for r in conn.execute(
+            "SELECT id, case_id, title, cluster, items, created_at FROM cases"
+            " WHERE status = 'proposed' ORDER BY id LIMIT ? OFFSET ?",
+            (most, offset),
+        ).fetchall():
+            row = dict(zip(keys, r[1:], strict=True))
+            row["photos"] = [
+                str(p[0])
+                for p in conn.execute(
+                    "SELECT sha256 FROM case_items WHERE case_pk = ?"
+                    " ORDER BY linked_at, sha256 LIMIT ?",
+                    (r[0], PHOTOS_SHOWN),
+                )
+            ]
+            rows.append(row)
         return rows, int(total)
     if name == "unverified":
         if kind is not None and kind not in CLAIM_KINDS:
@@ -175,8 +209,6 @@ def queue_page(
             )
             params += [for_user, for_user]
         if case:
-            from dalil.cases.model import case_pk
-
             where.append("a.case_pk = ?")
             params.append(case_pk(conn, case))
         if max_confidence is not None:
@@ -186,8 +218,8 @@ def queue_page(
         total = conn.execute(f"SELECT COUNT(*) FROM annotations a WHERE {clause}", params)
         ids = conn.execute(
             f"SELECT a.id FROM annotations a WHERE {clause}"
-            " ORDER BY a.confidence IS NULL, a.confidence, a.id LIMIT ?",
-            (*params, most),
+            " ORDER BY a.confidence IS NULL, a.confidence, a.id LIMIT ? OFFSET ?",
+            (*params, most, offset),
         ).fetchall()
         rows = []
         for (aid,) in ids:
@@ -197,7 +229,7 @@ def queue_page(
         return rows, int(total.fetchone()[0])
     if name == "conflicts":
         found = conflicts(conn, None)
-        return found[: None if limit is None else limit], len(found)
+        return found[offset : None if limit is None else offset + limit], len(found)
     raise UsageError(f"queues: {', '.join(QUEUES)}")
 
 

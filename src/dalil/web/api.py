@@ -11,12 +11,13 @@ from dalil import users
 from dalil.cases import model, review
 from dalil.cases import search as finder
 from dalil.catalog.queries import item_detail, list_items, resolve_item
+from dalil.errors import UsageError
 from dalil.similar import clusters as grouping
 from dalil.vault import Vault
 from dalil.web import auth, disclosure
 from dalil.web.auth import Audit, Browse, Edit, Own, Review, Search
 from dalil.web.guard import GuardedRoute
-from dalil.web.pages import ledger_events
+from dalil.web.pages import in_words_of, ledger_events, with_progress
 from dalil.web.params import AnnotationId, Before, Offset, PageNo
 
 router = APIRouter(prefix="/api", route_class=GuardedRoute)
@@ -85,7 +86,7 @@ def api_cases(
 @router.get("/cases/{case_id}")
 def api_case(request: Request, case_id: str, user: Browse) -> dict[str, Any]:
     with auth.connection(_vault(request)) as conn:
-        return model.case_detail(conn, case_id)
+        return with_progress(model.case_detail(conn, case_id))
 
 
 @router.post("/cases/{case_id}/claims")
@@ -114,36 +115,68 @@ def api_search(
     status: Annotated[list[str] | None, Query()] = None,
     branch: str | None = None,
     camera: str | None = None,
+    kind: str | None = None,
+    flag: str | None = None,
     date_from: str | None = None,
     date_to: str | None = None,
     sort: str = "relevance",
     page: PageNo = 1,
     per_page: int = Query(20, ge=1, le=500),
 ) -> dict[str, Any]:
+    """Cases matching text and filters. A filter that cannot match anything as written (an
+    unknown identifier type, status, kind or flag, an impossible date) is a 400 naming the
+    choices, never an empty result."""
     if camera and not user.may("provenance"):
         raise HTTPException(403, "your role does not see camera serial numbers")
-    query = finder.SearchQuery.from_terms(
-        q,
-        identifiers=identifier or [],
-        status=status or [],
-        branch=branch,
-        camera=camera,
-        date_from=date_from,
-        date_to=date_to,
-        sort=sort,
-        page=page,
-        per_page=per_page,
-    )
-    with auth.connection(_vault(request)) as conn:
-        return finder.search(conn, query)
+    try:
+        query = finder.SearchQuery.from_terms(
+            q,
+            identifiers=identifier or [],
+            status=status or [],
+            branch=branch,
+            camera=camera,
+            kind=kind,
+            flag=flag,
+            date_from=date_from,
+            date_to=date_to,
+            sort=sort,
+            page=page,
+            per_page=per_page,
+        )
+        with auth.connection(_vault(request)) as conn:
+            return finder.search(conn, query)
+    except UsageError as exc:
+        message = in_words_of(str(exc), {"--from": "date_from", "--to": "date_to"})
+        raise HTTPException(400, message) from exc
 
 
 @router.get("/review/{queue}")
 def api_queue(
-    request: Request, queue: str, user: Browse, limit: int = Query(50, ge=1, le=500)
+    request: Request,
+    queue: str,
+    user: Browse,
+    limit: int = Query(50, ge=1, le=500),
+    offset: Offset = 0,
+    case: str | None = None,
+    kind: str | None = None,
+    max_confidence: float | None = Query(None, ge=0, le=1),
+    mine: bool = False,
 ) -> list[dict[str, Any]]:
+    """A review queue (``proposed``, ``unverified`` — lowest reading confidence first, each
+    claim with its ``confirmations`` — or ``conflicts``); ``mine``: only the claims this user
+    may still review."""
     with auth.connection(_vault(request)) as conn:
-        return review.queue(conn, queue, limit=limit)
+        rows, _ = review.queue_page(
+            conn,
+            queue,
+            limit=limit,
+            offset=offset,
+            for_user=user.name if mine else None,
+            case=case,
+            kind=kind,
+            max_confidence=max_confidence,
+        )
+        return rows
 
 
 @router.post("/annotations/{annotation}/confirm")
@@ -159,10 +192,20 @@ def api_reject(
     annotation: AnnotationId,
     user: Review,
     comment: Annotated[str, Body(embed=True)] = "",
+    correct: Annotated[str | None, Body(embed=True)] = None,
 ) -> dict[str, Any]:
+    """Reject a claim; with ``correct``, the reviewer's own reading is recorded as a new claim
+    (in ``correction``), which another person then reviews."""
     vault = _vault(request)
     with auth.connection(vault, readonly=False) as conn:
-        return review.reject(conn, vault.ledger(conn), model.Actor(user.name), annotation, comment)
+        return review.reject(
+            conn,
+            vault.ledger(conn),
+            model.Actor(user.name),
+            annotation,
+            comment,
+            correct=correct.strip() if correct and correct.strip() else None,
+        )
 
 
 @router.get("/ledger")

@@ -109,9 +109,10 @@ def create_app(vault_root: Path, *, secure_cookies: bool = False) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     errors.install(app)
 
-    from dalil.web import api, images, login, pages, people, upload
+    from dalil.web import api, crops, images, login, pages, people, queues, upload
 
-    routers = [module.router for module in (login, pages, people, images, api, upload)]
+    modules = (login, pages, queues, people, images, crops, api, upload)
+    routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)
     _record_permissions(routers)

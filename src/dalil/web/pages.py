@@ -14,14 +14,15 @@ from dalil.cases import search as finder
 from dalil.cases import vocabulary as vocab
 from dalil.catalog.queries import item_detail, list_acquisitions, resolve_item
 from dalil.errors import UsageError
+from dalil.ingest.flags import FLAGS
+from dalil.ingest.flags import check as check_flag
 from dalil.similar import clusters as grouping
 from dalil.vault import Vault
 from dalil.web import auth, disclosure
-from dalil.web.auth import Audit, Browse, Edit, Review, Search
+from dalil.web.auth import Audit, Browse, Edit, Search
 from dalil.web.guard import GuardedRoute
-from dalil.web.params import AnnotationId, Before, PageNo
+from dalil.web.params import Before, PageNo
 from dalil.web.redirects import back as _back
-from dalil.web.redirects import current_page
 from dalil.web.render import page
 
 router = APIRouter(route_class=GuardedRoute)
@@ -102,7 +103,9 @@ def _items(
     if media:
         where.append("i.media_type LIKE ?")
         params.append(media + "%")
-    if flag:
+    if flag == "any":
+        where.append("EXISTS (SELECT 1 FROM item_flags f WHERE f.sha256 = i.sha256)")
+    elif flag:
         where.append("EXISTS (SELECT 1 FROM item_flags f WHERE f.sha256 = i.sha256 AND f.flag = ?)")
         params.append(flag)
     if camera:
@@ -136,6 +139,8 @@ def items_page(
 ) -> Response:
     if camera and not user.may("provenance"):
         raise HTTPException(403, "your role does not see camera serial numbers")
+    if flag:
+        check_flag(flag)  # an unknown flag is an error naming the flags, not an empty page
     with auth.connection(_vault(request)) as conn:
         rows = _items(
             conn, after=after, media=media, flag=flag, camera=camera, acquisition=acquisition
@@ -150,6 +155,15 @@ def _gps_plot(lat: float | None, lon: float | None) -> dict[str, float] | None:
     if lat is None or lon is None:
         return None
     return {"x": round((lon + 180) / 360 * 360, 1), "y": round((90 - lat) / 180 * 180, 1)}
+
+
+def _evidence_with(sha: str, cluster: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
+    """The cluster's links that join ``sha`` to another picture, by that picture."""
+    found: dict[str, dict[str, Any]] = {}
+    for link in (cluster or {}).get("links", []):
+        if sha in (link["a"], link["b"]):
+            found[link["b"] if link["a"] == sha else link["a"]] = link
+    return found
 
 
 @router.get("/items/{ref}", response_class=HTMLResponse)
@@ -185,6 +199,7 @@ def item_page(request: Request, ref: str, user: Browse, revealed: bool = False) 
         events=events,
         cluster=cluster,
         cases=[{"case_id": c[0], "title": c[1], "role": c[2]} for c in cases],
+        evidence=_evidence_with(sha, cluster),
         gps=_gps_plot(meta.get("gps_lat"), meta.get("gps_lon")),
         meta=meta,
         granted=granted,
@@ -251,10 +266,16 @@ def case_propose(request: Request, user: Edit) -> Response:
     return _back("/review?queue=proposed")
 
 
+def with_progress(detail: dict[str, Any]) -> dict[str, Any]:
+    """A case's detail with each claim's ``confirmations`` ("1 of 2 confirmations")."""
+    claims = [{**a, "confirmations": review.confirmations(a)} for a in detail["annotations"]]
+    return {**detail, "annotations": claims}
+
+
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, case_id: str, user: Browse) -> Response:
     with auth.connection(_vault(request)) as conn:
-        detail = model.case_detail(conn, case_id)
+        detail = with_progress(model.case_detail(conn, case_id))
         types = list(model.identifier_types(conn).values())
     return page(
         request,
@@ -324,64 +345,15 @@ def case_link(
     return _back(f"/cases/{case_id.upper()}")
 
 
-# ---------------------------------------------------------------------------- review
-
-
-@router.get("/review", response_class=HTMLResponse)
-def review_page(request: Request, user: Browse, queue: str = "unverified") -> Response:
-    if queue not in review.QUEUES:
-        raise UsageError(f"queues: {', '.join(review.QUEUES)}")
-    with auth.connection(_vault(request)) as conn:
-        rows = review.queue(conn, queue, limit=100)
-    return page(
-        request,
-        "review.html",
-        queue=queue,
-        rows=rows,
-        queues=review.QUEUES,
-        may_review=user.may("review"),
-        may_edit=user.may("cases.edit"),
-    )
-
-
-@router.post("/review/{annotation}/confirm")
-def review_confirm(request: Request, annotation: AnnotationId, user: Review) -> Response:
-    vault = _vault(request)
-    with auth.connection(vault, readonly=False) as conn:
-        row = review.confirm(conn, vault.ledger(conn), model.Actor(user.name), annotation)
-    return _back(current_page(request, f"/cases/{row['case']}"))
-
-
-@router.post("/review/{annotation}/reject")
-def review_reject(
-    request: Request,
-    annotation: AnnotationId,
-    user: Review,
-    comment: Annotated[str, Form()] = "",
-    correct: Annotated[str, Form()] = "",
-) -> Response:
-    vault = _vault(request)
-    with auth.connection(vault, readonly=False) as conn:
-        row = review.reject(
-            conn,
-            vault.ledger(conn),
-            model.Actor(user.name),
-            annotation,
-            comment,
-            correct=correct or None,
-        )
-    return _back(f"/cases/{row['case']}")
-
-
-@router.post("/cases/{case_id}/accept")
-def case_accept(request: Request, case_id: str, user: Edit) -> Response:
-    vault = _vault(request)
-    with auth.connection(vault, readonly=False) as conn:
-        model.accept(conn, vault.ledger(conn), model.Actor(user.name), [case_id])
-    return _back("/review?queue=proposed")
-
-
 # ---------------------------------------------------------------------------- search
+
+
+def in_words_of(message: str, fields: dict[str, str]) -> str:
+    """A library message about a filter, naming the filter as this interface calls it (the
+    library speaks of the command line's ``--from``)."""
+    for option, name in fields.items():
+        message = message.replace(option, name)
+    return message
 
 
 @router.get("/search", response_class=HTMLResponse)
@@ -392,35 +364,43 @@ def search_page(
     identifier: str = "",
     branch: str = "",
     status: str = "",
+    kind: str = "",
+    flag: str = "",
     date_from: str = "",
     date_to: str = "",
     page_no: PageNo = 1,
 ) -> Response:
     found = None
     error = ""
-    if q or identifier or branch or status or date_from or date_to:
+    params = {
+        "q": q,
+        "identifier": identifier,
+        "branch": branch,
+        "status": status,
+        "kind": kind,
+        "flag": flag,
+        "date_from": date_from,
+        "date_to": date_to,
+    }
+    if any(params.values()):
         with auth.connection(_vault(request)) as conn:
-            try:  # a malformed filter is shown on the page, like any other search error
+            try:  # a bad filter is explained on the page with its choices, never "0 cases"
                 query = finder.SearchQuery.from_terms(
                     q,
                     identifiers=[identifier],
                     status=[status],
+                    kind=kind,
+                    flag=flag,
                     branch=branch,
                     date_from=date_from,
                     date_to=date_to,
                     page=page_no,
                 )
                 found = finder.search(conn, query)
+                for r in found["results"]:  # each identifier with its confirmations
+                    r["identifiers"] = review.live_claims(conn, r["case_id"], "identifier")
             except UsageError as exc:
-                error = str(exc)
-    params = {
-        "q": q,
-        "identifier": identifier,
-        "branch": branch,
-        "status": status,
-        "date_from": date_from,
-        "date_to": date_to,
-    }
+                error = in_words_of(str(exc), {"--from": "from", "--to": "to"})
     return page(
         request,
         "search.html",
@@ -428,6 +408,8 @@ def search_page(
         params=params,
         error=error,
         statuses=vocab.STATUSES,
+        kinds=list(vocab.KINDS),
+        flags=["any", *FLAGS],
         page_no=page_no,
     )
 

@@ -72,7 +72,17 @@ def users_revoke(request: Request, name: str, user: Admin) -> Response:
 
 @router.get("/settings", response_class=HTMLResponse)
 def settings_page(request: Request, user: Own, saved: bool = False) -> Response:
-    return page(request, "settings.html", levels=users.BLUR_LEVELS, saved=saved)
+    with auth.connection(_vault(request)) as conn:  # a picture to show the blur on
+        sample = conn.execute(
+            "SELECT sha256 FROM items WHERE media_type LIKE 'image/%' ORDER BY sha256 LIMIT 1"
+        ).fetchone()
+    return page(
+        request,
+        "settings.html",
+        levels=users.BLUR_LEVELS,
+        saved=saved,
+        sample=sample[0] if sample else None,
+    )
 
 
 @router.post("/settings")
