@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import fcntl
 import os
+import re
 import sqlite3
 import sys
 import uuid
@@ -248,12 +249,23 @@ class Vault:
                 raise VaultError(_busy(path)) from exc
             HELD_LOCKS.add(fd)
             os.ftruncate(fd, 0)
-            holder = f"{os.getpid()}\n{' '.join(sys.argv)[:300]}\n{utc_now()}\n"
+            holder = f"{os.getpid()}\n{_command_words()}\n{utc_now()}\n"
             os.pwrite(fd, holder.encode("utf-8", "replace"), 0)
             yield
         finally:
             HELD_LOCKS.discard(fd)
             os.close(fd)
+
+
+def _command_words() -> str:
+    """The command being run (``dalil reports add``), never its arguments: they may hold names,
+    paths or a family's contact details, and the lock file is readable by anyone."""
+    words = ["dalil"]
+    for word in sys.argv[1:4]:
+        if not re.fullmatch(r"[a-z][a-z-]{0,20}", word):
+            break
+        words.append(word)
+    return " ".join(words)
 
 
 def _busy(lock: Path) -> str:
