@@ -20,6 +20,10 @@ def test_demo_generates_ingests_and_verifies(tmp_path: Path) -> None:
     flags = {f for entry in report["flagged"] for f in entry["flags"]}
     assert {"empty", "truncated", "unknown_type", "extension_mismatch"} <= flags
     assert manifest["cards"]
+    assert report["lists"]["lists"] == ["arabic", "latin", "workbook"]
+    assert report["lists"]["candidates"] > 0
+    queue = json.loads(run_dalil("link", "review", "--vault", vault, "--json").stdout)
+    assert queue["total"] == report["lists"]["candidates"]
     assert run_dalil("verify", "--vault", vault).returncode == 0
     again = run_dalil("demo", "--out", out, "--cards", "4", "--vault", vault, "--json")
     assert json.loads(again.stdout)["items_new"] == 0

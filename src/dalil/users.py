@@ -131,6 +131,15 @@ def _require_admin(conn: sqlite3.Connection, actor: str, what: str) -> None:
         raise UsageError(f"only an administrator can {what} ({actor} is not one)")
 
 
+def require(conn: sqlite3.Connection, name: str, permission: str, doing: str) -> str:
+    """The role of ``name``, who must hold ``permission`` to do what ``doing`` says."""
+    role = check_actor(conn, name)
+    if role not in PERMISSIONS[permission]:
+        allowed = ", ".join(r for r in ROLES if r in PERMISSIONS[permission])
+        raise UsageError(f"{name} ({role}) may not {doing}: that is for the roles {allowed}")
+    return role
+
+
 def _check_role(role: str) -> None:
     if role not in ROLES:
         raise UsageError(f"a role is one of: {', '.join(ROLES)}")

@@ -19,6 +19,7 @@ from dalil.cli import (  # noqa: F401  (each module registers its commands on ``
     init,
     items,
     ledger,
+    link,
     lists,
     reports,
     serve,

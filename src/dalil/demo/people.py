@@ -90,6 +90,7 @@ class Person:
     mother: int
     sex: str
     birth_year: int
+    birth_day: tuple[int, int]  # (day, month)
     branch: str
     detainee: str
 
@@ -117,6 +118,7 @@ def people(n: int, seed: int) -> list[Person]:
                 rng.choice([28, 29, 30, 31]),
                 "f" if female else "m",
                 rng.randint(1950, 1998),
+                (rng.randint(1, 28), rng.randint(1, 12)),
                 rng.choice(BRANCHES),
                 str(rng.randint(1000, 99999)),
             )
@@ -191,7 +193,10 @@ def write_lists(folder: Path, persons: list[Person], seed: int) -> dict[str, dic
     for n, p in enumerate(sample(0.4), 1):
         family = _latin(rng, FAMILY, p.family).upper()
         name = f"{family}, {_latin(rng, GIVEN, p.given)} {_latin(rng, GIVEN, p.father)}"
-        born = f"{rng.randint(1, 28):02d}/{rng.randint(1, 12):02d}/{p.birth_year}"
+        day, month = p.birth_day
+        if rng.random() < 0.1:  # day and month read the other way round, or a slip
+            day, month = (month, day) if day <= 12 else (day, rng.randint(1, 12))
+        born = f"{day:02d}/{month:02d}/{p.birth_year}"
         sheet.append([f"W-{n:04d}", name, born, rng.choice(["Damascus", "Aleppo", "Homs"])])
         truth["workbook"][f"W-{n:04d}"] = p.pid
     book.save(folder / "workbook.xlsx")

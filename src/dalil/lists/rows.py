@@ -63,6 +63,10 @@ def clean_date(value: str) -> str | None:
     if re.fullmatch(r"\d{4}(-\d{2}(-\d{2})?)?", text):
         parts = [int(p) for p in text.split("-")]
         return text if _real(*parts) else None
+    compact = re.fullmatch(r"(\d{4})(\d{2})(\d{2})", text)  # 19560412
+    if compact:
+        year, month, day = (int(g) for g in compact.groups())
+        return f"{year:04d}-{month:02d}-{day:02d}" if _real(year, month, day) else None
     found = re.fullmatch(r"(\d{1,2})[/.\-](\d{1,2})[/.\-](\d{4})", text)
     if found:
         day, month, year = (int(g) for g in found.groups())
