@@ -135,9 +135,18 @@ def steady(model: dict[str, Any]) -> dict[str, Any]:
             if level.get("is_null_level") or level.get("sql_condition") == "ELSE":
                 continue
             m, u = level.get("m_probability"), level.get("u_probability")
-            if m is not None and u is not None and min(m, u) < 1e-6:
+            if m is None or u is None:
+                continue
+            if min(m, u) < 1e-6:
                 level["m_probability"] = level["u_probability"] = max(m, u, 1e-6)
+            elif level.get("label_for_charts") in AGREEING and m < u:
+                # exact agreement never counts against a match, whatever a small sample says
+                level["m_probability"] = u
     return model
+
+
+AGREEING = frozenset({"the same", "the same date", "the same year"})
+"""Levels of full agreement: :func:`steady` never lets them weigh against a match."""
 
 
 def blocking_rules() -> list[Any]:

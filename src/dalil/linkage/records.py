@@ -80,7 +80,7 @@ def row(uid: str, source: str, fields: dict[str, Any]) -> dict[str, Any]:
 
     given, father = fields.get("given_name"), fields.get("father_name")
     grandfather, family = fields.get("grandfather_name"), fields.get("family_name")
-    full = fields.get("full_name")
+    full = fields.get("full_name") or fields.get("full_name_latin")
     if full and "," in str(full):  # "FAMILY, Given Father": the family name first, then a comma
         family_first, _, rest = str(full).partition(",")
         full = f"{rest.strip()} {family_first.strip()}".strip()

@@ -32,7 +32,7 @@ def record(
 ) -> int:
     """Record a run; returns its number."""
     candidates = [
-        p
+        oriented(p)
         for p in result.pairs
         if p["probability"] >= review_threshold
         or (
@@ -64,6 +64,18 @@ def record(
             },
         )
     return int(event["seq"])
+
+
+def oriented(pair: dict[str, Any]) -> dict[str, Any]:
+    """The pair with its records in the order the catalogue keys it (:func:`pair_key`), each
+    field's evidence turned the same way."""
+    if pair["left"] <= pair["right"]:
+        return pair
+    evidence = {
+        name: {**e, "left": e.get("right"), "right": e.get("left")}
+        for name, e in pair["evidence"].items()
+    }
+    return {**pair, "left": pair["right"], "right": pair["left"], "evidence": evidence}
 
 
 def pair_key(left: str, right: str) -> tuple[str, str]:
