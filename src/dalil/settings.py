@@ -85,7 +85,8 @@ SETTINGS: tuple[Setting, ...] = (
         "contacts_key_file",
         "",
         "Path (outside the vault) of the key that encrypts families' contact details and"
-        " consent (dalil reports new-key FILE); empty: contacts cannot be stored.",
+        " consent, their photographs and the faces found for face ranking (dalil reports"
+        " new-key FILE); empty: none of these can be stored.",
     ),
     Setting(
         "similar_min_inliers",

@@ -39,6 +39,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "provenance": frozenset({"admin", "archivist", "investigator", "reviewer", "auditor"}),
     "users": frozenset({"admin"}),
     "own-settings": frozenset(ROLES),
+    # families' reports, their candidates, and (sealed) how to reach the family
+    "families": frozenset({"admin", "liaison"}),
 }
 """Permission → roles that hold it. docs/web.md shows this table; tests walk it."""
 

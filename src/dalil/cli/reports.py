@@ -19,12 +19,12 @@ from dalil.cli.app import (
     console,
     emit_json,
     emit_list,
-    open_vault,
     print_count,
     reading,
     shown,
     writing,
 )
+from dalil.errors import UsageError
 
 reports_app = typer.Typer(help="Families' reports of missing people.", no_args_is_help=True)
 app.add_typer(reports_app, name="reports")
@@ -52,7 +52,11 @@ def reports_add(
     national_id: Annotated[str | None, typer.Option("--national-id")] = None,
     mark: Annotated[list[str] | None, typer.Option("--mark", help="A mark (repeatable).")] = None,
     photo: Annotated[
-        Path | None, typer.Option("--photo", help="A photograph the family gave.")
+        Path | None,
+        typer.Option(
+            "--photo",
+            help="A photograph the family gave (sealed with the contact details: needs the key).",
+        ),
     ] = None,
     contact: Annotated[
         str | None, typer.Option("--contact", help="How to reach the family (encrypted).")
@@ -74,15 +78,11 @@ def reports_add(
     }  # fmt: skip
     actor = actor_name(as_)
     picture = None
-    opened = open_vault(vault)
     if photo is not None:
-        from dalil.cli.ingest import run_ingest
-        from dalil.ingest.session import IngestOptions
-
-        got = run_ingest(
-            opened, IngestOptions([photo], "family report photograph", actor, group=False)
-        )
-        picture = got.tally.new_items[0] if got.tally.new_items else _known_sha(photo)
+        try:
+            picture = photo.read_bytes()
+        except OSError as exc:
+            raise UsageError(f"cannot read the photograph {photo}: {exc.strerror}") from exc
     with writing(vault) as (opened, conn):
         report_id = family.add_report(
             opened, conn, opened.ledger(conn), actor, {k: v for k, v in fields.items() if v},
@@ -92,12 +92,6 @@ def reports_add(
         emit_json({"report": report_id})
         return
     console.print(f"Report [bold]{report_id}[/] recorded.")
-
-
-def _known_sha(path: Path) -> str:
-    import hashlib
-
-    return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
 @reports_app.command("list")
@@ -172,4 +166,66 @@ def reports_new_key(
     console.print(
         f"Wrote a new contacts key to {made}. Name it in the vault's dalil.toml"
         f' (contacts_key_file = "{made}"), keep it off the vault and back it up.'
+    )
+
+
+@reports_app.command("faces")
+def reports_faces(
+    report_id: Annotated[str, typer.Argument(help="e.g. R-00003")],
+    case: Annotated[
+        list[str] | None,
+        typer.Option(
+            "--case", help="A case to compare (repeatable; default: every live person case)."
+        ),
+    ] = None,
+    top: Annotated[int, typer.Option("--top", min=1, help="Show the N most similar.")] = 10,
+    jobs: Annotated[
+        int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")
+    ] = 0,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    as_: ActorOption = None,
+    json_: JsonOption = False,
+) -> None:
+    """Cases' photographs whose faces most resemble the family's photograph: an aid only,
+    never an identification (liaison and admin; each run is recorded)."""
+    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
+
+    from dalil import faces
+    from dalil.cli.app import console_err
+
+    with (
+        writing(vault) as (opened, conn),
+        Progress(
+            "[bold]Looking for faces",
+            BarColumn(),
+            MofNCompleteColumn(),
+            TimeRemainingColumn(),
+            console=console_err,
+            transient=True,
+        ) as bar,
+    ):
+        task = bar.add_task("faces", total=None)
+        found = faces.rank(
+            opened, conn, opened.ledger(conn), actor_name(as_), report_id, case or None,
+            jobs=jobs, progress=lambda done, total: bar.update(task, completed=done, total=total),
+        )  # fmt: skip
+    rows = found.ranked[:top]
+    if json_:
+        emit_json(
+            {k: v for k, v in found.to_dict().items() if k != "ranked"}
+            | {"total": len(found.ranked), "shown": len(rows), "ranked": rows}
+        )
+        return
+    console.print(f"[bold yellow]{faces.AID.capitalize()}.[/]")
+    table = Table(title=f"faces like the photograph of {found.report}")
+    for column in ("rank", "case", "photograph", "similarity", "faces"):
+        table.add_column(column, overflow="fold")
+    for n, r in enumerate(rows, 1):
+        table.add_row(str(n), r["case"], r["item"][:12], f"{r['similarity']:.3f}", str(r["faces"]))
+    console.print(table)
+    print_count(len(rows), len(found.ranked), "photographs with a face")
+    console.print(
+        f"Compared {found.photographs} photograph(s) of {found.cases} case(s)"
+        f" ({len(found.without_face)} without a face, {len(found.unreadable)} unreadable)"
+        f" with {found.model}."
     )
