@@ -213,3 +213,13 @@ def test_only_reviewers_decide_links(
     assert "may not review links" in json.loads(refused.stderr)["error"]
     nobody = run_dalil("link", "people", "--vault", vault.root, "--as", "ghost")
     assert nobody.returncode == 2
+
+
+def test_every_level_is_written_for_spark_too() -> None:
+    """A custom level written in DuckDB's quoted identifiers without its dialect would reach
+    Spark unchanged, where "given_l" is a string, not a column."""
+    from dalil.linkage.model import settings
+
+    for comparison in settings("link_only").comparisons:
+        for level in comparison.get_comparison("spark").comparison_levels:
+            assert '"' not in level.sql_condition, level.sql_condition

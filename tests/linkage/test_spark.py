@@ -45,18 +45,6 @@ def _java_problem() -> str | None:
     return None
 
 
-def _unquoted_sql_for_spark() -> bool:
-    """True while the model writes SQL that Spark reads differently: a custom level written
-    with DuckDB's double-quoted identifiers and no ``base_dialect_str`` is passed to Spark as
-    it is, where "given_l" is a string, not a column."""
-    settings = model.settings("link_only")
-    return any(
-        '"' in level.sql_condition
-        for comparison in settings.comparisons
-        for level in comparison.get_comparison("spark").comparison_levels
-    )
-
-
 def _rows() -> list[dict[str, Any]]:
     """Two small lists of the demo's people: one in Arabic script, one in Latin spellings."""
     rng = random.Random(5)
@@ -134,22 +122,6 @@ def frames(spark: Any, on_duckdb: tuple[list[dict[str, Any]], Any]) -> list[Any]
     ]
 
 
-def for_spark(saved: dict[str, Any], link_type: str) -> dict[str, Any]:
-    """A model recorded by a DuckDB run, for Spark: the SQL of ``model.settings`` written for
-    Spark, the trained probabilities taken from the recorded model level by level (a saved
-    model's SQL names DuckDB's functions, which Spark does not have)."""
-    rendered: dict[str, Any] = model.settings(link_type).get_settings("spark").as_dict()
-    rendered["probability_two_random_records_match"] = saved["probability_two_random_records_match"]
-    for mine, theirs in zip(rendered["comparisons"], saved["comparisons"], strict=True):
-        for level, trained in zip(
-            mine["comparison_levels"], theirs["comparison_levels"], strict=True
-        ):
-            for key in ("m_probability", "u_probability"):
-                if key in trained:
-                    level[key] = trained[key]
-    return rendered
-
-
 def _pairs(records: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
     return {
         tuple(sorted((str(p["unique_id_l"]), str(p["unique_id_r"])))): float(  # type: ignore[misc]
@@ -159,15 +131,6 @@ def _pairs(records: list[dict[str, Any]]) -> dict[tuple[str, str], float]:
     }
 
 
-xfail_dialect = pytest.mark.xfail(
-    _unquoted_sql_for_spark(),
-    reason="model.py's custom levels use DuckDB's quoted identifiers without"
-    " base_dialect_str='duckdb', so Spark compares string literals (docs/linkage.md)",
-    strict=True,
-)
-
-
-@xfail_dialect
 def test_the_model_trains_on_spark_and_finds_the_duckdb_pairs(
     frames: list[Any], on_duckdb: tuple[list[dict[str, Any]], Any]
 ) -> None:
@@ -183,14 +146,13 @@ def test_the_model_trains_on_spark_and_finds_the_duckdb_pairs(
     assert max(abs(found[k] - expected[k]) for k in shared) < 0.05
 
 
-@xfail_dialect
 def test_a_model_recorded_on_duckdb_scores_the_same_pairs_on_spark(
     frames: list[Any], on_duckdb: tuple[list[dict[str, Any]], Any]
 ) -> None:
     from splink import Linker
 
     duck = on_duckdb[1]
-    linker = Linker(frames, for_spark(duck.model, "link_only"))
+    linker = Linker(frames, model.for_backend(duck.model, "link_only", "spark"))
     found = _pairs(linker.inference.predict(threshold_match_probability=0.5).as_record_list())
     expected = {tuple(sorted((p["left"], p["right"]))): p["probability"] for p in duck.pairs}
     shared = found.keys() & expected.keys()

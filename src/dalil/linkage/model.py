@@ -41,10 +41,13 @@ def _name(column: str, key: str | None, swapped_with: str | None = None) -> Any:
             cll.CustomLevel(
                 f'"{column}_l" = "{swapped_with}_r" AND "{swapped_with}_l" = "{column}_r"',
                 f"the same, in the {swapped_with} name's column",
+                base_dialect_str="duckdb",
             )
         )
     if key is not None:
-        levels.append(cll.CustomLevel(f'"{key}_l" = "{key}_r"', "sounds the same"))
+        levels.append(
+            cll.CustomLevel(f'"{key}_l" = "{key}_r"', "sounds the same", base_dialect_str="duckdb")
+        )
     levels += [
         cll.JaroWinklerLevel(column, 0.92).configure(label_for_charts="nearly the same"),
         cll.JaroWinklerLevel(column, 0.8).configure(label_for_charts="similar"),
@@ -63,13 +66,20 @@ def _birth() -> Any:
                 '("birth_date_l" IS NULL OR "birth_date_r" IS NULL)'
                 ' AND ("birth_year_l" IS NULL OR "birth_year_r" IS NULL)',
                 "birth unknown",
+                base_dialect_str="duckdb",
             ).configure(is_null_level=True),
             cll.ExactMatchLevel("birth_date").configure(label_for_charts="the same date"),
             cll.LevenshteinLevel("birth_date", 1).configure(label_for_charts="one digit apart"),
             cll.ExactMatchLevel("birth_year").configure(label_for_charts="the same year"),
-            cll.CustomLevel('abs("birth_year_l" - "birth_year_r") <= 1', "a year apart"),
             cll.CustomLevel(
-                'abs("birth_year_l" - "birth_year_r") <= 3', "two or three years apart"
+                'abs("birth_year_l" - "birth_year_r") <= 1',
+                "a year apart",
+                base_dialect_str="duckdb",
+            ),
+            cll.CustomLevel(
+                'abs("birth_year_l" - "birth_year_r") <= 3',
+                "two or three years apart",
+                base_dialect_str="duckdb",
             ),
             cll.ElseLevel().configure(label_for_charts="different"),
         ],
@@ -162,11 +172,13 @@ def blocking_rules() -> list[Any]:
         block_on("father_key", "family_key", "birth_year"),
         CustomRule(  # given and family names swapped
             "l.given_key = r.family_key AND l.family_key = r.given_key"
-            " AND l.birth_year = r.birth_year"
+            " AND l.birth_year = r.birth_year",
+            sql_dialect="duckdb",
         ),
         CustomRule(
             "l.given_key = r.family_key AND l.family_key = r.given_key"
-            " AND l.father_key = r.father_key"
+            " AND l.father_key = r.father_key",
+            sql_dialect="duckdb",
         ),
         block_on("given_key", "birth_date"),
         block_on("family_key", "birth_date"),
@@ -202,6 +214,28 @@ def settings(link_type: str) -> Any:
         additional_columns_to_retain=["full"],
         max_iterations=25,
     )
+
+
+def for_backend(saved: dict[str, Any], link_type: str, dialect: str = "spark") -> dict[str, Any]:
+    """A model recorded by a DuckDB run, for another Splink backend (``"spark"``): the SQL of
+    :func:`settings` written in that backend's dialect, the trained probabilities taken from
+    the recorded model level by level (a saved model's SQL names DuckDB's functions, such as
+    ``jaro_winkler_similarity``, which Spark does not have)."""
+    rendered: dict[str, Any] = settings(link_type).get_settings(dialect).as_dict()
+    prior = "probability_two_random_records_match"
+    rendered[prior] = saved[prior]
+    for mine, theirs in zip(rendered["comparisons"], saved["comparisons"], strict=True):
+        for level, trained in zip(
+            mine["comparison_levels"], theirs["comparison_levels"], strict=True
+        ):
+            level.update(
+                {k: trained[k] for k in ("m_probability", "u_probability") if k in trained}
+            )
+    return rendered
+
+
+EM_PAIRS = 5e6
+"""The most pairs one EM session samples from its blocking rule."""
 
 
 def train(make: Callable[[Any], Any], link_type: str, records: int) -> tuple[Any, list[str]]:
@@ -244,13 +278,15 @@ def train(make: Callable[[Any], Any], link_type: str, records: int) -> tuple[Any
     )
     for rule in (
         block_on("given_key", "family_key"),
-        block_on("birth_year", "father_key"),
+        block_on("birth_year", "father_key", "family_key"),
         block_on("birth_date"),
     ):
 
         def em(lk: Any, rule: Any = rule) -> None:
+            # at most a few million pairs per session: a common name and year would otherwise
+            # make hundreds of millions at a million records, for no better estimate
             lk.training.estimate_parameters_using_expectation_maximisation(
-                rule, fix_u_probabilities=True
+                rule, fix_u_probabilities=True, max_pairs=EM_PAIRS
             )
 
         guarded(f"EM blocked on {rule.get_blocking_rule('duckdb').blocking_rule_sql}", em)

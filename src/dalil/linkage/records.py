@@ -3,6 +3,7 @@ columns, names in their script-neutral comparison form (:mod:`dalil.names`)."""
 
 from __future__ import annotations
 
+import functools
 import json
 import re
 import sqlite3
@@ -73,11 +74,30 @@ def _plain(value: Any) -> str | None:
     return text or None
 
 
+@functools.lru_cache(maxsize=1 << 16)
+def _form(value: str) -> str | None:
+    from dalil import names
+
+    return names.comparison_form(value) or None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _key(value: str) -> str | None:
+    from dalil import names
+
+    return names.phonetic_key(value) or None
+
+
+@functools.lru_cache(maxsize=1 << 16)
+def _parsed(full: str) -> Any:
+    from dalil import names
+
+    return names.parse_name(full)
+
+
 def row(uid: str, source: str, fields: dict[str, Any]) -> dict[str, Any]:
     """One linkage row from canonical fields (a full name is split into its parts when the
     parts are not given)."""
-    from dalil import names
-
     given, father = fields.get("given_name"), fields.get("father_name")
     grandfather, family = fields.get("grandfather_name"), fields.get("family_name")
     full = fields.get("full_name") or fields.get("full_name_latin")
@@ -86,7 +106,7 @@ def row(uid: str, source: str, fields: dict[str, Any]) -> dict[str, Any]:
         full = f"{rest.strip()} {family_first.strip()}".strip()
         family = family or family_first.strip()
     if full and not (given and family):
-        parsed = names.parse_name(str(full))
+        parsed = _parsed(str(full))
         given = given or parsed.given
         father = father or parsed.father
         grandfather = grandfather or parsed.grandfather
@@ -94,13 +114,11 @@ def row(uid: str, source: str, fields: dict[str, Any]) -> dict[str, Any]:
     if not full:
         full = " ".join(str(p) for p in (given, father, grandfather, family) if p)
 
-    def form(value: Any) -> str | None:
-        text = names.comparison_form(str(value)) if value else ""
-        return text or None
+    def form(value: Any) -> str | None:  # names repeat: each spelling is worked out once
+        return _form(str(value)) if value else None
 
     def key(value: Any) -> str | None:
-        text = names.phonetic_key(str(value)) if value else ""
-        return text or None
+        return _key(str(value)) if value else None
 
     sex = str(fields.get("sex") or "").lower()[:1] or None
     return {
