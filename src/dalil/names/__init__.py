@@ -46,6 +46,15 @@ same ``phonetic_key`` for 98.7%; among pairs of different names, 0.02% share a f
 them): th for ث written s (Osman), g for ج (Gamal), Turkish and Maghrebi e for a (Kemal,
 Bilel), elided vowels (Hamawi/Hamwi, Brahim). What merges: names Latin cannot tell
 apart (سامر/سمير as Samir, عامر/أمير, سعيد/السيد as Said/Sayed, صبا/صباح, حسن/حسان).
+
+Libraries. String metrics come from rapidfuzz (Jaro-Winkler, Levenshtein, in C). For Arabic
+normalisation two packages were judged: PyArabic 0.6 (pure Python, only ``six``) strips
+diacritics and tatweel and unifies hamza forms, which is a small part of ``normalise_arabic``
+and none of the Latin side, the parsing or the vocalised romanisation, and its hamza rule
+differs from the one the Latin forms need; camel-tools 1.6 has a good normaliser and
+transliterator but requires PyTorch, transformers, kenlm and scikit-learn, and its
+morphology needs data packages downloaded at run time, which Dalil must never do. Both were
+left out; the rules here are small tables with tests (tests/names).
 """  # noqa: RUF002 - Arabic letters in the docstring
 
 from __future__ import annotations
