@@ -41,6 +41,8 @@ PERMISSIONS: dict[str, frozenset[str]] = {
     "own-settings": frozenset(ROLES),
     # families' reports, their candidates, and (sealed) how to reach the family
     "families": frozenset({"admin", "liaison"}),
+    # multiple systems estimates from the lists: run one (saved in the ledger), see them
+    "estimates": frozenset({"admin", "investigator", "auditor"}),
 }
 """Permission → roles that hold it. docs/web.md shows this table; tests walk it."""
 

@@ -621,6 +621,35 @@ def _linkage(conn: sqlite3.Connection) -> None:
     )
 
 
+def _estimates(conn: sqlite3.Connection) -> None:
+    """Saved multiple systems estimates: the number, its interval (an end is NULL where there
+    is none) and how it was made (the inputs, the capture table and the whole result are in
+    the ``estimate.saved`` event's payload)."""
+    _run_script(
+        conn,
+        """
+        CREATE TABLE estimates (
+            id INTEGER PRIMARY KEY,
+            method TEXT NOT NULL,
+            source TEXT NOT NULL,
+            lists TEXT NOT NULL,
+            strata TEXT,
+            observed INTEGER NOT NULL,
+            estimate REAL NOT NULL,
+            lower REAL,
+            upper REAL,
+            level REAL NOT NULL,
+            seed INTEGER NOT NULL,
+            draws INTEGER NOT NULL,
+            warnings TEXT NOT NULL,
+            code TEXT NOT NULL,
+            created_by TEXT NOT NULL,
+            created_at TEXT NOT NULL
+        )
+        """,
+    )
+
+
 MIGRATIONS: tuple[Migration, ...] = (
     Migration("0001_initial", _initial),
     Migration("0002_similar", _similar),
@@ -635,6 +664,7 @@ MIGRATIONS: tuple[Migration, ...] = (
     Migration("0011_user_keys", _user_keys),
     Migration("0012_lists", _lists),
     Migration("0013_linkage", _linkage),
+    Migration("0014_estimates", _estimates),
 )
 
 

@@ -13,6 +13,7 @@ from dalil.cli import (  # noqa: F401  (each module registers its commands on ``
     catalog,
     clusters,
     demo,
+    estimate,
     export,
     export_release,
     ingest,

@@ -1,9 +1,10 @@
 """The catalogue as a projection of the ledger.
 
 Every fact the catalogue holds — acquisitions, items, places found, flags, metadata,
-fingerprints, derivatives, links and clusters, users, cases, claims and reviews — is written by
-a **projector**: a function of one ledger event and its payload. Writers never touch those
-tables; they append an event (:meth:`dalil.ledger.log.Ledger.append`), which applies it. So:
+fingerprints, derivatives, links and clusters, users, cases, claims and reviews, lists, linkage
+runs and saved estimates — is written by a **projector**: a function of one ledger event and
+its payload. Writers never touch those tables; they append an event
+(:meth:`dalil.ledger.log.Ledger.append`), which applies it. So:
 
 - ``dalil verify`` replays the whole ledger into an empty catalogue and compares every row of
   every table with the real one (:mod:`dalil.projection.compare`);
@@ -54,7 +55,7 @@ class Fact:
 Projector = Callable[[sqlite3.Connection, Fact], None]
 
 _PROJECTORS: dict[str, Projector] = {}
-_MODULES = ("items", "people", "grouping", "cases", "bound", "lists")
+_MODULES = ("items", "people", "grouping", "cases", "bound", "lists", "estimates")
 _loaded = False
 
 # Connections replaying the ledger: cluster assembly, a whole-vault computation, waits until

@@ -109,9 +109,20 @@ def create_app(vault_root: Path, *, secure_cookies: bool = False) -> FastAPI:
     app.mount("/static", StaticFiles(directory=str(HERE / "static")), name="static")
     errors.install(app)
 
-    from dalil.web import api, crops, family, images, login, pages, people, queues, upload
+    from dalil.web import (
+        api,
+        crops,
+        estimates,
+        family,
+        images,
+        login,
+        pages,
+        people,
+        queues,
+        upload,
+    )
 
-    modules = (login, pages, queues, people, images, crops, api, upload, family)
+    modules = (login, pages, queues, people, images, crops, api, upload, family, estimates)
     routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)
