@@ -107,6 +107,8 @@ def test_a_form_with_a_mistake_comes_back(client: TestClient) -> None:
     two = client.post("/estimates", data={**FORM, "list": ["snhr", "vdc"], "csrf": csrf})
     assert two.status_code == 400 and "needs at least 3 lists" in two.text
     assert client.get("/estimates/999999").status_code == 404
+    assert client.get(f"/estimates/{10**30}").status_code == 400  # not an SQLite overflow
+    assert client.get("/estimates/3").status_code == 404  # an event, but not an estimate
 
 
 def test_who_may_see_estimates(client: TestClient, vault: Vault) -> None:
@@ -142,3 +144,110 @@ def test_chart_ticks_are_round() -> None:
     assert ticks(5, 5) == [5]
     found = re.findall(r"\d+", " ".join(map(str, ticks(0, 12_345, 4))))
     assert found == ["0", "5000", "10000"]
+
+
+def _lists_apart(vault: Vault, root: Path) -> None:
+    """Two more lists, linked by a run that found no one on both."""
+    from dalil.linkage import LinkResult
+    from dalil.linkage.review import record
+    from dalil.lists import import_list
+
+    for name, first in (("east", 1), ("west", 100)):
+        path = root / f"{name}.csv"
+        path.write_text(
+            "ID,Name\n" + "".join(f"{i},Person {i}\n" for i in range(first, first + 20))
+        )
+        import_list(vault, path, name, f"the {name} list", "amina", id_column="ID")
+    conn = vault.connect()
+    try:
+        inputs = [
+            {"source": name, "records": 20, "sha256": sha}
+            for name, sha in conn.execute(
+                "SELECT name, sha256 FROM lists WHERE name IN ('east', 'west')"
+            )
+        ]
+        record(conn, vault.ledger(conn), "amina",
+               LinkResult("people", inputs, [], [], {"comparisons": []}), 0.8)  # fmt: skip
+        vault.ledger(conn).sign_tail()
+    finally:
+        conn.close()
+
+
+def test_a_result_with_no_number_comes_back_unsaved(
+    client: TestClient, vault: Vault, tmp_path: Path
+) -> None:
+    _lists_apart(vault, tmp_path)
+    csrf = login(client, "huda")
+    form = {**FORM, "list": ["east", "west"], "method": "loglinear", "strata": "", "csrf": csrf}
+    done = client.post("/estimates", data=form, follow_redirects=False)
+    assert done.status_code == 400  # once a NOT NULL failure of the catalogue: a 500
+    assert "gave no estimate" in done.text and "there is no number to save" in done.text
+    with auth.connection(vault) as conn:
+        assert conn.execute("SELECT COUNT(*) FROM estimates").fetchone()[0] == 0
+
+
+def test_form_numbers_in_other_scripts(client: TestClient, vault: Vault) -> None:
+    csrf = login(client, "huda")
+    for name, value in (("seed", "²"), ("draws", "4000²")):  # digits that int() refuses: a 500
+        bad = client.post("/estimates", data={**FORM, name: value, "csrf": csrf})
+        assert bad.status_code == 400, (name, value)
+    form = {**FORM, "strata": "", "method": "dga", "seed": "٣", "draws": "٤٠٠", "csrf": csrf}
+    done = client.post("/estimates", data=form, follow_redirects=False)  # Arabic-Indic digits
+    assert done.status_code == 303
+    with auth.connection(vault) as conn:
+        row = conn.execute("SELECT seed, draws FROM estimates").fetchone()
+    assert tuple(row) == (3, 400)
+
+
+def test_too_many_strata_for_one_request(
+    client: TestClient, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dalil.web import estimates
+
+    monkeypatch.setattr(estimates, "MAX_STRATA", 2)
+    csrf = login(client, "huda")
+    done = client.post("/estimates", data={**FORM, "csrf": csrf}, follow_redirects=False)
+    assert done.status_code == 400
+    assert "sex splits these lists into 3 strata; at most 2" in done.text
+
+
+def test_an_altered_estimate_is_refused_not_shown(client: TestClient, vault: Vault) -> None:
+    import json
+    import sqlite3
+
+    csrf = login(client, "huda")
+    form = {**FORM, "method": "dga", "strata": "", "level": "0.99", "csrf": csrf}
+    done = client.post("/estimates", data=form, follow_redirects=False)
+    number = int(done.headers["location"].rsplit("/", 1)[1])
+    page = client.get(f"/estimates/{number}").text
+    assert "99% interval" in page and "99% credible interval" in page
+    ledger = sqlite3.connect(vault.root / "ledger.sqlite")
+    (data,) = ledger.execute("SELECT data FROM payloads WHERE seq = ?", (number,)).fetchone()
+    payload = json.loads(data)
+    payload["result"]["estimate"] = 12345.0
+    ledger.execute("UPDATE payloads SET data = ? WHERE seq = ?", (json.dumps(payload), number))
+    ledger.commit()
+    ledger.close()
+    refused = client.get(f"/estimates/{number}")
+    assert refused.status_code == 400 and "is not as the ledger recorded it" in refused.text
+    assert "12,345" not in refused.text
+
+
+def test_a_level_is_shown_as_recorded(client: TestClient, vault: Vault, tmp_path: Path) -> None:
+    from dalil.estimate import Table
+    from dalil.estimate.saved import compute, record
+
+    table = {"all": Table.from_cells(["A", "B", "C"], [0, 60, 49, 4, 247, 112, 142, 12])}
+    results, _ = compute(table, "dga", seed=1, draws=200, level=0.999)
+    path = tmp_path / "t.csv"
+    path.write_text("made by a script")
+    conn = vault.connect()
+    try:
+        (number,) = record(conn, vault.ledger(conn), "amina", results, table, table_file=path)
+        vault.ledger(conn).sign_tail()
+    finally:
+        conn.close()
+    login(client, "huda")
+    page = client.get(f"/estimates/{number}").text
+    assert "99.9% interval" in page and "100%" not in page
+    assert "(99.9%)" in client.get("/estimates").text

@@ -340,6 +340,8 @@ def test_contact_details_appear_nowhere_else(
         assert person["full_name"] in wrong.text  # what may come back does
         assert "give them again" in wrong.text
         answers.append(wrong)
+        superscript = _send(liaison, csrf, {**person, "birth_year": "\u00b2" * 4})
+        assert superscript.status_code == 400 and "year of birth" in superscript.text
         unreadable = _send(liaison, csrf, person, contact=CONTACT, consent=CONSENT,
                            photo=b"not a picture at all")  # fmt: skip
         assert unreadable.status_code == 400 and "not an image" in unreadable.text

@@ -8,6 +8,7 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
+from rich.console import Console
 from rich.table import Table as RichTable
 
 from dalil.cli.app import (
@@ -30,10 +31,28 @@ from dalil.cli.app import (
     writing,
 )
 from dalil.errors import UsageError
-from dalil.estimate import METHODS, Estimate, Table, TableError, read_table
-from dalil.estimate.saved import compute, plain, record, rerun, runs, show
+from dalil.estimate import (
+    MAX_DRAWS,
+    MAX_SEED,
+    METHODS,
+    MIN_DRAWS,
+    Estimate,
+    Table,
+    TableError,
+    read_table,
+)
+from dalil.estimate.saved import compute, plain, record, rerun, runs, savable, show
 from dalil.estimate.vault import STRATA, Capture, capture
-from dalil.estimate.words import interval, meaning, model_label, model_weight, number, unseen
+from dalil.estimate.words import (
+    finite,
+    interval,
+    meaning,
+    model_label,
+    model_weight,
+    number,
+    percent,
+    unseen,
+)
 from dalil.users import require
 
 estimate_app = typer.Typer(
@@ -70,9 +89,17 @@ StrataOption = Annotated[
         " with --table a column of the table.",
     ),
 ]
-SeedOption = Annotated[int, typer.Option("--seed", help="Seed of the random draws.")]
+SeedOption = Annotated[
+    int, typer.Option("--seed", min=0, max=MAX_SEED, help="Seed of the random draws.")
+]
 DrawsOption = Annotated[
-    int, typer.Option("--draws", min=100, help="Posterior draws (or bootstrap replicates).")
+    int,
+    typer.Option(
+        "--draws",
+        min=MIN_DRAWS,
+        max=MAX_DRAWS,
+        help="Posterior draws (or bootstrap replicates).",
+    ),
 ]
 LevelOption = Annotated[
     float, typer.Option("--level", min=0.5, max=0.999, help="Level of the interval.")
@@ -100,8 +127,23 @@ NoSaveOption = Annotated[
 ]
 NumberArgument = Annotated[
     int,
-    typer.Argument(help="A saved estimate's number (dalil estimate runs).", min=0, metavar="N"),
+    typer.Argument(
+        help="A saved estimate's number (dalil estimate runs).", min=0, max=2**63 - 1, metavar="N"
+    ),
 ]
+
+
+def _print_table(table: RichTable) -> None:
+    """A table as wide as its content when the output is read by a program (a file, a pipe):
+    never folded at 80 columns, as Rich folds for a terminal it cannot measure."""
+    if sys.stdout.isatty():
+        console.print(table)
+    else:  # Rich caps a renderable's width at its console's
+        Console(file=console.file, width=UNFOLDED, soft_wrap=True).print(table)
+
+
+UNFOLDED = 10_000
+"""The width tables may take off a terminal (they take only what their content needs)."""
 
 
 def _list_names(given: list[str] | None) -> list[str]:
@@ -148,16 +190,17 @@ def estimate_main(
     if bool(names) == (table is not None):
         raise UsageError(
             "give the lists (dalil estimate --list A --list B --list C) or a capture table"
-            " (dalil estimate --table FILE.csv), not both"
+            f" (dalil estimate --table FILE.csv){', not both' if names else ''}"
         )
     found: Capture | None = None
     save = not no_save and (table is None or _named(ctx, "vault"))
     if table is not None:
         tables = read_table(table, strata)
     if save or table is None:
-        with reading(vault) as (_, conn):
+        with reading(vault) as (opened, conn):
             if save:  # before the work, not after it
                 require(conn, actor_name(as_), "estimates", "save estimates")
+                opened.ledger(conn, signing=False).prove(actor_name(as_))
             if table is None:
                 found = capture(conn, names, strata=strata, run=link_run, min_probability=minimum)
                 tables = found.tables
@@ -169,12 +212,18 @@ def estimate_main(
                 raise
             raise TableError(f"{table}: {exc}") from None
     saved: list[int | None] = [None] * len(results)
-    if save:
+    kept = [savable(r) for r in results]
+    if save:  # a result with no number (log-linear, unbounded) is shown, not saved
+        notes += [f"{r.method} not saved: it gave no estimate"
+                  for r, keep in zip(results, kept, strict=True) if not keep]  # fmt: skip
+    if save and any(kept):
         with writing(vault) as (opened, conn):
-            saved = list(
-                record(conn, opened.ledger(conn), actor_name(as_), results, tables,
+            numbers = iter(
+                record(conn, opened.ledger(conn), actor_name(as_),
+                       [r for r, keep in zip(results, kept, strict=True) if keep], tables,
                        capture=found, table_file=table, strata=strata)
             )  # fmt: skip
+            saved = [next(numbers) if keep else None for keep in kept]
     out = [_as_json(r, n, found, tables) for r, n in zip(results, saved, strict=True)]
     if json_:
         emit_json(out if method == "all" else out[0])
@@ -222,14 +271,19 @@ def _interval(values: list[float | None]) -> str:
 def _print_result(result: dict[str, Any], caveats: bool = True) -> None:
     observed, est = result["observed"], result["estimate"]
     missing, lo, hi = unseen(result)
+    said = f"about [bold]{number(est)}[/] people" if finite(est) else "[bold]no estimate[/]"
     console.print(
-        f"\n[bold]{result['method']}[/]: about [bold]{number(est)}[/] people"
-        f" ({result['level']:.0%} interval {_interval(result['interval'])})",
+        f"\n[bold]{result['method']}[/]: {said}"
+        f" ({percent(result['level'])} interval {_interval(result['interval'])})",
         highlight=False,
     )
     console.print(
         f"observed {number(observed)} on the lists ({', '.join(map(shown, result['lists']))});"
-        f" unseen about {number(missing)} ({interval(lo, hi)})",
+        + (
+            f" unseen about {number(missing)} ({interval(lo, hi)})"
+            if finite(est)
+            else " the lists cannot say how many are on none of them"
+        ),
         highlight=False,
     )
     if result.get("strata"):
@@ -239,7 +293,7 @@ def _print_result(result: dict[str, Any], caveats: bool = True) -> None:
         for name, part in result["strata"].items():
             table.add_row(shown(name), number(part["observed"]), number(part["estimate"]),
                           _interval(part["interval"]))  # fmt: skip
-        console.print(table)
+        _print_table(table)
     models = [m for m in result["models"] if isinstance(m, dict)]
     if models:
         table = RichTable(title="models")
@@ -250,7 +304,7 @@ def _print_result(result: dict[str, Any], caveats: bool = True) -> None:
             own = model.get("estimate")
             table.add_row(shown(model_label(model)), model_weight(model),
                           number(own) if isinstance(own, int | float) else "")  # fmt: skip
-        console.print(table)
+        _print_table(table)
         if len(models) > 10:
             console.print(f"({len(models) - 10} more models in --json)")
     for warning in result["warnings"]:
@@ -293,7 +347,7 @@ def estimate_runs(
                       shown(r["strata"] or ""), number(r["observed"]), number(r["estimate"]),
                       _interval(r["interval"]), ", ".join(r["warnings"]), shown(r["created_by"]),
                       r["created_at"])  # fmt: skip
-    console.print(table)
+    _print_table(table)
     print_count(len(rows), total, "estimates")
 
 

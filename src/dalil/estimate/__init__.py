@@ -24,16 +24,40 @@ import numpy as np
 from dalil.errors import UsageError
 from dalil.estimate import caveats
 from dalil.estimate.result import Caveat, Estimate
+from dalil.estimate.table import MAX_LISTS as MAX_TABLE_LISTS
 from dalil.estimate.table import Table, TableError, read_table
 
-__all__ = ["METHODS", "Caveat", "Estimate", "Table", "TableError", "estimate", "read_table"]
+__all__ = [
+    "MAX_DRAWS",
+    "MAX_SEED",
+    "METHODS",
+    "Caveat",
+    "Estimate",
+    "Table",
+    "TableError",
+    "estimate",
+    "read_table",
+]
 
 METHODS = ("lcmcr", "dga", "loglinear")
 """The methods, the default first."""
 
+MIN_DRAWS = 100
+MAX_DRAWS = 200_000
+"""The most draws one estimate may ask for: the latent-class sampler's time grows with them
+(10,000, the default, take seconds; this many, minutes), and every draw is kept in memory."""
+
+MAX_SEED = 2**32 - 1
+"""The largest seed (what a ledger's integer and the web form hold with room to spare)."""
+
 MIN_LISTS = {"lcmcr": 3, "dga": 3, "loglinear": 2}
 """The fewest lists each method can estimate from (log-linear on two lists: independence
 only, and said so)."""
+
+MAX_LISTS = {"lcmcr": MAX_TABLE_LISTS, "dga": 5, "loglinear": 10}
+"""The most lists each method estimates from: dga enumerates every decomposable graph (5
+lists: 822; 6 would be 18,154), and the log-linear stepwise search fits hundreds of models of
+``2**K`` cells (10 lists: about two minutes)."""
 
 
 class _Fit(Protocol):
@@ -66,25 +90,44 @@ def estimate(
 ) -> Estimate:
     """One method's estimate of the whole population, with its caveats. Several strata are
     estimated one by one and summed draw by draw (the interval of the sum comes from the
-    summed draws, never from adding interval ends)."""
+    summed draws, never from adding interval ends). Raises :class:`TableError` for a table
+    (or a stratum, named) no one is on, and a usage error for settings out of range:
+    ``draws`` from 100 to :data:`MAX_DRAWS`, ``seed`` from 0 to :data:`MAX_SEED`, ``level``
+    between 0 and 1."""
     if isinstance(tables, Table):
         tables = {"all": tables}
     if not tables:
         raise TableError("the table has no rows")
     if not 0 < level < 1:
         raise UsageError(f"the interval level must be between 0 and 1, got {level}")
-    if draws < 100:
-        raise UsageError(f"at least 100 draws are needed, got {draws}")
+    if not MIN_DRAWS <= draws <= MAX_DRAWS:
+        raise UsageError(f"draws must be from {MIN_DRAWS} to {MAX_DRAWS:,}, got {draws}")
+    if not 0 <= seed <= MAX_SEED:
+        raise UsageError(f"the seed is a whole number from 0 to {MAX_SEED}, got {seed}")
     fit = _method(method)
     first = next(iter(tables.values()))
     if first.k < MIN_LISTS[method]:
         raise TableError(
             f"the {method} method needs at least {MIN_LISTS[method]} lists, the table has {first.k}"
         )
+    if first.k > MAX_LISTS[method]:
+        raise TableError(
+            f"the {method} method estimates from at most {MAX_LISTS[method]} lists, the table"
+            f" has {first.k}; the lcmcr method takes up to {MAX_LISTS['lcmcr']}"
+        )
+    for name, table in tables.items():
+        if table.observed == 0:
+            where = "" if len(tables) == 1 else f"stratum {name!r}: "
+            raise TableError(f"{where}no one is on any list: there is nothing to estimate from")
     settings: dict[str, Any] = {"seed": seed, "draws": draws, "level": level}
     parts: dict[str, Estimate] = {}
     for name, table in tables.items():
-        part = fit(table, seed=seed, draws=draws, level=level)
+        try:
+            part = fit(table, seed=seed, draws=draws, level=level)
+        except UsageError as exc:
+            if len(tables) == 1:
+                raise
+            raise type(exc)(f"stratum {name!r}: {exc}") from None
         part.warnings = _merge(caveats.for_table(table), part.warnings, caveats.for_result(part))
         part.settings = settings
         parts[name] = part
@@ -112,7 +155,13 @@ def _summed(
     rng = np.random.default_rng(seed)
     sizes = [p.draws.size for p in parts.values() if p.draws is not None]
     if len(sizes) != len(parts):
-        raise UsageError(f"the {method} method gave no draws to sum strata with")
+        none = [name for name, p in parts.items() if p.draws is None]
+        raise UsageError(
+            f"the {method} method cannot estimate stratum {none[0]!r}"
+            + (f" (and {len(none) - 1} more)" if len(none) > 1 else "")
+            + ": the lists overlap too little there to bound the number of people on none of"
+            " them, so the strata cannot be added up; merge strata, or use another method"
+        )
     n = max(sizes)
     total = np.zeros(n)
     for part in parts.values():

@@ -3,6 +3,7 @@
 | code | when |
 |---|---|
 | ``two_lists`` | only two lists: the estimate rests wholly on their independence, untestable |
+| ``no_overlap`` | no one is on two lists: the number comes from assumptions, not the lists |
 | ``dominant_list`` | one list holds nearly everyone observed: the others add little |
 | ``sparse_cells`` | empty or tiny cells: the highest-order models are not identified |
 | ``small_strata`` | a stratum has too few people to estimate from on its own |
@@ -15,6 +16,7 @@
 
 from __future__ import annotations
 
+from dalil.estimate import words
 from dalil.estimate.result import Caveat, Estimate
 from dalil.estimate.table import Table
 
@@ -38,6 +40,16 @@ def for_table(table: Table) -> list[Caveat]:
             )
         )
     observed = table.observed
+    if observed and not table.counts[table.patterns.sum(axis=1) > 1].any():
+        out.append(
+            Caveat(
+                "no_overlap",
+                "No one is on more than one of the lists. The overlap between lists is what"
+                " says how many people none of them holds; without it, any number here comes"
+                " from the model's assumptions (and a Bayesian method's prior), not from the"
+                " lists. Do not quote it.",
+            )
+        )
     if observed:
         for name, total in table.list_totals().items():
             if total >= DOMINANT * observed:
@@ -85,9 +97,9 @@ def for_result(result: Estimate) -> list[Caveat]:
         return [
             Caveat(
                 "wide_interval",
-                f"The {result.level:.0%} interval ({lo:,.0f} to {hi:,.0f}) is wider than the"
-                f" estimate itself ({result.estimate:,.0f}): the lists say little about how"
-                " many people none of them holds.",
+                f"The {words.percent(result.level)} interval ({words.interval(lo, hi)}) is"
+                f" wider than the estimate itself ({words.number(result.estimate)}): the lists"
+                " say little about how many people none of them holds.",
             )
         ]
     return []

@@ -54,6 +54,7 @@ from scipy.stats import chi2
 from dalil.errors import UsageError
 from dalil.estimate.result import Caveat, Estimate
 from dalil.estimate.table import Table, TableError
+from dalil.estimate.words import percent
 
 CRITERIA = ("aic", "bic")
 MAX_ENUMERATED = 5
@@ -382,7 +383,7 @@ def fit(table: Table, *, seed: int, draws: int, level: float, criterion: str = "
         warnings.append(
             Caveat(
                 "unbounded",
-                f"The {level:.0%} interval has no upper end: the lists cannot rule out that"
+                f"The {percent(level)} interval has no upper end: the lists cannot rule out that"
                 " very many people are on none of them.",
             )
         )

@@ -25,12 +25,13 @@ import numpy as np
 
 import dalil
 from dalil.catalog import atomic
-from dalil.errors import UsageError
-from dalil.estimate import METHODS, MIN_LISTS, estimate
+from dalil.errors import IntegrityError, UsageError
+from dalil.estimate import MAX_LISTS, METHODS, MIN_LISTS, estimate
 from dalil.estimate.result import Estimate
 from dalil.estimate.table import Table, TableError
 from dalil.estimate.vault import Capture, canonical, table_json, tables_from_json
-from dalil.ledger.log import Ledger
+from dalil.ledger.log import Ledger, payload_digest
+from dalil.ledger.merkle import leaf_hash
 
 ACTION = "estimate.saved"
 BINS = 40
@@ -54,21 +55,36 @@ def compute(
     draws: int,
     level: float,
 ) -> tuple[list[Estimate], list[str]]:
-    """The estimates of ``method`` (``all``: each method the table has enough lists for), and
-    notes of the methods left out. The tables are taken in their canonical order
-    (:func:`~dalil.estimate.vault.canonical`), as :func:`record` keeps them."""
+    """The estimates of ``method`` (``all``: each method the table has enough lists for, and
+    that can estimate from it), and notes of the methods left out and why. The tables are
+    taken in their canonical order (:func:`~dalil.estimate.vault.canonical`), as
+    :func:`record` keeps them."""
     tables = canonical(tables)
     k = next(iter(tables.values())).k
     chosen = methods_for(method)
     notes = []
     if method == "all":
-        usable = [m for m in chosen if k >= MIN_LISTS[m]]
+        usable = [m for m in chosen if MIN_LISTS[m] <= k <= MAX_LISTS[m]]
         notes = [f"{m} left out: it needs at least {MIN_LISTS[m]} lists, the table has {k}"
-                 for m in chosen if m not in usable]  # fmt: skip
+                 for m in chosen if k < MIN_LISTS[m]]  # fmt: skip
+        notes += [f"{m} left out: it takes at most {MAX_LISTS[m]} lists, the table has {k}"
+                  for m in chosen if k > MAX_LISTS[m]]  # fmt: skip
         if not usable:
             raise TableError(f"no method can estimate from {k} list(s)")
         chosen = usable
-    return [estimate(tables, m, seed=seed, draws=draws, level=level) for m in chosen], notes
+    out: list[Estimate] = []
+    failed: list[UsageError] = []
+    for m in chosen:
+        try:
+            out.append(estimate(tables, m, seed=seed, draws=draws, level=level))
+        except UsageError as exc:  # with all, one method's failure leaves the others
+            if method != "all":
+                raise
+            failed.append(exc)
+            notes.append(f"{m} left out: {exc}")
+    if not out:
+        raise failed[0]
+    return out, notes
 
 
 def plain(value: Any) -> Any:
@@ -112,6 +128,11 @@ def histogram(result: Estimate) -> dict[str, Any] | None:
     }
 
 
+def savable(result: Estimate) -> bool:
+    """Whether ``result`` has a number to save (the log-linear method may have none)."""
+    return math.isfinite(result.estimate)
+
+
 def file_sha256(path: Path) -> str:
     digest = hashlib.sha256()
     with Path(path).open("rb") as handle:
@@ -137,6 +158,12 @@ def record(
     from dalil.users import require
 
     require(conn, actor, "estimates", "save estimates")
+    for result in results:
+        if not savable(result):
+            raise UsageError(
+                f"the {result.method} method gave no estimate (the lists overlap too little to"
+                " bound the number of people on none of them): there is no number to save"
+            )
     table = table_json(tables)
     source: dict[str, Any]
     if capture is not None:
@@ -212,15 +239,32 @@ def runs(conn: sqlite3.Connection, limit: int | None = None) -> tuple[list[dict[
 
 def show(conn: sqlite3.Connection, number: int) -> dict[str, Any]:
     """A saved estimate: what it was made from and its whole result (the event's payload),
-    with its number, who saved it and when."""
-    row = conn.execute(
-        "SELECT created_by, created_at FROM estimates WHERE id = ?", (number,)
+    with its number, who saved it and when — all read from the ledger event and checked
+    against it (the payload's SHA-256 recorded in the event, the event's own leaf hash), so
+    that an altered record is refused (:class:`IntegrityError`) rather than shown.
+    ``dalil verify`` checks the rest (the chain, the signatures, the catalogue's row)."""
+    found = conn.execute(
+        "SELECT l.event, l.leaf_hash, p.data FROM estimates e JOIN ledger l ON l.seq = e.id"
+        " LEFT JOIN payloads p ON p.seq = e.id WHERE e.id = ?",
+        (number,),
     ).fetchone()
-    data = conn.execute("SELECT data FROM payloads WHERE seq = ?", (number,)).fetchone()
-    if row is None or data is None:
+    if found is None:
         raise UsageError(f"no saved estimate {number} (see 'dalil estimate runs')")
-    payload: dict[str, Any] = json.loads(data[0])
-    return {"number": number, "created_by": row[0], "created_at": row[1], **payload}
+    text, leaf, data = str(found[0]), bytes(found[1]), found[2]
+    event: dict[str, Any] = json.loads(text)
+    details = event.get("details") or {}
+    if (
+        leaf_hash(text.encode("utf-8")) != leaf
+        or event.get("action") != ACTION
+        or data is None
+        or payload_digest(str(data).encode("utf-8")) != details.get("payload")
+    ):
+        raise IntegrityError(
+            f"saved estimate {number} is not as the ledger recorded it: it was altered"
+            " (run 'dalil verify')"
+        )
+    payload: dict[str, Any] = json.loads(data)
+    return {"number": number, "created_by": event["actor"], "created_at": event["time"], **payload}
 
 
 def _key_numbers(result: dict[str, Any]) -> dict[str, Any]:

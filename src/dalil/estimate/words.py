@@ -21,6 +21,12 @@ def number(value: float | None) -> str:
     return f"{value:,.0f}"
 
 
+def percent(level: float) -> str:
+    """An interval's level as people write it, never rounded into a claim it does not make:
+    ``95%``, ``97.5%``, ``99.9%`` (not ``100%``)."""
+    return f"{round(float(level) * 100, 4):g}%"
+
+
 def interval(lo: float | None, hi: float | None) -> str:
     """An interval in words: ``689 to 799``, or ``713 or more (no upper end)``."""
     if hi is None or not math.isfinite(hi):
@@ -28,35 +34,55 @@ def interval(lo: float | None, hi: float | None) -> str:
     return f"{number(lo)} to {number(hi)}"
 
 
-def unseen(result: dict[str, Any]) -> tuple[float, float | None, float | None]:
-    """The estimate of the people on no list, and its interval (an end None where there is
-    none)."""
+def unseen(result: dict[str, Any]) -> tuple[float | None, float | None, float | None]:
+    """The estimate of the people on no list, and its interval (None where there is none: no
+    estimate, or an interval with no upper end)."""
     observed = int(result["observed"])
+    est = result["estimate"]
     lo, hi = result["interval"]
     return (
-        max(float(result["estimate"]) - observed, 0.0),
-        None if lo is None else max(float(lo) - observed, 0.0),
-        None if hi is None else max(float(hi) - observed, 0.0),
+        None if not finite(est) else max(float(est) - observed, 0.0),
+        None if not finite(lo) else max(float(lo) - observed, 0.0),
+        None if not finite(hi) else max(float(hi) - observed, 0.0),
     )
+
+
+def finite(value: Any) -> bool:
+    """Whether a number of a result's JSON is there and finite (None is neither)."""
+    return isinstance(value, int | float) and math.isfinite(value)
 
 
 def meaning(result: dict[str, Any], unconfirmed: int | None = None) -> list[str]:
     """Paragraphs on what the estimate ``result`` (its JSON) says and what it cannot say;
     ``unconfirmed``: how many links used were not confirmed by reviewers, when known."""
     lists = result["lists"]
-    observed, est = int(result["observed"]), float(result["estimate"])
+    observed = int(result["observed"])
     lo, hi = result["interval"]
     level = float(result["level"])
     kind = "confidence" if result["method"] == "loglinear" else "credible"
-    said = (
-        f"This is an estimate, not a count. {number(observed)} people are on at least one of"
-        f" the {len(lists)} lists ({', '.join(lists)}). From how the lists overlap,"
-        f" {METHOD_NAMES.get(result['method'], result['method'])} estimates that about"
-        f" {number(est)} people were in the population the lists draw from, so about"
-        f" {number(max(est - observed, 0))} are on none of them. The {level:.0%} {kind} interval"
-        f" is {interval(lo, hi)}: numbers in that range are consistent with the lists under"
-        " the model's assumptions; it does not cover mistakes in the assumptions."
+    method = METHOD_NAMES.get(result["method"], result["method"])
+    on = (
+        f"{number(observed)} people are on at least one of the {len(lists)} lists"
+        f" ({', '.join(lists)})."
     )
+    if not finite(result["estimate"]):
+        said = (
+            f"There is no estimate here. {on} The lists overlap too little for {method} to say"
+            f" how many people are on none of them: the population held at least"
+            f" {number(observed)} people, perhaps very many more. The {percent(level)} {kind}"
+            f" interval is {interval(lo, hi)}. Other lists, or lists that share more people,"
+            " are needed for a number."
+        )
+    else:
+        est = float(result["estimate"])
+        said = (
+            f"This is an estimate, not a count. {on} From how the lists overlap, {method}"
+            f" estimates that about {number(est)} people were in the population the lists draw"
+            f" from, so about {number(max(est - observed, 0))} are on none of them. The"
+            f" {percent(level)} {kind} interval is {interval(lo, hi)}: numbers in that range are"
+            " consistent with the lists under the model's assumptions; it does not cover"
+            " mistakes in the assumptions."
+        )
     linkage = (
         "It assumes the records were linked correctly. Records of one person left unlinked"
         " make people seem to be on fewer lists and the estimate too high; different people"

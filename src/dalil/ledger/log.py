@@ -146,6 +146,12 @@ class Ledger:
         apply(self.conn, event, None if data is None else json.loads(data), leaf.hex())
         return event
 
+    def prove(self, actor: str) -> None:
+        """Have ``actor`` prove who they are now, before long work whose result they will
+        record (an estimate): the usage error :meth:`append` would raise comes first, and the
+        key proved is kept for the append."""
+        self._signer(actor, "", None)
+
     def _signer(
         self, actor: str, action: str, payload: dict[str, Any] | None
     ) -> Ed25519PrivateKey | None:

@@ -77,8 +77,8 @@ def histogram(
         f' height="{HEIGHT}" role="img" aria-labelledby="hist-title hist-desc" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="hist-title">{escape(title)}</title>',
         f'<desc id="hist-desc">{len(counts)} bars from {_number(x0)} to {_number(x1)}; the'
-        f" {level:.0%} interval, {escape(words.interval(*interval))}, is shaded; the estimate,"
-        f" {_number(estimate)}, is the dark line.</desc>",
+        f" {words.percent(level)} interval, {escape(words.interval(*interval))}, is shaded;"
+        f" the estimate, {_number(estimate)}, is the dark line.</desc>",
         f'<rect class="interval" x="{_f(x(lo))}" y="{TOP}" width="{_f(x(hi) - x(lo))}"'
         f' height="{plot_h}" fill="#fff3c4"/>',
     ]
@@ -169,7 +169,7 @@ def strata(parts: dict[str, dict[str, Any]], level: float) -> Markup:
         '<title id="strata-title">Observed and estimated people per stratum</title>',
         f'<desc id="strata-desc">For each of {len(names)} strata: a grey bar of the people on'
         " the lists, a bar of the estimate, and a line for its"
-        f" {level:.0%} interval.</desc>",
+        f" {words.percent(level)} interval.</desc>",
     ]
     for i, name in enumerate(names):
         part = parts[name]

@@ -24,7 +24,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dalil import users
 from dalil.errors import UsageError
-from dalil.estimate import METHODS
+from dalil.estimate import MAX_SEED, METHODS
 from dalil.estimate.saved import compute, record, runs, show
 from dalil.estimate.vault import STRATA, capture
 from dalil.estimate.words import (
@@ -33,6 +33,7 @@ from dalil.estimate.words import (
     meaning,
     model_label,
     model_weight,
+    percent,
     unseen,
 )
 from dalil.estimate.words import number as count_words
@@ -52,6 +53,8 @@ Number = Annotated[int, Path(ge=0, le=MAX_ROW, description="A saved estimate's n
 
 MAX_DRAWS = 50_000
 """Draws one request may ask for (the sampler runs while the browser waits)."""
+MAX_STRATA = 30
+"""Strata one request may ask for (each is estimated on its own while the browser waits)."""
 LEVELS = (0.8, 0.9, 0.95, 0.99)
 SHOWN_RUNS = 200
 
@@ -59,6 +62,7 @@ SHOWN_RUNS = 200
 TEMPLATES.env.filters["model_label"] = model_label
 TEMPLATES.env.filters["model_weight"] = model_weight
 TEMPLATES.env.filters["count"] = count_words
+TEMPLATES.env.filters["percent"] = percent
 TEMPLATES.env.filters["interval"] = lambda ends: interval(ends[0], ends[1])
 
 
@@ -88,9 +92,9 @@ class EstimateForm:
             out.append(f"a stratum is one of: {', '.join(STRATA)}")
         if self.method not in METHODS:
             out.append(f"a method is one of: {', '.join(METHODS)}")
-        if not self.seed.strip().isdigit() or int(self.seed) > 2**32 - 1:
-            out.append("the seed is a whole number from 0 to 4294967295")
-        if not self.draws.strip().isdigit() or not 100 <= int(self.draws) <= MAX_DRAWS:
+        if not self.seed.strip().isdecimal() or int(self.seed) > MAX_SEED:
+            out.append(f"the seed is a whole number from 0 to {MAX_SEED}")
+        if not self.draws.strip().isdecimal() or not 100 <= int(self.draws) <= MAX_DRAWS:
             out.append(f"draws: a whole number from 100 to {MAX_DRAWS:,}")
         if self.level not in {str(v) for v in LEVELS}:
             out.append(f"the level is one of {', '.join(map(str, LEVELS))}")
@@ -160,6 +164,12 @@ def _estimate(vault: Vault, actor: str, form: EstimateForm) -> int:
     with auth.connection(vault) as conn:
         users.require(conn, actor, "estimates", "save estimates")
         found = capture(conn, form.lists, strata=form.strata or None)
+    if len(found.tables) > MAX_STRATA:
+        raise UsageError(
+            f"{form.strata} splits these lists into {len(found.tables)} strata; at most"
+            f" {MAX_STRATA} are estimated here (each takes its own run of the method): choose"
+            " a coarser stratum, or use 'dalil estimate' on the command line"
+        )
     results, _ = compute(
         found.tables,
         form.method,

@@ -274,7 +274,9 @@ def check(form: ReportForm) -> list[str]:
         if name in NUMERIC:
             f[name] = digits(value)
     year = f.get("birth_year", "")
-    if year and not (year.isdigit() and len(year) == 4 and 1900 <= int(year) <= _this_year()):
+    if year and not (
+        year.isascii() and year.isdigit() and len(year) == 4 and 1900 <= int(year) <= _this_year()
+    ):
         problems.append(f"year of birth: give a year like 1985 (from 1900 to {_this_year()})")
         f["birth_year"] = ""
     for name, label in (("birth_date", "date of birth"), ("arrest_date", "date of arrest")):
