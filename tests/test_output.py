@@ -70,6 +70,19 @@ def test_nothing_is_wrapped_when_not_a_terminal(long_vault: Path) -> None:
     assert any(len(line) > 100 for line in checked.stdout.splitlines())  # a full-width line
 
 
+def test_tables_are_not_folded_when_not_a_terminal(long_vault: Path, tmp_path: Path) -> None:
+    name = "recovered-" + "ملف-تالف-" * 6 + "0" * 40 + ".jpg"
+    (tmp_path / "stick").mkdir()
+    (tmp_path / "stick" / name).write_bytes(b"")  # flagged: listed in the report's table
+    done = run_dalil(
+        "ingest", tmp_path / "stick", "--from", "t", "--vault", long_vault, "--as", "amina"
+    )
+    assert done.returncode == 0, done.stderr
+    assert any(name in line for line in done.stdout.splitlines()), done.stdout
+    bad = run_dalil("items", "--" + "x" * 90, "--vault", long_vault)  # a usage error: one line
+    assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "x" * 90 in bad.stderr
+
+
 def test_json_errors_are_json(long_vault: Path) -> None:
     for args in (
         ("verify", "--vault", long_vault.parent / "nowhere"),

@@ -29,8 +29,14 @@ from dalil.vault import DEFAULT_VAULT, Vault
 
 # Output read by scripts (not a terminal) is never hard-wrapped: a path, a hash or a sentence in
 # Arabic stays on one line whatever the width the machine reports.
-console = Console(soft_wrap=not sys.stdout.isatty())
-console_err = Console(stderr=True, soft_wrap=not sys.stderr.isatty())
+# Tables too: off a terminal they are laid out as wide as their contents.
+UNFOLDED = 10_000
+console = Console(
+    soft_wrap=not sys.stdout.isatty(), width=None if sys.stdout.isatty() else UNFOLDED
+)
+console_err = Console(
+    stderr=True, soft_wrap=not sys.stderr.isatty(), width=None if sys.stderr.isatty() else UNFOLDED
+)
 
 
 class _Commands(TyperGroup):
@@ -44,9 +50,11 @@ class _Commands(TyperGroup):
         except DalilError as exc:
             _fail(str(exc), exc.exit_code, wants_json)
         except ClickUsageError as exc:  # a bad option or argument
-            if not wants_json:
-                raise
-            _fail(exc.format_message(), EXIT_USAGE, wants_json)
+            if not wants_json and sys.stderr.isatty():
+                raise  # Typer's framed message, for a person at a terminal
+            # read by a script or kept in a log: one unframed, unwrapped line
+            where = exc.ctx.command_path if exc.ctx is not None else "dalil"
+            _fail(f"{exc.format_message()} (see '{where} --help')", EXIT_USAGE, wants_json)
         except (sqlite3.OperationalError, OSError) as exc:
             full = _disk_full(exc)
             if full is None:
