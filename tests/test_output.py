@@ -83,6 +83,18 @@ def test_tables_are_not_folded_when_not_a_terminal(long_vault: Path, tmp_path: P
     assert bad.returncode == 2 and bad.stderr.count("\n") == 1 and "x" * 90 in bad.stderr
 
 
+def test_a_number_too_large_is_a_usage_error(long_vault: Path) -> None:
+    huge = str(10**20)
+    for args in (
+        ("ledger", "events", "--from-seq", huge),
+        ("ledger", "events", "--limit", huge),
+        ("review", "confirm", huge, "--as", "amina"),
+    ):
+        done = run_dalil(*args, "--vault", long_vault)
+        assert done.returncode == 2, (args, done.stderr)
+        assert "too large" in done.stderr and "Traceback" not in done.stderr
+
+
 def test_json_errors_are_json(long_vault: Path) -> None:
     for args in (
         ("verify", "--vault", long_vault.parent / "nowhere"),

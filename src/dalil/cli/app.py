@@ -55,6 +55,8 @@ class _Commands(TyperGroup):
             # read by a script or kept in a log: one unframed, unwrapped line
             where = exc.ctx.command_path if exc.ctx is not None else "dalil"
             _fail(f"{exc.format_message()} (see '{where} --help')", EXIT_USAGE, wants_json)
+        except OverflowError:  # a number no SQLite integer can hold: nothing could match it
+            _fail(f"a number given is too large (at most {2**63 - 1})", EXIT_USAGE, wants_json)
         except (sqlite3.OperationalError, OSError) as exc:
             full = _disk_full(exc)
             if full is None:
