@@ -59,6 +59,74 @@ def test_clusters_become_proposed_cases_once(vault: Vault) -> None:
     assert sign_and_verify(vault).ok
 
 
+def _lone_files(folder: Path, seed: int) -> None:
+    """One photograph unlike any other, and files not proposed alone: a list, a text note, a
+    JPEG that cannot be decoded and one cut short (decoded in part, flagged truncated)."""
+    import numpy as np
+    from PIL import Image
+
+    folder.mkdir(parents=True)
+    rng = np.random.default_rng(seed)
+    texture = rng.integers(0, 256, (60, 80, 3), dtype=np.uint8)
+    Image.fromarray(texture).resize((800, 600), Image.Resampling.BICUBIC).save(
+        folder / f"lone_{seed}.jpg", quality=90
+    )
+    (folder / "victims.csv").write_text("name,detainee\nA,4721\n", encoding="utf-8")
+    (folder / "note.txt").write_text("handed over by X\n", encoding="utf-8")
+    (folder / "broken.jpg").write_bytes(b"\xff\xd8\xff\xe0" + bytes(range(256)) * 4)
+    other = rng.integers(0, 256, (30, 40, 3), dtype=np.uint8)
+    Image.fromarray(other).resize((800, 600)).save(folder / "whole.jpg", quality=90)
+    data = (folder / "whole.jpg").read_bytes()
+    (folder / "whole.jpg").unlink()
+    (folder / "cut.jpg").write_bytes(data[: len(data) * 2 // 3])  # a broken transfer
+
+
+def test_a_lone_photograph_becomes_a_proposed_case_once(vault: Vault, tmp_path: Path) -> None:
+    _lone_files(tmp_path / "second", 1)
+    IngestSession(vault, IngestOptions([tmp_path / "second"], "second stick", "amina")).run()
+    _lone_files(tmp_path / "unmatched", 2)  # ingested without matching: not alone for sure yet
+    IngestSession(
+        vault, IngestOptions([tmp_path / "unmatched"], "third stick", "amina", group=False)
+    ).run()
+    conn = vault.connect()
+    ledger = vault.ledger(conn)
+    amina = model.Actor("amina")
+    clusters = conn.execute("SELECT COUNT(*) FROM clusters").fetchone()[0]
+    flags = dict(
+        conn.execute(
+            "SELECT o.path_text, f.flag FROM item_flags f JOIN occurrences o"
+            " ON o.sha256 = f.sha256 JOIN match_checks m ON m.sha256 = f.sha256"
+        ).fetchall()
+    )
+    assert flags.get("second/cut.jpg") == "truncated", flags  # decoded, matched, but damaged
+    assert model.propose(conn, ledger, amina, singles=False) and not model.propose(
+        conn, ledger, amina, singles=False
+    )
+    made = model.propose(conn, ledger, amina)
+    assert len(made) == 1  # the clusters were proposed already; the photograph alone now
+    detail = model.case_detail(conn, made[0])
+    assert detail["status"] == "proposed" and detail["cluster"] is None
+    assert [i["media_type"] for i in detail["items"]] == ["image/jpeg"]
+    lone = detail["items"][0]["sha256"]
+    path = conn.execute("SELECT path_text FROM occurrences WHERE sha256 = ?", (lone,)).fetchone()
+    assert path[0].endswith("lone_1.jpg")
+    assert conn.execute("SELECT COUNT(*) FROM cases").fetchone()[0] == clusters + 1
+    model.set_status(conn, ledger, model.Actor("omar"), made, "rejected")
+    assert model.propose(conn, ledger, amina) == []  # a rejected photograph stays rejected
+    conn.close()
+    matched = run_dalil("clusters", "recompute", "--vault", vault.root, "--as", "amina")
+    assert matched.returncode == 0, matched.stderr
+    conn = vault.connect()
+    later = model.propose(conn, vault.ledger(conn), amina)
+    assert len(later) == 1  # the photograph ingested without matching, now matched
+    sha = model.case_detail(conn, later[0])["items"][0]["sha256"]
+    path = conn.execute("SELECT path_text FROM occurrences WHERE sha256 = ?", (sha,)).fetchone()
+    assert path[0].endswith("lone_2.jpg")
+    created = [e for e in _events(vault) if e["action"] == "case.created"]
+    assert len(created) == clusters + 2
+    assert sign_and_verify(vault).ok
+
+
 def test_two_people_are_needed_to_verify_a_claim(vault: Vault) -> None:
     conn = vault.connect()
     ledger = vault.ledger(conn)

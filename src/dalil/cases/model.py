@@ -1,4 +1,5 @@
-"""Cases and annotations: create, propose from clusters, accept, merge, split, link, annotate.
+"""Cases and annotations: create, propose (from clusters and lone photographs), accept,
+merge, split, link, annotate.
 
 Every change runs in one transaction with its ledger event. The ledger records *what kind* of
 change was made, by whom and when, and a SHA-256 digest of the annotation's content — not the
@@ -174,9 +175,15 @@ def new_case(conn: sqlite3.Connection, ledger: Ledger, actor: Actor, kind: str, 
         return create_case(conn, ledger, actor, kind, title)
 
 
-def propose(conn: sqlite3.Connection, ledger: Ledger, actor: Actor) -> list[str]:
-    """One proposed person case per near-duplicate cluster none of whose items is in a case
-    yet (rejected proposals included, so a rejected proposal is not proposed again)."""
+def propose(
+    conn: sqlite3.Connection, ledger: Ledger, actor: Actor, *, singles: bool = True
+) -> list[str]:
+    """Proposed person cases: one per near-duplicate cluster none of whose items is in a case
+    yet (rejected proposals included, so a rejected proposal is not proposed again), then —
+    with ``singles`` — one per photograph alone: a decoded image in no cluster and no case
+    (one photograph of one person is the common case). Documents, lists, archives, damaged
+    files and images not yet matched against the vault are not proposed; a rejected single
+    proposal keeps its photograph, so it is not proposed again either."""
     made: list[str] = []
     with atomic(conn):
         clusters = conn.execute(
@@ -206,7 +213,37 @@ def propose(conn: sqlite3.Connection, ledger: Ledger, actor: Actor) -> list[str]
                     items=[(sha, "other") for sha in members],
                 )
             )
+        for sha in _lone_photographs(conn) if singles else []:
+            made.append(
+                create_case(
+                    conn,
+                    ledger,
+                    actor,
+                    "person",
+                    f"Unidentified person (photograph {sha[:10]})",
+                    status="proposed",
+                    items=[(sha, "other")],
+                )
+            )
     return made
+
+
+def _lone_photographs(conn: sqlite3.Connection) -> list[str]:
+    """Images that were decoded and matched against the vault (so an item ingested with
+    ``--no-group`` waits for ``clusters recompute``), are in no cluster and in no case, oldest
+    first. A damaged file (flagged corrupt or truncated) is left out: it is most often a broken
+    copy of a photograph that is whole elsewhere, and fails to match it for being broken."""
+    return [
+        str(r[0])
+        for r in conn.execute(
+            "SELECT i.sha256 FROM items i WHERE i.media_type LIKE 'image/%'"
+            " AND EXISTS (SELECT 1 FROM match_checks k WHERE k.sha256 = i.sha256)"
+            " AND NOT EXISTS (SELECT 1 FROM cluster_members m WHERE m.sha256 = i.sha256)"
+            " AND NOT EXISTS (SELECT 1 FROM case_items ci WHERE ci.sha256 = i.sha256)"
+            " AND NOT EXISTS (SELECT 1 FROM item_flags g WHERE g.sha256 = i.sha256"
+            " AND g.flag IN ('corrupt', 'truncated')) ORDER BY i.ingested_at, i.sha256"
+        )
+    ]
 
 
 def set_status(

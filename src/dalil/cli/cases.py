@@ -32,7 +32,7 @@ from dalil.cli.app import (
 from dalil.errors import UsageError
 
 cases_app = typer.Typer(
-    help="Cases (people, incidents, places): propose from clusters, link, annotate.",
+    help="Cases (people, incidents, places): propose from photographs, link, annotate.",
     no_args_is_help=True,
 )
 review_app = typer.Typer(help="Two-person review: queues, confirm, reject.", no_args_is_help=True)
@@ -159,10 +159,18 @@ def cases_propose(
     vault: VaultOption = DEFAULT_VAULT_PATH,
     as_: ActorOption = None,
     json_: JsonOption = False,
+    singles: Annotated[
+        bool,
+        typer.Option(
+            "--singles/--no-singles",
+            help="Also one case per photograph that is alone (in no cluster and no case).",
+        ),
+    ] = True,
 ) -> None:
-    """Propose one person case per near-duplicate cluster that is in no case yet."""
+    """Propose one person case per near-duplicate cluster, and per lone photograph, that is in
+    no case yet."""
     with writing(vault) as (opened, conn):
-        made = model.propose(conn, opened.ledger(conn), _actor(as_))
+        made = model.propose(conn, opened.ledger(conn), _actor(as_), singles=singles)
     if json_:
         emit_json({"proposed": made})
         return
@@ -196,7 +204,7 @@ def cases_reject(
     as_: ActorOption = None,
     json_: JsonOption = False,
 ) -> None:
-    """Reject proposals (kept, marked rejected; their clusters are not proposed again)."""
+    """Reject proposals (kept, marked rejected; their photographs are not proposed again)."""
     with writing(vault) as (opened, conn):
         done = model.set_status(conn, opened.ledger(conn), _actor(as_), cases, "rejected")
     if json_:

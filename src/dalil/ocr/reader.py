@@ -1,5 +1,9 @@
 """``read_numbers``: detect text lines, read them two ways, keep the numbers.
 
+0. Optionally (``find_card=True``; off by default until the layout logic makes use of it,
+   see docs/ocr.md) the card is found, cut out and turned upright first
+   (:mod:`dalil.ocr.rectify`); everything below then works on the upright card, and the
+   boxes are mapped back to the image passed in.
 1. The image is reduced (longest side 1600 px) and PP-OCRv4 finds the text lines.
 2. Each line is cut out of the *full-resolution* image along its quadrilateral (which undoes
    the card's rotation and perspective) at a height of 48-96 px.
@@ -26,6 +30,7 @@ from PIL import Image
 from dalil.ocr import digits, engine
 from dalil.ocr.fields import Placed, assign_fields, label_in
 from dalil.ocr.reading import Reading
+from dalil.ocr.rectify import Rectified, rectify, unchanged
 
 __all__ = ["ENGINE_VERSION", "read_numbers"]
 
@@ -63,10 +68,13 @@ class _Line:
     arabic: _Candidate | None
 
 
-def read_numbers(image: Image.Image) -> list[Reading]:
+def read_numbers(image: Image.Image, *, find_card: bool = False) -> list[Reading]:
     """The numbers written in ``image`` (upright: EXIF orientation already applied), top to
-    bottom. Boxes are in the pixel space of ``image``. An image without text gives []."""
-    rgb = np.asarray(image.convert("RGB"))
+    bottom. With ``find_card``, a card found in the photograph is cut out, turned upright and
+    read alone (:mod:`dalil.ocr.rectify`); numbers outside it are then not read. Boxes are in
+    the pixel space of ``image`` either way. An image without text gives []."""
+    card = rectify(image) if find_card else unchanged(image)
+    rgb = np.asarray(card.image.convert("RGB"))
     height, width = rgb.shape[:2]
     scale = min(1.0, WORK_SIDE / max(height, width))
     small = (
@@ -78,7 +86,7 @@ def read_numbers(image: Image.Image) -> list[Reading]:
     )
     quads = [q / scale for q in engine.detect(np.ascontiguousarray(small[:, :, ::-1]))]
     lines = _read_lines(rgb, quads)
-    return _readings(lines, width, height)
+    return _readings(lines, card)
 
 
 def _rectify(rgb: U8, quad: npt.NDArray[np.float32]) -> U8:
@@ -174,8 +182,9 @@ def _choose(lines: list[_Line]) -> list[tuple[_Line, _Candidate]]:
 
 
 def _span_box(
-    quad: npt.NDArray[np.float32], span: tuple[float, float], width: int, height: int
-) -> tuple[int, int, int, int]:
+    quad: npt.NDArray[np.float32], span: tuple[float, float]
+) -> tuple[float, float, float, float]:
+    """The box (x0, y0, x1, y1) around the part ``span`` of a line."""
     top, bottom = quad[1] - quad[0], quad[2] - quad[3]
     pts = np.array(
         [
@@ -185,14 +194,9 @@ def _span_box(
             quad[3] + bottom * span[1],
         ]
     )
-    x0, y0 = np.floor(pts.min(axis=0))
-    x1, y1 = np.ceil(pts.max(axis=0))
-    return (
-        int(np.clip(x0, 0, width)),
-        int(np.clip(y0, 0, height)),
-        int(np.clip(x1, 0, width)),
-        int(np.clip(y1, 0, height)),
-    )
+    x0, y0 = pts.min(axis=0)
+    x1, y1 = pts.max(axis=0)
+    return float(x0), float(y0), float(x1), float(y1)
 
 
 def _placed(quad: npt.NDArray[np.float32], span: tuple[float, float] = (0.0, 1.0)) -> Placed:
@@ -210,7 +214,7 @@ def _placed(quad: npt.NDArray[np.float32], span: tuple[float, float] = (0.0, 1.0
     )
 
 
-def _readings(lines: list[_Line], width: int, height: int) -> list[Reading]:
+def _readings(lines: list[_Line], card: Rectified) -> list[Reading]:
     chosen = _choose(lines)
     numbers: list[Placed] = []
     for ln, cand in chosen:
@@ -235,7 +239,7 @@ def _readings(lines: list[_Line], width: int, height: int) -> list[Reading]:
                 written=cand.written,
                 script=cand.script,
                 confidence=float(np.clip(cand.confidence, 0.0, 1.0)),
-                box=_span_box(ln.quad, cand.span, width, height),
+                box=card.box_to_original(_span_box(ln.quad, cand.span)),
                 engine=cand.engine,
             )
         )
