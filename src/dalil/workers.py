@@ -4,6 +4,13 @@ Pools are made while the vault's writer lock is held. A forked worker inherits t
 descriptor, and ``flock`` locks belong to the open file, not the process: after ``kill -9`` of
 the parent, orphaned workers kept the vault "busy". Each worker therefore closes its copies of
 held lock descriptors first, and asks the kernel to kill it when its parent dies (Linux).
+
+A forked worker also inherits every Python object of its parent. If the garbage collector of
+the worker frees one of them, the finaliser runs in a process where the library's threads
+and handles do not exist (a worker crashed so, collecting inherited objects of the parent's
+statistics and database libraries while it read a TIFF). The objects that exist when a pool
+is made are therefore frozen first (:func:`gc.freeze`, as CPython advises before ``fork``):
+workers never collect them, and only the cyclic garbage the parent had then is kept.
 """
 
 from __future__ import annotations
@@ -11,6 +18,7 @@ from __future__ import annotations
 import contextlib
 import ctypes
 import ctypes.util
+import gc
 import os
 import signal
 import sys
@@ -49,6 +57,8 @@ def process_pool(
     initargs: tuple[Any, ...] = (),
 ) -> ProcessPoolExecutor:
     """A process pool of ``jobs`` workers that die with this process and hold no lock."""
+    gc.collect()  # what is garbage now is freed, not frozen
+    gc.freeze()  # workers (forked on first use) never collect what they inherit
     return ProcessPoolExecutor(
         jobs, initializer=_start, initargs=(os.getpid(), initializer, initargs)
     )
