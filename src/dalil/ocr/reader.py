@@ -13,7 +13,10 @@
 5. A card is written in one digit system as a rule: when some line is only readable as
    Arabic-Indic digits, lines readable both ways are taken as Arabic-Indic; otherwise the
    reading with the higher confidence wins.
-6. Fields come from labels on the same line, else from the order of the numbers
+6. A line read as a label (confidently, by PP-OCR) or as Arabic words (a long, unsure or
+   mostly-ones-and-zeros reading by the classifier) is a label, not a number.
+7. Fields come from labels beside or above a number (in a data file, see
+   :mod:`dalil.ocr.fields`), else from the order of the numbers
    (:func:`dalil.ocr.fields.assign_fields`).
 """
 
@@ -28,17 +31,20 @@ import numpy.typing as npt
 from PIL import Image
 
 from dalil.ocr import digits, engine
-from dalil.ocr.fields import Placed, assign_fields, label_in
+from dalil.ocr.fields import LabelSet, Placed, assign_fields, default_labels, label_in
 from dalil.ocr.reading import Reading
 from dalil.ocr.rectify import Rectified, rectify, unchanged
 
 __all__ = ["ENGINE_VERSION", "read_numbers"]
 
-ENGINE_VERSION = "pp-ocrv4+arabic-digits-v1/2"
+ENGINE_VERSION = "pp-ocrv4+arabic-digits-v1/3"
 WORK_SIDE = 1600  # detection runs on a copy reduced to this longest side
 LINE_HEIGHT = (48, 96)  # rectified line crops are cut at a height in this range
 MIN_DIGITS = 2
 ARABIC_MIN_CONFIDENCE = 0.55
+WORDS_MIN_DIGITS = 7  # an Arabic-Indic reading this long, not confident, is a label's words
+WORDS_MAX_CONFIDENCE = 0.9
+LABEL_SCORE = 0.9  # PP-OCR reads a label this confidently: it is not also a number
 PP_ENGINE, ARABIC_ENGINE = "pp-ocrv4", "arabic-digits-v1"
 
 U8 = npt.NDArray[np.uint8]
@@ -66,13 +72,19 @@ class _Line:
     score: float
     western: list[_Candidate]
     arabic: _Candidate | None
+    words: bool = False  # read as words, not a number: a label we may not know
+    rtl: bool = False  # ... in a right-to-left script (Arabic)
 
 
-def read_numbers(image: Image.Image, *, find_card: bool = False) -> list[Reading]:
+def read_numbers(
+    image: Image.Image, *, find_card: bool = False, labels: LabelSet | None = None
+) -> list[Reading]:
     """The numbers written in ``image`` (upright: EXIF orientation already applied), top to
     bottom. With ``find_card``, a card found in the photograph is cut out, turned upright and
     read alone (:mod:`dalil.ocr.rectify`); numbers outside it are then not read. Boxes are in
-    the pixel space of ``image`` either way. An image without text gives []."""
+    the pixel space of ``image`` either way. ``labels``: the words that name each field
+    (default: :func:`dalil.ocr.fields.default_labels`; a collection may have its own, see
+    :func:`dalil.ocr.fields.load_labels`). An image without text gives []."""
     card = rectify(image) if find_card else unchanged(image)
     rgb = np.asarray(card.image.convert("RGB"))
     height, width = rgb.shape[:2]
@@ -85,8 +97,8 @@ def read_numbers(image: Image.Image, *, find_card: bool = False) -> list[Reading
         )
     )
     quads = [q / scale for q in engine.detect(np.ascontiguousarray(small[:, :, ::-1]))]
-    lines = _read_lines(rgb, quads)
-    return _readings(lines, card)
+    names = labels or default_labels()
+    return _readings(_read_lines(rgb, quads, names), card, names)
 
 
 def _rectify(rgb: U8, quad: npt.NDArray[np.float32]) -> U8:
@@ -135,7 +147,20 @@ def _is_words(text: str, score: float) -> bool:
     return sum(c.isascii() and c.isalpha() and c not in _DIGIT_LOOKALIKES for c in text) >= 2
 
 
-def _read_lines(rgb: U8, quads: list[npt.NDArray[np.float32]]) -> list[_Line]:
+def _arabic_words(text: str, found: _Candidate) -> bool:
+    """Arabic words the digit classifier reads as a long digit string (alif and lam as one,
+    dots as zero: ``رقم المعتقل`` as ``٤٠٠٠٥٠١١٢٤٥``) while PP-OCR reads them as letters: a
+    label, not a number. Real numbers are read more confidently, and are not mostly ones and
+    zeros."""
+    letters = sum(c.isalpha() and c not in _DIGIT_LOOKALIKES for c in text)
+    written = found.written.translate(_TO_ASCII)
+    long = len(written) >= WORDS_MIN_DIGITS
+    strokes_and_dots = sum(c in "01" for c in written) >= 0.5 * len(written)
+    unsure = found.confidence < WORDS_MAX_CONFIDENCE
+    return (long and (unsure or strokes_and_dots)) or (letters >= 2 and unsure)
+
+
+def _read_lines(rgb: U8, quads: list[npt.NDArray[np.float32]], names: LabelSet) -> list[_Line]:
     crops = [np.ascontiguousarray(_rectify(rgb, q)[:, :, ::-1]) for q in quads]
     first = engine.recognise(crops)
     retry = [i for i, (t, s) in enumerate(first) if not _western(t, s) and not _is_words(t, s)]
@@ -147,7 +172,8 @@ def _read_lines(rgb: U8, quads: list[npt.NDArray[np.float32]]) -> list[_Line]:
     lines: list[_Line] = []
     for quad, crop, (text, score) in zip(quads, crops, texts, strict=True):
         arabic = None
-        if not _is_words(text, score):
+        words, rtl = _is_words(text, score), False
+        if not words:
             gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
             found = digits.read_line(np.asarray(gray, np.uint8))
             if found is not None and found.confidence >= ARABIC_MIN_CONFIDENCE:
@@ -159,7 +185,16 @@ def _read_lines(rgb: U8, quads: list[npt.NDArray[np.float32]]) -> list[_Line]:
                     ARABIC_ENGINE,
                     (found.x0 / cw, found.x1 / cw),
                 )
-        lines.append(_Line(quad, text, score, _western(text, score), arabic))
+        western = _western(text, score)
+        if arabic is not None and western and score >= LABEL_SCORE and label_in(text, names):
+            arabic = None  # "Br.763" read confidently: Latin script, Western digits
+        elif arabic is not None and not western:
+            if _arabic_words(text, arabic):
+                arabic, words, rtl = None, True, True
+            elif score >= LABEL_SCORE and label_in(text, names) is not None:
+                arabic, words = None, True  # "Br." read as ٢٠: a label, read as one
+
+        lines.append(_Line(quad, text, score, western, arabic, words, rtl))
     return lines
 
 
@@ -214,20 +249,21 @@ def _placed(quad: npt.NDArray[np.float32], span: tuple[float, float] = (0.0, 1.0
     )
 
 
-def _readings(lines: list[_Line], card: Rectified) -> list[Reading]:
+def _readings(lines: list[_Line], card: Rectified, names: LabelSet) -> list[Reading]:
     chosen = _choose(lines)
     numbers: list[Placed] = []
     for ln, cand in chosen:
         place = _placed(ln.quad, cand.span)
-        place.field = label_in(ln.text)
+        place.field = label_in(ln.text, names)
+        place.confidence = cand.confidence
         numbers.append(place)
     with_numbers = {id(ln) for ln, _ in chosen}
     labels: list[Placed] = []
     for ln in lines:
-        field = label_in(ln.text)
-        if field is not None and id(ln) not in with_numbers:
+        field = label_in(ln.text, names)
+        if id(ln) not in with_numbers and (field is not None or ln.words):
             lab = _placed(ln.quad)
-            lab.field = field
+            lab.field, lab.rtl = field, ln.rtl
             labels.append(lab)
     assign_fields(numbers, labels)
     out: list[Reading] = []
