@@ -32,6 +32,7 @@ from PIL import Image, ImageOps
 import common
 from dalil.demo.generate import DemoManifest, default_manifest_path, generate_collection
 from dalil.ocr import ENGINE_VERSION, read_numbers
+from dalil.ocr.confidence import PROPOSE_AT
 
 FIELDS = ("detainee", "branch", "report")
 GOALS = {"printed": 0.95, "handwritten": 0.85}
@@ -105,6 +106,12 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             t["field_right"] += truth in got
             t["anywhere"] += truth in values
             t["wrong"] += sum(v != truth for v in got)
+            # what ``cases ocr`` proposes: only values at least PROPOSE_AT sure for the field
+            sure = [
+                r.value for r in readings if r.field == name and r.field_confidence >= PROPOSE_AT
+            ]
+            t["proposed_right"] += truth in sure
+            t["proposed_wrong"] += any(v != truth for v in sure)
             if truth not in got:
                 misses.append(
                     {
@@ -126,6 +133,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             "field_accuracy": round(t["field_right"] / t["fields"], 4),
             "anywhere_accuracy": round(t["anywhere"] / t["fields"], 4),
             "wrong_field_readings": t["wrong"],
+            "right_value_proposed": round(t["proposed_right"] / t["fields"], 4),
+            "wrong_value_proposed": round(t["proposed_wrong"] / t["fields"], 4),
         }
     by_style: dict[str, Any] = {}
     for style in GOALS:
@@ -135,6 +144,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
             right = sum(t["field_right"] for t in ts)
             by_style[style] = {
                 "field_accuracy": round(right / fields, 4),
+                "right_value_proposed": round(sum(t["proposed_right"] for t in ts) / fields, 4),
+                "wrong_value_proposed": round(sum(t["proposed_wrong"] for t in ts) / fields, 4),
                 "goal": GOALS[style],
                 "fields": fields,
             }
@@ -161,7 +172,9 @@ def report(results: dict[str, Any]) -> str:
         )
     for style, s in results["by_style"].items():
         rows.append(
-            f"  all {style:<22} {'':>6} {s['field_accuracy']:>7.1%}   (goal {s['goal']:.0%})"
+            f"  all {style:<22} {'':>6} {s['field_accuracy']:>7.1%}   (goal {s['goal']:.0%});"
+            f" proposed (field confidence >= PROPOSE_AT): right {s['right_value_proposed']:.1%},"
+            f" wrong {s['wrong_value_proposed']:.1%}"
         )
     return (
         f"OCR assist {results['engine_version']}: {results['photos']} photos of "

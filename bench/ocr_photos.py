@@ -22,7 +22,8 @@ the value was read somewhere on the photograph, whatever field it got (or none).
 overall and per digit system, style (print / handwriting-like), layout, labels and font list
 (tuning / held-out). ``--direct`` skips the vault and calls ``read_numbers`` on the same
 reduced decode (faster while developing; claims are then readings with a valid value for
-their field); ``--find-card`` then cuts the card out and reads it upright first. Also
+their field and a field confidence at least ``PROPOSE_AT``, as ``cases ocr`` proposes them);
+``--find-card`` then cuts the card out and reads it upright first. Also
 measured: how close :func:`dalil.ocr.rectify.find_card` comes to each card's true corners.
 Nothing is asserted. Results go to stdout and ``bench/out/ocr_photos-*.json``.
 """
@@ -137,6 +138,7 @@ def direct(
     from dalil.errors import UsageError
     from dalil.ingest import decode
     from dalil.ocr import read_numbers
+    from dalil.ocr.confidence import PROPOSE_AT
 
     types = {t.name: t for t in vocab.BUILTIN_IDENTIFIERS}
     claims: Claims = defaultdict(lambda: defaultdict(list))
@@ -148,7 +150,7 @@ def direct(
             continue
         for r in read_numbers(image, find_card=args.find_card):
             read[card.sha256].add(r.value)
-            if r.field in types:
+            if r.field in types and r.field_confidence >= PROPOSE_AT:
                 try:
                     value = vocab.validate_identifier(types[r.field], r.value)
                 except UsageError:

@@ -4,10 +4,14 @@ Each photograph is decoded once at reduced size (JPEG DCT scaling), upright, and
 :func:`dalil.ocr.read_numbers` in a process pool. What was read (all numbers, with boxes and
 confidences) is kept per item and engine version in ``ocr_runs`` — a derivative, searchable as
 the case's text — so a photograph is read once per engine version. Each reading whose field is
-known (a label such as "Branch" next to it) and whose value is valid for that identifier type
+known (a label such as "Branch" next to it), whose field confidence reaches
+:data:`dalil.ocr.confidence.PROPOSE_AT` and whose value is valid for that identifier type
 becomes a claim on every case the photograph belongs to, made on behalf of the user who ran
-it, with source ``ocr:<engine>``, the confidence and the region in the original's upright
+it, with source ``ocr:<engine>``, the field confidence and the region in the original's upright
 pixels. Claims from machines need two people to confirm them (:mod:`dalil.cases.review`).
+A value read for a field with a lower confidence is not proposed: the photograph then needs a
+human reading, and is listed so in the ``needs-reading`` review queue (worked out from the
+readings kept in ``ocr_runs``, so nothing else is stored).
 """
 
 from __future__ import annotations
@@ -47,6 +51,8 @@ class OcrReport:
     claims_already_there: int = 0
     readings_without_field: int = 0
     invalid_values: int = 0
+    withheld: int = 0  # values read for a field, too doubtful to propose
+    needs_reading: list[str] = field(default_factory=list)  # photographs (sha256)
 
     def to_dict(self) -> dict[str, Any]:
         return {k: getattr(self, k) for k in self.__slots__}
@@ -114,6 +120,7 @@ def read_cases(
     progress: Progress | None = None,
 ) -> OcrReport:
     from dalil.ocr import ENGINE_VERSION
+    from dalil.ocr.confidence import withheld
 
     report = OcrReport()
     actor.check(conn)
@@ -156,6 +163,9 @@ def read_cases(
         if pool is not None:
             pool.shutdown()
     types = model.identifier_types(conn)
+    doubtful = {sha: withheld(done.get(sha, [])) for sha in {s for s, _ in photos}}
+    report.withheld = sum(len(d) for d in doubtful.values())
+    report.needs_reading = sorted(sha for sha, d in doubtful.items() if d)
     with atomic(conn):
         for sha, pk in photos:
             for r in done.get(sha, []):
@@ -164,6 +174,8 @@ def read_cases(
                 if kind not in types:
                     report.readings_without_field += 1
                     continue
+                if any(r is d for d in doubtful[sha]):
+                    continue  # too doubtful: a person reads the photograph instead
                 seen = conn.execute(
                     "SELECT 1 FROM annotations WHERE case_pk = ? AND kind = 'identifier'"
                     " AND field = ? AND value = ? AND source LIKE 'ocr:%'",
@@ -182,7 +194,7 @@ def read_cases(
                         str(kind),
                         str(r["value"]),
                         source=f"ocr:{r['engine']}",
-                        confidence=float(r["confidence"]),
+                        confidence=float(r.get("field_confidence", r["confidence"])),
                         item=sha,
                         region=[int(v) for v in r["box"]],
                     )

@@ -10,6 +10,7 @@ overwritten; a correction is a new annotation.
 
 from __future__ import annotations
 
+import json
 import sqlite3
 from typing import Any
 
@@ -18,7 +19,7 @@ from dalil.catalog import atomic
 from dalil.errors import UsageError
 from dalil.ledger.log import Ledger
 
-QUEUES = ("proposed", "unverified", "conflicts")
+QUEUES = ("proposed", "unverified", "conflicts", "needs-reading")
 
 
 def _needed(source: str) -> int:
@@ -170,9 +171,10 @@ def queue_page(
     max_confidence: float | None = None,
 ) -> tuple[list[dict[str, Any]], int]:
     """A review queue and how long it is in all: ``proposed`` cases (each with its first
-    :data:`PHOTOS_SHOWN` ``photos``), ``unverified`` claims (lowest reading confidence first,
-    then people's claims), ``conflicts``; ``offset`` rows skipped. With ``for_user``, the
-    claims that user may still review (not their own, not reviewed by them)."""
+        :data:`PHOTOS_SHOWN` ``photos``), ``unverified`` claims (lowest reading confidence first,
+        then people's claims), ``conflicts``, ``needs-reading`` (photographs OCR read too
+    doubtfully, :func:`needs_reading`); ``offset`` rows skipped. With ``for_user``, the
+        claims that user may still review (not their own, not reviewed by them)."""
     most = -1 if limit is None else limit
     if name == "proposed":
         keys = ("case_id", "title", "cluster", "items", "created_at")
@@ -230,6 +232,9 @@ def queue_page(
     if name == "conflicts":
         found = conflicts(conn, None)
         return found[offset : None if limit is None else offset + limit], len(found)
+    if name == "needs-reading":
+        found = needs_reading(conn, case)
+        return found[offset : None if limit is None else offset + limit], len(found)
     raise UsageError(f"queues: {', '.join(QUEUES)}")
 
 
@@ -260,3 +265,42 @@ def conflicts(conn: sqlite3.Connection, limit: int | None = 50) -> list[dict[str
         row = annotation_row(conn, int(annotation_id))
         out.append({"case": row["case"], "why": "confirmed and rejected", "annotations": [row]})
     return out if limit is None else out[:limit]
+
+
+def needs_reading(conn: sqlite3.Connection, case: str | None = None) -> list[dict[str, Any]]:
+    """Photographs of live cases on which OCR (the current engine) read a value for a field
+    too doubtfully to propose it (:func:`dalil.ocr.confidence.withheld`): a person must read
+    them. Each row: ``case``, ``item`` and the doubtful readings (``field``, ``written``,
+    ``confidence``: the field confidence)."""
+    from dalil.ocr import ENGINE_VERSION
+    from dalil.ocr.confidence import withheld
+
+    sql = (
+        "SELECT c.case_id, o.sha256, o.readings FROM ocr_runs o"
+        " JOIN case_items ci ON ci.sha256 = o.sha256 JOIN cases c ON c.id = ci.case_pk"
+        " WHERE o.engine = ? AND c.status IN ('proposed', 'open', 'candidate-identified')"
+    )
+    params: list[Any] = [ENGINE_VERSION]
+    if case:
+        sql += " AND c.id = ?"
+        params.append(case_pk(conn, case))
+    out: list[dict[str, Any]] = []
+    for case_id, sha, readings in conn.execute(sql + " ORDER BY c.id, o.sha256", params):
+        doubtful = withheld(json.loads(readings))
+        if doubtful:
+            out.append(
+                {
+                    "case": str(case_id),
+                    "item": str(sha),
+                    "why": "needs a human reading",
+                    "readings": [
+                        {
+                            "field": r["field"],
+                            "written": r["written"],
+                            "confidence": r.get("field_confidence"),
+                        }
+                        for r in doubtful
+                    ],
+                }
+            )
+    return out

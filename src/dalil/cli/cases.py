@@ -392,6 +392,11 @@ def cases_ocr(
         f" number(s) with no label to tell what they are)."
         + (" Review them: `dalil review queue unverified`." if report.claims_added else "")
     )
+    if report.needs_reading:
+        console.print(
+            f"{len(report.needs_reading)} photograph(s) need a human reading: {report.withheld}"
+            " value(s) read too doubtfully to propose (`dalil review queue needs-reading`)."
+        )
     if report.photos_unreadable:
         console.print(
             f"[yellow]{len(report.photos_unreadable)} photograph(s) could not be decoded."
@@ -440,7 +445,9 @@ def cases_id_types(
 
 @review_app.command("queue")
 def review_queue(
-    name: Annotated[str, typer.Argument(help="proposed, unverified or conflicts.")] = "unverified",
+    name: Annotated[
+        str, typer.Argument(help="proposed, unverified, conflicts or needs-reading.")
+    ] = "unverified",
     mine: Annotated[
         bool, typer.Option("--mine", help="Only claims you (--as) may still review.")
     ] = False,
@@ -497,6 +504,15 @@ def review_queue(
                 shown(r["author"]),
                 r["confirmations"]["text"],
             )
+    elif name == "needs-reading":
+        table = Table(title="photographs that need a human reading")
+        for column in ("case", "photograph", "read too doubtfully"):
+            table.add_column(column, overflow="fold")
+        for r in rows:
+            doubtful = "; ".join(
+                f"{d['field']} {d['written']} ({d['confidence'] or 0:.2f})" for d in r["readings"]
+            )
+            table.add_row(r["case"], r["item"][:12], shown(doubtful))
     else:
         table = Table(title="conflicts")
         for column in ("case", "why", "claims"):

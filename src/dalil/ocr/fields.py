@@ -125,6 +125,7 @@ class Placed:
     field: str | None = None
     rtl: bool = False  # words in a right-to-left script
     confidence: float = 1.0  # of the number's reading
+    how: str | None = None  # how the field was found: "line", "label" or "order"
 
 
 Label = Placed
@@ -170,7 +171,7 @@ def _pair(numbers: list[Placed], labels: list[Label]) -> None:
         rivals = [c for f, c in best[i].items() if f != name and f not in taken]
         if any(c < _CLEAR * cost + 0.1 for c in rivals):
             continue
-        numbers[i].field = name
+        numbers[i].field, numbers[i].how = name, "label"
         used.add(j)
         taken.add(name)
 
@@ -210,4 +211,4 @@ def assign_fields(numbers: list[Placed], labels: list[Label]) -> None:
             return  # labels we cannot read, numbers side by side: which is which is unknown
         ordered.extend(sorted(row, key=lambda n: -n.cx if rtl else n.cx))
     for n, name in zip(ordered, FIELDS, strict=True):
-        n.field = name
+        n.field, n.how = name, "order"

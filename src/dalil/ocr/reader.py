@@ -31,13 +31,14 @@ import numpy.typing as npt
 from PIL import Image
 
 from dalil.ocr import digits, engine
+from dalil.ocr.confidence import with_field_confidence
 from dalil.ocr.fields import LabelSet, Placed, assign_fields, default_labels, label_in
 from dalil.ocr.reading import Reading
 from dalil.ocr.rectify import Rectified, rectify, unchanged
 
 __all__ = ["ENGINE_VERSION", "read_numbers"]
 
-ENGINE_VERSION = "pp-ocrv4+arabic-digits-v1/3"
+ENGINE_VERSION = "pp-ocrv4+arabic-digits-v1/4"
 WORK_SIDE = 1600  # detection runs on a copy reduced to this longest side
 LINE_HEIGHT = (48, 96)  # rectified line crops are cut at a height in this range
 MIN_DIGITS = 2
@@ -255,6 +256,7 @@ def _readings(lines: list[_Line], card: Rectified, names: LabelSet) -> list[Read
     for ln, cand in chosen:
         place = _placed(ln.quad, cand.span)
         place.field = label_in(ln.text, names)
+        place.how = "line" if place.field is not None else None
         place.confidence = cand.confidence
         numbers.append(place)
     with_numbers = {id(ln) for ln, _ in chosen}
@@ -277,6 +279,7 @@ def _readings(lines: list[_Line], card: Rectified, names: LabelSet) -> list[Read
                 confidence=float(np.clip(cand.confidence, 0.0, 1.0)),
                 box=card.box_to_original(_span_box(ln.quad, cand.span)),
                 engine=cand.engine,
+                assigned=place.how if place.field is not None else None,
             )
         )
-    return out
+    return with_field_confidence(out)

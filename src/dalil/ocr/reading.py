@@ -15,7 +15,12 @@ class Reading:
     ``value`` the digits normalised to ASCII ``0-9``; ``written`` the digits as read
     (Arabic-Indic kept); ``script`` ``"western"`` or ``"arabic-indic"``; ``confidence`` in
     0..1; ``box`` (x0, y0, x1, y1) in the pixel space of the image passed in; ``engine`` the
-    recogniser that read it (``"pp-ocrv4"`` or ``"arabic-digits-v1"``).
+    recogniser that read it (``"pp-ocrv4"`` or ``"arabic-digits-v1"``); ``assigned`` how the
+    field was found (``"line"``: a label on the number's own line, ``"label"``: a label beside
+    or above it, ``"order"``: the order of the numbers; None without a field);
+    ``field_confidence`` in 0..1, how likely the value is right *for that field*
+    (:mod:`dalil.ocr.confidence`, calibrated on photographs: below
+    :data:`dalil.ocr.confidence.PROPOSE_AT` a value is not proposed).
     """
 
     field: str | None
@@ -25,6 +30,8 @@ class Reading:
     confidence: float
     box: tuple[int, int, int, int]
     engine: str
+    assigned: str | None = None
+    field_confidence: float = 0.0
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -35,4 +42,6 @@ class Reading:
             "confidence": round(self.confidence, 4),
             "box": list(self.box),
             "engine": self.engine,
+            "assigned": self.assigned,
+            "field_confidence": round(self.field_confidence, 4),
         }
