@@ -8,9 +8,10 @@ held lock descriptors first, and asks the kernel to kill it when its parent dies
 A forked worker also inherits every Python object of its parent. If the garbage collector of
 the worker frees one of them, the finaliser runs in a process where the library's threads
 and handles do not exist (a worker crashed so, collecting inherited objects of the parent's
-statistics and database libraries while it read a TIFF). The objects that exist when a pool
-is made are therefore frozen first (:func:`gc.freeze`, as CPython advises before ``fork``):
-workers never collect them, and only the cyclic garbage the parent had then is kept.
+statistics and database libraries while it read a TIFF). Each worker therefore freezes what
+it inherited as its first act (:func:`gc.freeze`): it never collects those objects. The parent
+is left alone, so a long-running process (the web server) that makes pools keeps collecting
+its own garbage.
 """
 
 from __future__ import annotations
@@ -42,6 +43,7 @@ def _die_with(parent: int) -> None:
 
 
 def _start(parent: int, initializer: Callable[..., None] | None, initargs: tuple[Any, ...]) -> None:
+    gc.freeze()  # what the parent left here is never collected (nor finalised) in a worker
     _die_with(parent)
     for fd in list(HELD_LOCKS):
         with contextlib.suppress(OSError):
@@ -57,8 +59,6 @@ def process_pool(
     initargs: tuple[Any, ...] = (),
 ) -> ProcessPoolExecutor:
     """A process pool of ``jobs`` workers that die with this process and hold no lock."""
-    gc.collect()  # what is garbage now is freed, not frozen
-    gc.freeze()  # workers (forked on first use) never collect what they inherit
     return ProcessPoolExecutor(
         jobs, initializer=_start, initargs=(os.getpid(), initializer, initargs)
     )
