@@ -8,7 +8,6 @@ from pathlib import Path
 from typing import Annotated, Any
 
 import typer
-from rich.console import Console
 from rich.table import Table as RichTable
 
 from dalil.cli.app import (
@@ -131,19 +130,6 @@ NumberArgument = Annotated[
         help="A saved estimate's number (dalil estimate runs).", min=0, max=2**63 - 1, metavar="N"
     ),
 ]
-
-
-def _print_table(table: RichTable) -> None:
-    """A table as wide as its content when the output is read by a program (a file, a pipe):
-    never folded at 80 columns, as Rich folds for a terminal it cannot measure."""
-    if sys.stdout.isatty():
-        console.print(table)
-    else:  # Rich caps a renderable's width at its console's
-        Console(file=console.file, width=UNFOLDED, soft_wrap=True).print(table)
-
-
-UNFOLDED = 10_000
-"""The width tables may take off a terminal (they take only what their content needs)."""
 
 
 def _list_names(given: list[str] | None) -> list[str]:
@@ -293,7 +279,7 @@ def _print_result(result: dict[str, Any], caveats: bool = True) -> None:
         for name, part in result["strata"].items():
             table.add_row(shown(name), number(part["observed"]), number(part["estimate"]),
                           _interval(part["interval"]))  # fmt: skip
-        _print_table(table)
+        console.print(table)
     models = [m for m in result["models"] if isinstance(m, dict)]
     if models:
         table = RichTable(title="models")
@@ -304,7 +290,7 @@ def _print_result(result: dict[str, Any], caveats: bool = True) -> None:
             own = model.get("estimate")
             table.add_row(shown(model_label(model)), model_weight(model),
                           number(own) if isinstance(own, int | float) else "")  # fmt: skip
-        _print_table(table)
+        console.print(table)
         if len(models) > 10:
             console.print(f"({len(models) - 10} more models in --json)")
     for warning in result["warnings"]:
@@ -347,7 +333,7 @@ def estimate_runs(
                       shown(r["strata"] or ""), number(r["observed"]), number(r["estimate"]),
                       _interval(r["interval"]), ", ".join(r["warnings"]), shown(r["created_by"]),
                       r["created_at"])  # fmt: skip
-    _print_table(table)
+    console.print(table)
     print_count(len(rows), total, "estimates")
 
 
