@@ -26,6 +26,7 @@ from dalil.errors import UsageError
 from dalil.ledger.log import Ledger
 from dalil.linkage import LinkResult
 from dalil.linkage.model import COMPARED
+from dalil.linkage.records import case_fields
 
 LABELS = {
     "given": "given name",
@@ -107,21 +108,6 @@ def shown_values(fields: dict[str, Any]) -> dict[str, str | None]:
     return {k: (str(v).strip() or None) if v is not None else None for k, v in values.items()}
 
 
-def _case_fields(conn: sqlite3.Connection, pk: int) -> dict[str, Any]:
-    """A case's fields as linkage reads them (:func:`dalil.linkage.records.case_rows`)."""
-    fields: dict[str, Any] = {}
-    for kind, field, value in conn.execute(
-        "SELECT kind, field, value FROM annotations WHERE case_pk = ? AND state IN"
-        " ('unverified', 'verified') ORDER BY state = 'verified', id",
-        (pk,),
-    ):
-        if kind == "identifier" and field in ("detainee", "branch"):
-            fields["detainee_number" if field == "detainee" else "branch"] = value
-        elif kind == "attribute" and field in ("sex", "name", "birth_year"):
-            fields["full_name" if field == "name" else field] = value
-    return fields
-
-
 def _describe_case(conn: sqlite3.Connection, case_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     row = conn.execute(
         "SELECT id, case_id, title, status, kind FROM cases WHERE case_id = ?", (case_id,)
@@ -153,7 +139,7 @@ def _describe_case(conn: sqlite3.Connection, case_id: str) -> tuple[dict[str, An
         "photos": len(pictures),
         "pictures": pictures[:PICTURES],
     }
-    return description, _case_fields(conn, pk)
+    return description, case_fields(conn, pk)
 
 
 def _describe(conn: sqlite3.Connection, record: str) -> tuple[str, dict[str, Any], dict[str, Any]]:

@@ -163,6 +163,22 @@ def report_rows(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     ]
 
 
+def case_fields(conn: sqlite3.Connection, pk: int) -> dict[str, Any]:
+    """A case's canonical fields from what people claimed about it (verified claims last, so
+    they win): detainee and branch numbers, sex, a name, a birth year."""
+    fields: dict[str, Any] = {}
+    for kind, field, value in conn.execute(
+        "SELECT kind, field, value FROM annotations WHERE case_pk = ? AND state IN"
+        " ('unverified', 'verified') ORDER BY state = 'verified', id",
+        (pk,),
+    ):
+        if kind == "identifier" and field in ("detainee", "branch"):
+            fields["detainee_number" if field == "detainee" else "branch"] = value
+        elif kind == "attribute" and field in ("sex", "name", "birth_year"):
+            fields["full_name" if field == "name" else field] = value
+    return fields
+
+
 def case_rows(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     """Person cases, with what people claimed about them (verified or not): identifiers, sex,
     a name when someone gave one (the title is a label, not a name, and is not used)."""
@@ -171,16 +187,7 @@ def case_rows(conn: sqlite3.Connection) -> list[dict[str, Any]]:
         "SELECT id, case_id FROM cases WHERE kind = 'person' AND status NOT IN ('merged',"
         " 'rejected') ORDER BY id"
     ).fetchall():
-        fields: dict[str, Any] = {}
-        for kind, field, value in conn.execute(
-            "SELECT kind, field, value FROM annotations WHERE case_pk = ? AND state IN"
-            " ('unverified', 'verified') ORDER BY state = 'verified', id",
-            (pk,),
-        ):
-            if kind == "identifier" and field in ("detainee", "branch"):
-                fields["detainee_number" if field == "detainee" else "branch"] = value
-            elif kind == "attribute" and field in ("sex", "name", "birth_year"):
-                fields["full_name" if field == "name" else field] = value
+        fields = case_fields(conn, pk)
         if fields:
             out.append(row(f"cases:{case_id}", "cases", fields))
     return out
