@@ -58,10 +58,10 @@ STYLES = ("print", "hand")
 FONT_DIRS = (Path("/usr/share/fonts/truetype"), Path("/usr/share/fonts/opentype"))
 
 # Fonts by file name. No family is in both lists. Persian digits exist only in Amiri, DejaVu
-# Sans (and Mono) and KacstOne; Latin letters not in Kacst*. The Arabic-Indic digit classifier
-# shipped as arabic_digits_v1 was trained on every Arabic font here except KacstOne: for that
-# engine only KacstOne and Liberation are unseen; the other held-out Arabic fonts are held out
-# from here on (tools/ must not train on them).
+# Sans (and Mono) and KacstOne; Latin letters not in Kacst*. The digit-line recogniser
+# (tools/train_digit_lines.py, shipped as digit_lines_v1) trains on every installed font
+# except HELD_OUT_FONTS and EXCLUDED_FONTS, which it imports from here: the held-out list is
+# unseen by every engine Dalil ships.
 TUNING_FONTS = (
     "DejaVuSans.ttf",
     "DejaVuSans-Bold.ttf",

@@ -12,7 +12,8 @@ DEBIAN_PACKAGES=(
   libgl1 libglib2.0-0  # OpenCV's shared-library needs
   chromium             # browser tests of the web workspace (Playwright drives it)
   poppler-utils        # tests read the exhibit report PDF (pdftotext, pdftoppm, pdfimages)
-  fonts-kacst fonts-kacst-one fonts-hosny-amiri fonts-arabeyes fonts-dejavu-core  # digit-classifier training, tests
+  fonts-kacst fonts-kacst-one fonts-hosny-amiri fonts-arabeyes fonts-dejavu-core  # Arabic and Latin fonts: the
+  fonts-dejavu-extra fonts-liberation  # digit-line recogniser's training and tests, bench/ocr_photos.py
 )
 
 missing=()

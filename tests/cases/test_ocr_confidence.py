@@ -25,24 +25,28 @@ def vault(tmp_path: Path) -> Vault:
 
 
 def _reading(field: str, written: str, engine: str, confidence: float, how: str) -> Reading:
-    script = "western" if engine == "pp-ocrv4" else "arabic-indic"
+    script = "western" if written.isascii() else "arabic-indic"
     value = written.translate(str.maketrans("٠١٢٣٤٥٦٧٨٩", "0123456789"))
     return Reading(field, value, written, script, confidence, (1, 2, 30, 12), engine, how)
 
 
-SURE = _reading("detainee", "4721", "pp-ocrv4", 0.99, "label")
+SURE = _reading("detainee", "4721", "pp-ocrv4+digit-lines-v1", 0.99, "label")  # both read it
 DOUBTFUL = _reading("branch", "235", "pp-ocrv4", 0.62, "label")  # the recogniser is unsure
 
 
 def test_field_confidence_separates_sure_from_doubtful() -> None:
     sure, doubtful = with_field_confidence([SURE, DOUBTFUL])
     assert sure.field_confidence >= PROPOSE_AT > doubtful.field_confidence
-    # ٣ may be a Persian ۴ the Arabic-Indic classifier does not know; ٢ is not
-    three, two = (
-        with_field_confidence([_reading("branch", w, "arabic-digits-v1", 1.0, "label")])[0]
-        for w in ("٢٣٥", "٢٢٥")
+    # one recogniser alone, sure of its digits: a label makes it enough, the order rule not
+    labelled, ordered = (
+        with_field_confidence([_reading("branch", "٢٣٥", "digit-lines-v1", 1.0, how)])[0]
+        for how in ("label", "order")
     )
-    assert two.field_confidence >= PROPOSE_AT > three.field_confidence
+    assert labelled.field_confidence >= PROPOSE_AT > ordered.field_confidence
+    # an engine the calibration does not know is not trusted
+    unknown = _reading("branch", "235", "some-other-engine", 1.0, "label")
+    assert with_field_confidence([unknown])[0].field_confidence < PROPOSE_AT
+    two = labelled
     # a card whose numbers are read in two digit systems is doubtful as a whole
     mixed = with_field_confidence([SURE, two])
     assert all(r.field_confidence < PROPOSE_AT for r in mixed)
@@ -66,7 +70,7 @@ def test_a_doubtful_reading_is_not_proposed_and_the_photo_needs_a_human(
     model.accept(conn, ledger, actor, made[:1])
     readings = [r.to_dict() for r in with_field_confidence([SURE, DOUBTFUL])]
 
-    def read_one(job: tuple[str, str]) -> tuple[str, list[dict[str, Any]], str]:
+    def read_one(job: tuple[str, str, str]) -> tuple[str, list[dict[str, Any]], str]:
         return job[0], readings, "4721 235"
 
     monkeypatch.setattr(reading, "_read_one", read_one)
@@ -80,7 +84,7 @@ def test_a_doubtful_reading_is_not_proposed_and_the_photo_needs_a_human(
     assert total == photos and {q["item"] for q in queued} == set(report.needs_reading)
     assert all(q["case"] == made[0] and q["why"] == "needs a human reading" for q in queued)
     assert queued[0]["readings"] == [
-        {"field": "branch", "written": "235", "confidence": pytest.approx(0.62)}
+        {"field": "branch", "written": "235", "confidence": pytest.approx(0.62 * 0.9)}
     ]
     assert review.queue_page(conn, "needs-reading", case=made[0])[1] == photos
     conn.close()

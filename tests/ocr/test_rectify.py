@@ -137,3 +137,27 @@ def test_readings_on_the_upright_card_keep_their_place_in_the_photo(cards: Cards
         iy = max(0, min(a[3], b[3]) - max(a[1], b[1]))
         union = (a[2] - a[0]) * (a[3] - a[1]) + (b[2] - b[0]) * (b[3] - b[1]) - ix * iy
         assert ix * iy / union > 0.6, (value, a, b)
+
+
+def test_a_small_card_in_a_large_frame_is_read_in_its_region(cards: Cards) -> None:
+    """Text is looked for only around the card found (at a higher resolution than the whole
+    frame would get in the same time); boxes still come back in the frame's pixels."""
+    from dalil.ocr.reader import _card_region
+
+    card, _, image = cards.photo("C004")
+    rng = np.random.default_rng(5)
+    frame = np.asarray(
+        Image.fromarray(_ground(rng)).resize((2400, 1800), Image.Resampling.BILINEAR)
+    ).copy()
+    small = np.asarray(image.convert("RGB").resize((image.width * 2 // 3, image.height * 2 // 3)))
+    x0, y0 = 700, 500
+    frame[y0 : y0 + small.shape[0], x0 : x0 + small.shape[1]] = small
+    region = _card_region(frame)
+    assert region is not None
+    rx0, ry0, rx1, ry1 = region  # the card inside the pasted photograph (of a card on a table)
+    assert x0 <= rx0 < rx1 <= x0 + small.shape[1] and y0 <= ry0 < ry1 <= y0 + small.shape[0]
+    assert (rx1 - rx0) * (ry1 - ry0) < 0.25 * frame.shape[0] * frame.shape[1]
+    readings = {r.value: r.box for r in read_numbers(Image.fromarray(frame))}
+    assert {card.detainee, card.branch, card.report} <= readings.keys(), readings
+    bx0, by0, bx1, by1 = readings[card.detainee]
+    assert rx0 <= bx0 < bx1 <= rx1 and ry0 <= by0 < by1 <= ry1

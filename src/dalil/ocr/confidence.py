@@ -24,14 +24,15 @@ from dalil.ocr.reading import Reading
 
 __all__ = ["PROPOSE_AT", "field_confidence", "with_field_confidence", "withheld"]
 
-PROPOSE_AT = 0.85
+PROPOSE_AT = 0.875
 """A value whose field confidence is below this is not proposed: the photograph needs a
 human reading instead."""
 
-ASSIGNED = {"line": 1.0, "label": 1.0, "order": 0.95}
-ENGINE = {"pp-ocrv4": 1.0, "arabic-digits-v1": 0.85}  # its scores run high on photographs
-# the Arabic-Indic classifier knows no Persian digit forms: it reads ۴ (Persian four) as ٣
-AMBIGUOUS_DIGITS = {"arabic-digits-v1": ("٣", 0.6)}
+ASSIGNED = {"line": 1.0, "label": 1.0, "order": 0.9}
+# both recognisers read the same value; one of them alone (PP-OCR's Western reading where the
+# digit-line recogniser read nothing there; the digit-line recogniser alone: Arabic-Indic and
+# Persian digits, which PP-OCR cannot read)
+ENGINE = {"pp-ocrv4+digit-lines-v1": 1.0, "pp-ocrv4": 0.9, "digit-lines-v1": 0.95}
 LEADING_ZERO = 0.3  # identifiers are not written with a leading zero: a misread dot or stroke
 MIXED_SCRIPTS = 0.8  # the card's numbers were read in more than one digit system
 IMPLAUSIBLE_LENGTH = 0.5
@@ -44,10 +45,7 @@ def field_confidence(reading: Reading, scripts: frozenset[str]) -> float:
     if reading.field is None:
         return 0.0
     c = reading.confidence * ASSIGNED.get(reading.assigned or "", 0.5)
-    c *= ENGINE.get(reading.engine, 0.9)
-    ambiguous = AMBIGUOUS_DIGITS.get(reading.engine)
-    if ambiguous is not None and ambiguous[0] in reading.written:
-        c *= ambiguous[1]
+    c *= ENGINE.get(reading.engine, 0.5)
     if reading.value.startswith("0"):
         c *= LEADING_ZERO
     if len(scripts) > 1:

@@ -13,13 +13,25 @@ from typing import Any
 import numpy as np
 import numpy.typing as npt
 
-__all__ = ["Quad", "detect", "recognise"]
+__all__ = ["Quad", "detect", "recognise", "set_threads", "threads"]
 
 U8 = npt.NDArray[np.uint8]
 Quad = npt.NDArray[np.float32]  # 4 x 2: top-left, top-right, bottom-right, bottom-left
 
 _LOCK = threading.Lock()
 _ENGINE: Any = None
+_THREADS = 0  # 0: onnxruntime's default (every core)
+
+
+def set_threads(n: int) -> None:
+    """Run the OCR models on ``n`` threads (call before first use; in a pool of as many
+    worker processes as cores, one each is faster than all of them fighting over every core)."""
+    global _THREADS
+    _THREADS = max(0, n)
+
+
+def threads() -> int:
+    return _THREADS
 
 
 def _engine() -> Any:
@@ -29,7 +41,17 @@ def _engine() -> Any:
             os.environ.setdefault("ORT_DISABLE_TELEMETRY", "1")
             from rapidocr_onnxruntime import RapidOCR  # type: ignore[import-untyped]
 
-            _ENGINE = RapidOCR(use_cls=False, text_score=0.0)
+            options: dict[str, Any] = {}
+            if _THREADS:
+                options = {"intra_op_num_threads": _THREADS, "inter_op_num_threads": 1}
+            # sizes are chosen by the reader: the detector must not scale a small region up
+            _ENGINE = RapidOCR(
+                use_cls=False,
+                text_score=0.0,
+                det_limit_side_len=32,
+                det_limit_type="min",
+                **options,
+            )
         return _ENGINE
 
 

@@ -23,30 +23,35 @@
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import cv2
 import numpy as np
 import numpy.typing as npt
 from PIL import Image
 
-from dalil.ocr import digits, engine
+from dalil.ocr import engine
+from dalil.ocr import lines as recogniser
 from dalil.ocr.confidence import with_field_confidence
 from dalil.ocr.fields import LabelSet, Placed, assign_fields, default_labels, label_in
 from dalil.ocr.reading import Reading
-from dalil.ocr.rectify import Rectified, rectify, unchanged
+from dalil.ocr.rectify import Rectified, find_card, rectify, unchanged
 
 __all__ = ["ENGINE_VERSION", "read_numbers"]
 
-ENGINE_VERSION = "pp-ocrv4+arabic-digits-v1/4"
-WORK_SIDE = 1600  # detection runs on a copy reduced to this longest side
+ENGINE_VERSION = "pp-ocrv4+digit-lines-v1/5"
+WORK_SIDE = 1600  # detection runs on a copy reduced to this longest side ...
+CARD_SIDE = 960  # ... or, when a card is found, on the card's region reduced to this
+CARD_MARGIN = 0.04  # the card's region reaches this share of its diagonal beyond its corners
 LINE_HEIGHT = (48, 96)  # rectified line crops are cut at a height in this range
 MIN_DIGITS = 2
 ARABIC_MIN_CONFIDENCE = 0.55
 WORDS_MIN_DIGITS = 7  # an Arabic-Indic reading this long, not confident, is a label's words
 WORDS_MAX_CONFIDENCE = 0.9
 LABEL_SCORE = 0.9  # PP-OCR reads a label this confidently: it is not also a number
-PP_ENGINE, ARABIC_ENGINE = "pp-ocrv4", "arabic-digits-v1"
+PP_ENGINE, LINES_ENGINE = "pp-ocrv4", "digit-lines-v1"
+BOTH_ENGINES = f"{PP_ENGINE}+{LINES_ENGINE}"  # both read the same value
+DISPUTED = 0.7  # PP-OCR's value where the digit-line recogniser read another one
 
 U8 = npt.NDArray[np.uint8]
 # a number: digits, standing alone or after a label (not glued to other letters or digits)
@@ -54,7 +59,7 @@ _NUMBER = re.compile(r"(?<![0-9])[0-9]{2,}(?![0-9A-Za-z])")
 # Latin letters PP-OCR reads Arabic-Indic digits as (two as r, one as l, five as o, seven
 # as V, eight as A, four as E ...): a "word" of these alone may be a number
 _DIGIT_LOOKALIKES = frozenset("rlIioOVvAEeYyqn")
-_TO_ASCII = str.maketrans(digits.ARABIC_INDIC + "۰۱۲۳۴۵۶۷۸۹", "0123456789" * 2)
+_TO_ASCII = str.maketrans(recogniser.ARABIC_INDIC + recogniser.PERSIAN, "0123456789" * 2)
 
 
 @dataclass(slots=True)
@@ -88,18 +93,41 @@ def read_numbers(
     :func:`dalil.ocr.fields.load_labels`). An image without text gives []."""
     card = rectify(image) if find_card else unchanged(image)
     rgb = np.asarray(card.image.convert("RGB"))
-    height, width = rgb.shape[:2]
-    scale = min(1.0, WORK_SIDE / max(height, width))
+    x0, y0, x1, y1 = (None if find_card else _card_region(rgb)) or (
+        0,
+        0,
+        rgb.shape[1],
+        rgb.shape[0],
+    )
+    part = rgb[y0:y1, x0:x1]
+    height, width = part.shape[:2]
+    side = WORK_SIDE if (x1 - x0, y1 - y0) == (rgb.shape[1], rgb.shape[0]) else CARD_SIDE
+    scale = min(1.0, side / max(height, width))
     small = (
-        rgb
+        part
         if scale == 1.0
         else cv2.resize(
-            rgb, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
+            part, (round(width * scale), round(height * scale)), interpolation=cv2.INTER_AREA
         )
     )
-    quads = [q / scale for q in engine.detect(np.ascontiguousarray(small[:, :, ::-1]))]
+    offset = np.array([x0, y0], np.float32)
+    quads = [q / scale + offset for q in engine.detect(np.ascontiguousarray(small[:, :, ::-1]))]
     names = labels or default_labels()
     return _readings(_read_lines(rgb, quads, names), card, names)
+
+
+def _card_region(rgb: U8) -> tuple[int, int, int, int] | None:
+    """The box (x0, y0, x1, y1) around the card found in ``rgb``, with a margin, or None when
+    no card is found: text is then looked for only there, at a higher resolution than the
+    whole frame would allow in the same time."""
+    quad = find_card(rgb)
+    if quad is None:
+        return None
+    h, w = rgb.shape[:2]
+    margin = CARD_MARGIN * float(np.linalg.norm(quad[2] - quad[0]))
+    x0, y0 = np.floor(quad.min(axis=0) - margin).astype(int)
+    x1, y1 = np.ceil(quad.max(axis=0) + margin).astype(int)
+    return max(0, int(x0)), max(0, int(y0)), min(w, int(x1)), min(h, int(y1))
 
 
 def _rectify(rgb: U8, quad: npt.NDArray[np.float32]) -> U8:
@@ -161,6 +189,35 @@ def _arabic_words(text: str, found: _Candidate) -> bool:
     return (long and (unsure or strokes_and_dots)) or (letters >= 2 and unsure)
 
 
+def _rtl_words(text: str, score: float) -> bool:
+    """A line with no number on it that PP-OCR reads only as unsure scraps of Latin: words in
+    a script it cannot read (Arabic), which the layout takes as a right-to-left label."""
+    letters = sum(c.isalpha() for c in text)
+    return letters >= 2 and (score < 0.85 or not any(c.isascii() for c in text))
+
+
+def _checked(
+    found: list[_Candidate], ours: list[recogniser.LineNumber], words: bool
+) -> list[_Candidate]:
+    """PP-OCR's Western numbers on a line checked against the digit-line recogniser's: a value
+    both read is surer (either being wrong is needed for it to be wrong); a value only PP-OCR
+    read, where ours read another value at the same place, is less sure (:data:`DISPUTED`).
+    When PP-OCR read no number on a line that is not words, ours are taken."""
+    out: list[_Candidate] = []
+    for c in found:
+        same = [n for n in ours if n.written == c.written]
+        if same:
+            conf = 1.0 - (1.0 - c.confidence) * (1.0 - same[0].confidence)
+            out.append(replace(c, confidence=conf, engine=BOTH_ENGINES))
+        elif any(n.span[0] < c.span[1] and c.span[0] < n.span[1] for n in ours):
+            out.append(replace(c, confidence=c.confidence * DISPUTED))
+        else:
+            out.append(c)
+    if not found and not words:
+        out = [_Candidate(n.written, "western", n.confidence, LINES_ENGINE, n.span) for n in ours]
+    return out
+
+
 def _read_lines(rgb: U8, quads: list[npt.NDArray[np.float32]], names: LabelSet) -> list[_Line]:
     crops = [np.ascontiguousarray(_rectify(rgb, q)[:, :, ::-1]) for q in quads]
     first = engine.recognise(crops)
@@ -170,23 +227,26 @@ def _read_lines(rgb: U8, quads: list[npt.NDArray[np.float32]], names: LabelSet) 
     for i, (t, s) in zip(retry, again, strict=True):
         if _western(t, s) and s > first[i][1] - 0.1:
             texts[i] = (t, s)
+    grays = [np.asarray(cv2.cvtColor(c, cv2.COLOR_BGR2GRAY), np.uint8) for c in crops]
+    read = recogniser.read_lines(grays)
     lines: list[_Line] = []
-    for quad, crop, (text, score) in zip(quads, crops, texts, strict=True):
-        arabic = None
+    for quad, numbers, (text, score) in zip(quads, read, texts, strict=True):
         words, rtl = _is_words(text, score), False
-        if not words:
-            gray = cv2.cvtColor(crop, cv2.COLOR_BGR2GRAY)
-            found = digits.read_line(np.asarray(gray, np.uint8))
-            if found is not None and found.confidence >= ARABIC_MIN_CONFIDENCE:
-                cw = crop.shape[1]
-                arabic = _Candidate(
-                    found.written,
-                    "arabic-indic",
-                    found.confidence,
-                    ARABIC_ENGINE,
-                    (found.x0 / cw, found.x1 / cw),
-                )
         western = _western(text, score)
+        ours = [
+            n
+            for n in numbers
+            if n.confidence >= ARABIC_MIN_CONFIDENCE and len(n.written) >= MIN_DIGITS
+        ]
+        arabic = None
+        if not words:
+            others = [n for n in ours if n.script != "western"]
+            if others:
+                best = max(others, key=lambda n: (len(n.written), n.confidence))
+                arabic = _Candidate(
+                    best.written, best.script, best.confidence, LINES_ENGINE, best.span
+                )
+        western = _checked(western, [n for n in ours if n.script == "western"], words)
         if arabic is not None and western and score >= LABEL_SCORE and label_in(text, names):
             arabic = None  # "Br.763" read confidently: Latin script, Western digits
         elif arabic is not None and not western:
@@ -194,7 +254,8 @@ def _read_lines(rgb: U8, quads: list[npt.NDArray[np.float32]], names: LabelSet) 
                 arabic, words, rtl = None, True, True
             elif score >= LABEL_SCORE and label_in(text, names) is not None:
                 arabic, words = None, True  # "Br." read as ٢٠: a label, read as one
-
+        if arabic is None and not western and not words and _rtl_words(text, score):
+            words, rtl = True, True
         lines.append(_Line(quad, text, score, western, arabic, words, rtl))
     return lines
 

@@ -13,11 +13,13 @@ class Reading:
 
     ``field`` is ``"detainee"``, ``"branch"``, ``"report"`` or None when nothing tells;
     ``value`` the digits normalised to ASCII ``0-9``; ``written`` the digits as read
-    (Arabic-Indic kept); ``script`` ``"western"`` or ``"arabic-indic"``; ``confidence`` in
-    0..1; ``box`` (x0, y0, x1, y1) in the pixel space of the image passed in; ``engine`` the
-    recogniser that read it (``"pp-ocrv4"`` or ``"arabic-digits-v1"``); ``assigned`` how the
-    field was found (``"line"``: a label on the number's own line, ``"label"``: a label beside
-    or above it, ``"order"``: the order of the numbers; None without a field);
+    (Arabic-Indic and Persian kept); ``script`` ``"western"``, ``"arabic-indic"`` or
+    ``"persian"``; ``confidence`` in 0..1; ``box`` (x0, y0, x1, y1) in the pixel space of the
+    image passed in; ``engine`` the recogniser(s) that read it (``"pp-ocrv4"``,
+    ``"digit-lines-v1"``, or ``"pp-ocrv4+digit-lines-v1"`` when both read the same value);
+    ``assigned`` how the field was found (``"line"``: a label on the number's own line,
+    ``"label"``: a label beside or above it, ``"order"``: the order of the numbers; None
+    without a field);
     ``field_confidence`` in 0..1, how likely the value is right *for that field*
     (:mod:`dalil.ocr.confidence`, calibrated on photographs: below
     :data:`dalil.ocr.confidence.PROPOSE_AT` a value is not proposed).
