@@ -16,13 +16,15 @@ readings kept in ``ocr_runs``, so nothing else is stored).
 
 from __future__ import annotations
 
+import hashlib
 import json
 import os
 import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
+from functools import lru_cache
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dalil.cases import model
 from dalil.cases import vocabulary as vocab
@@ -32,6 +34,9 @@ from dalil.ingest import decode
 from dalil.ledger.log import Ledger
 from dalil.vault import Vault
 from dalil.workers import process_pool
+
+if TYPE_CHECKING:
+    from dalil.ocr.fields import LabelSet
 
 READ_SIDE = 1200
 """The reduced decode is at least this many pixels on its shorter side where the original is."""
@@ -58,11 +63,45 @@ class OcrReport:
         return {k: getattr(self, k) for k in self.__slots__}
 
 
-def _read_one(job: tuple[str, str]) -> tuple[str, list[dict[str, Any]] | None, str]:
+def labels_file(vault: Vault) -> Path | None:
+    """The collection's own labels file (setting ``ocr_labels``), or None for Dalil's."""
+    name = vault.settings.ocr_labels
+    if not name:
+        return None
+    path = Path(name).expanduser()
+    return path if path.is_absolute() else vault.root / path
+
+
+def engine_key(vault: Vault) -> str:
+    """What a photograph's readings are kept under in ``ocr_runs``: the engine version, and
+    the labels file's hash when the collection has its own (a changed file reads again).
+    Raises UsageError naming the labels file when it cannot be read or is malformed."""
+    from dalil.ocr import ENGINE_VERSION
+    from dalil.ocr.fields import load_labels
+
+    path = labels_file(vault)
+    if path is None:
+        return ENGINE_VERSION
+    try:
+        data = path.read_bytes()
+        load_labels(path)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        raise UsageError(f"OCR labels file {path} (setting ocr_labels): {exc}") from exc
+    return f"{ENGINE_VERSION}+labels:{hashlib.sha256(data).hexdigest()[:12]}"
+
+
+@lru_cache(maxsize=4)
+def _labels(path: str) -> LabelSet | None:
+    from dalil.ocr.fields import load_labels
+
+    return load_labels(Path(path)) if path else None
+
+
+def _read_one(job: tuple[str, str, str]) -> tuple[str, list[dict[str, Any]] | None, str]:
     """(sha256, readings in the original's pixels, their text); runs in a worker process."""
     from dalil.ocr import read_numbers
 
-    sha, path = job
+    sha, path, labels = job
     image = decode.reduced_image(Path(path), READ_SIDE)
     if image is None:
         return sha, None, ""
@@ -70,12 +109,19 @@ def _read_one(job: tuple[str, str]) -> tuple[str, list[dict[str, Any]] | None, s
     sx = full[0] / image.width if full else 1.0
     sy = full[1] / image.height if full else 1.0
     readings = []
-    for r in read_numbers(image):
+    for r in read_numbers(image, labels=_labels(labels)):
         d = r.to_dict()
         x0, y0, x1, y1 = r.box
         d["box"] = [round(x0 * sx), round(y0 * sy), round(x1 * sx), round(y1 * sy)]
         readings.append(d)
     return sha, readings, " ".join(str(d["written"]) for d in readings)
+
+
+def _one_thread() -> None:
+    """A pool worker's OCR runs on one thread: the pool has a worker per core."""
+    from dalil.ocr import engine
+
+    engine.set_threads(1)
 
 
 def _upright_size(path: Path) -> tuple[int, int] | None:
@@ -119,27 +165,26 @@ def read_cases(
     jobs: int = 0,
     progress: Progress | None = None,
 ) -> OcrReport:
-    from dalil.ocr import ENGINE_VERSION
     from dalil.ocr.confidence import withheld
 
     report = OcrReport()
     actor.check(conn)
+    engine = engine_key(vault)
+    labels = labels_file(vault)
     photos = _photos(conn, cases)
     if cases and not photos:
         raise UsageError("those cases have no photographs to read")
     done = {
         str(r[0]): (json.loads(r[1]))
-        for r in conn.execute(
-            "SELECT sha256, readings FROM ocr_runs WHERE engine = ?", (ENGINE_VERSION,)
-        )
+        for r in conn.execute("SELECT sha256, readings FROM ocr_runs WHERE engine = ?", (engine,))
     }
     todo = sorted({sha for sha, _ in photos if sha not in done})
     report.photos_already_read = len({sha for sha, _ in photos}) - len(todo)
     store = vault.store()
-    jobs_list = [(sha, str(store.path(sha))) for sha in todo]
+    jobs_list = [(sha, str(store.path(sha)), str(labels or "")) for sha in todo]
     workers = max(1, jobs or vault.settings.jobs or (os.cpu_count() or 1))
     results: Iterator[tuple[str, list[dict[str, Any]] | None, str]]
-    pool = process_pool(workers) if workers > 1 and len(jobs_list) > 1 else None
+    pool = process_pool(workers, _one_thread) if workers > 1 and len(jobs_list) > 1 else None
     results = pool.map(_read_one, jobs_list) if pool is not None else map(_read_one, jobs_list)
     try:
         for n, (sha, readings, text) in enumerate(results, 1):
@@ -153,8 +198,8 @@ def read_cases(
                     actor.name,
                     "ocr.read",
                     f"sha256:{sha}",
-                    {"sha256": sha, "engine": ENGINE_VERSION, "numbers": len(readings)},
-                    {"sha256": sha, "engine": ENGINE_VERSION, "readings": readings, "text": text},
+                    {"sha256": sha, "engine": engine, "numbers": len(readings)},
+                    {"sha256": sha, "engine": engine, "readings": readings, "text": text},
                 )
             done[sha] = readings
             if progress is not None:

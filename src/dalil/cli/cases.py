@@ -356,23 +356,14 @@ def cases_ocr(
     json_: JsonOption = False,
 ) -> None:
     """Read the numbers on cases' photographs; each becomes an unverified identifier claim."""
-    from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
-
     from dalil.cases.reading import read_cases
     from dalil.cli.app import console_err
+    from dalil.cli.progress import counter
 
     with (
         writing(vault) as (opened, conn),
-        Progress(
-            "[bold]Reading",
-            BarColumn(),
-            MofNCompleteColumn(),
-            TimeRemainingColumn(),
-            console=console_err,
-            transient=True,
-        ) as bar,
+        counter(console_err, "Reading photographs") as progress,
     ):
-        task = bar.add_task("ocr", total=None)
         report = read_cases(
             opened,
             conn,
@@ -380,7 +371,7 @@ def cases_ocr(
             _actor(as_),
             cases or None,
             jobs=jobs,
-            progress=lambda done, total: bar.update(task, completed=done, total=total),
+            progress=progress,
         )
     if json_:
         emit_json(report.to_dict())
