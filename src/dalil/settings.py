@@ -93,6 +93,12 @@ SETTINGS: tuple[Setting, ...] = (
         15,
         "Geometrically consistent keypoint matches needed for a local-feature link.",
     ),
+    Setting(
+        "ocr_labels",
+        "",
+        "Path (relative to the vault folder, or absolute) of the collection's own OCR labels"
+        " file, one field<TAB>label per line; empty: the labels shipped with Dalil.",
+    ),
 )
 
 
@@ -116,6 +122,7 @@ class Settings:
     clock_tolerance: int = 300
     contacts_key_file: str = ""
     similar_min_inliers: int = 15
+    ocr_labels: str = ""
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> Settings:

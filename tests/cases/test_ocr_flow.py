@@ -85,3 +85,79 @@ def test_propose_accept_read_confirm_search_offline(
     if not offline:
         pytest.skip("ran with the network present: `unshare -n` is not permitted here")
     shutil.rmtree(vault)
+
+
+def _labelled_card(folder: Path) -> dict[str, str]:
+    """A photograph of a typed card: each number on a line after its English label."""
+    from PIL import Image, ImageDraw, ImageFont
+
+    font_path = Path("/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf")
+    if not font_path.is_file():
+        pytest.skip("fonts-dejavu-core is not installed")
+    values = {"detainee": "58213", "branch": "227", "report": "4419"}
+    image = Image.new("RGB", (1600, 1200), (96, 80, 64))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((250, 200, 1350, 1000), fill=(240, 236, 226))
+    font = ImageFont.truetype(str(font_path), 64)
+    for y, (label, field) in zip(
+        (320, 520, 720),
+        (("DETAINEE No.", "detainee"), ("BRANCH", "branch"), ("REPORT No.", "report")),
+        strict=True,
+    ):
+        draw.text((320, y), f"{label}  {values[field]}", font=font, fill=(25, 25, 35))
+    folder.mkdir(parents=True, exist_ok=True)
+    image.save(folder / "card.jpg", quality=92)
+    return values
+
+
+def test_own_labels_needs_reading_queue_and_progress_lines(tmp_path: Path) -> None:
+    """A collection's own labels file (setting ``ocr_labels``) decides the fields; a bad one
+    is a clear error naming it; the needs-reading queue answers in JSON; progress off a
+    terminal is plain lines."""
+    values = _labelled_card(tmp_path / "cards")
+    vault = tmp_path / "vault"
+
+    def dalil(*args: str) -> subprocess.CompletedProcess[str]:
+        return _run([*args, "--vault", str(vault), "--as", "amina"], offline=False)
+
+    assert _run(["init", "--vault", str(vault), "--as", "amina"], False).returncode == 0
+    assert dalil("ingest", str(tmp_path / "cards"), "--from", "typed card").returncode == 0
+    proposed = json.loads(dalil("cases", "propose", "--json").stdout)["proposed"]
+    assert len(proposed) == 1  # a lone photograph is proposed as a case
+    assert dalil("cases", "accept", *proposed).returncode == 0
+
+    config = vault / "dalil.toml"
+    original = config.read_text(encoding="utf-8")
+
+    def use_labels(name: str) -> None:
+        text = original.replace('ocr_labels = ""', f'ocr_labels = "{name}"')
+        assert text != original
+        config.write_text(text, encoding="utf-8")
+
+    use_labels("missing.tsv")
+    bad = dalil("cases", "ocr", "--json")
+    assert bad.returncode == 2
+    assert "missing.tsv" in json.loads(bad.stdout or bad.stderr)["error"]
+
+    # this collection's cards call the branch "REPORT" and the report "BRANCH"
+    (vault / "labels.tsv").write_text(
+        "detainee\tDETAINEE No.\nreport\tBRANCH\nbranch\tREPORT No.\n", encoding="utf-8"
+    )
+    use_labels("labels.tsv")
+    out = dalil("cases", "ocr")
+    assert out.returncode == 0, out.stderr
+    lines = [ln for ln in out.stderr.splitlines() if ln.startswith("Reading photographs: ")]
+    assert lines == ["Reading photographs: 0/1 (0 %)", "Reading photographs: 1/1 (100 %)"] or (
+        lines and lines[-1] == "Reading photographs: 1/1 (100 %)"
+    ), out.stderr
+    assert "\x1b[" not in out.stderr  # no bar drawn off a terminal
+    queue = json.loads(dalil("review", "queue", "unverified", "--all", "--json").stdout)
+    read = {q["field"]: q["value"] for q in queue["unverified"] if q["source"].startswith("ocr:")}
+    assert read == {
+        "detainee": values["detainee"],
+        "report": values["branch"],
+        "branch": values["report"],
+    }, read
+    needs = json.loads(dalil("review", "queue", "needs-reading", "--json").stdout)
+    rows = needs["needs-reading"] if isinstance(needs, dict) else needs
+    assert rows == []  # every value was read surely

@@ -294,3 +294,42 @@ def test_match_evidence_is_in_plain_words(
     ).fetchone()[0]
     item = client.get(f"/items/{member}").text
     assert re.search(r'<span class="evidence"( title="[^"]*")?>[^<]+</span>', item)
+
+
+def test_photographs_that_need_a_human_reading_have_their_own_tab(
+    app_for: Callable[[], TestClient], web_vault: Vault
+) -> None:
+    """A value OCR read too doubtfully is not proposed: the photograph is listed in the
+    needs-reading queue with what was read, blurred like every thumbnail."""
+    from dalil.catalog import atomic
+    from dalil.ocr import ENGINE_VERSION
+
+    conn = web_vault.connect()
+    case, item = conn.execute(
+        "SELECT c.case_id, ci.sha256 FROM cases c JOIN case_items ci ON ci.case_pk = c.id"
+        " WHERE c.status = 'open' ORDER BY c.id, ci.sha256 LIMIT 1"
+    ).fetchone()
+    readings = [
+        {"field": "branch", "value": "23", "written": "٢٣", "script": "arabic-indic",
+         "confidence": 0.7, "box": [1, 2, 30, 12], "engine": "digit-lines-v1",
+         "assigned": "order", "field_confidence": 0.52},
+        {"field": "detainee", "value": "4721", "written": "4721", "script": "western",
+         "confidence": 0.99, "box": [1, 20, 30, 32], "engine": "pp-ocrv4",
+         "assigned": "label", "field_confidence": 0.99},
+    ]  # fmt: skip
+    with atomic(conn):
+        web_vault.ledger(conn).append(
+            "founder",
+            "ocr.read",
+            f"sha256:{item}",
+            {"sha256": item, "engine": ENGINE_VERSION, "numbers": 2},
+            {"sha256": item, "engine": ENGINE_VERSION, "readings": readings, "text": "٢٣ 4721"},
+        )
+    conn.close()
+    client = app_for()
+    login(client, ROLE_USERS["reviewer"])
+    page = client.get("/review", params={"queue": "needs-reading"}).text
+    assert "showing 1 of 1 photograph(s) that need a human reading" in page
+    assert f'href="/cases/{case}"' in page and f'src="/items/{item}/thumb?look=' in page
+    assert "branch: ٢٣ (0.52)" in page
+    assert "4721" not in page  # a sure value is proposed, not queued

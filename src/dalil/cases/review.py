@@ -275,17 +275,24 @@ def needs_reading(conn: sqlite3.Connection, case: str | None = None) -> list[dic
     from dalil.ocr import ENGINE_VERSION
     from dalil.ocr.confidence import withheld
 
+    # the current engine's readings: with Dalil's labels or the collection's own
+    # (``ENGINE_VERSION+labels:<hash>``); the latest reading of each photograph counts
     sql = (
-        "SELECT c.case_id, o.sha256, o.readings FROM ocr_runs o"
+        "SELECT c.id, c.case_id, o.sha256, o.readings FROM ocr_runs o"
         " JOIN case_items ci ON ci.sha256 = o.sha256 JOIN cases c ON c.id = ci.case_pk"
-        " WHERE o.engine = ? AND c.status IN ('proposed', 'open', 'candidate-identified')"
+        " WHERE (o.engine = ? OR substr(o.engine, 1, ?) = ?)"
+        " AND c.status IN ('proposed', 'open', 'candidate-identified')"
     )
-    params: list[Any] = [ENGINE_VERSION]
+    prefix = f"{ENGINE_VERSION}+labels:"
+    params: list[Any] = [ENGINE_VERSION, len(prefix), prefix]
     if case:
         sql += " AND c.id = ?"
         params.append(case_pk(conn, case))
+    latest: dict[tuple[int, str, str], str] = {}
+    for pk, case_id, sha, readings in conn.execute(sql + " ORDER BY o.ran_at", params):
+        latest[(int(pk), str(sha), str(case_id))] = str(readings)
     out: list[dict[str, Any]] = []
-    for case_id, sha, readings in conn.execute(sql + " ORDER BY c.id, o.sha256", params):
+    for (_, sha, case_id), readings in sorted(latest.items()):
         doubtful = withheld(json.loads(readings))
         if doubtful:
             out.append(
