@@ -172,3 +172,23 @@ def test_ingest_without_grouping(cli: Cli, tmp_path: Path) -> None:
     assert not list((vault / "derived").glob("features/*/*"))
     code, out = cli("clusters", "recompute", "--vault", vault, "--json")
     assert code == 0 and json.loads(out)["clusters"] == 0
+
+
+HEAVY = ("numpy", "PIL", "cv2", "magic", "onnxruntime", "faiss", "scipy", "fastapi", "jinja2",
+         "duckdb", "pandas", "rapidocr_onnxruntime", "reportlab", "urllib.request")  # fmt: skip
+
+
+@pytest.mark.parametrize("argv", [["--help"], ["ingest", "--help"], ["estimate", "--help"]])
+def test_help_loads_no_heavy_library(argv: list[str]) -> None:
+    """A command's help starts quickly because it loads none of the image, OCR, statistics or
+    web libraries (measured by what is imported, not by the clock)."""
+    code = (
+        "import json, runpy, sys\n"
+        f"sys.argv = ['dalil', *{argv!r}]\n"
+        "try:\n    runpy.run_module('dalil', run_name='__main__')\n"
+        "except SystemExit:\n    pass\n"
+        f"print(json.dumps([m for m in {HEAVY!r} if m in sys.modules]), file=sys.stderr)\n"
+    )
+    done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
+    assert "Usage" in done.stdout, done.stderr
+    assert json.loads(done.stderr.strip().splitlines()[-1]) == [], done.stderr

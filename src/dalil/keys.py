@@ -13,10 +13,13 @@ import hashlib
 import os
 from collections.abc import Callable
 from pathlib import Path
+from typing import TYPE_CHECKING
 
-from cryptography.exceptions import InvalidSignature
-from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
+if TYPE_CHECKING:  # cryptography loads when a key is used, not when a command starts
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import (
+        Ed25519PrivateKey,
+        Ed25519PublicKey,
+    )
 
 from dalil.errors import VaultError
 
@@ -40,6 +43,9 @@ def remember_passphrase(passphrase: str) -> None:
 def generate(keys_dir: Path, passphrase: str | None = None) -> Ed25519PrivateKey:
     """Create a new key pair in ``keys_dir``; the private key file is mode 0600, encrypted
     with ``passphrase`` when one is given."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     key = Ed25519PrivateKey.generate()
     encryption: serialization.KeySerializationEncryption = (
         serialization.BestAvailableEncryption(passphrase.encode("utf-8"))
@@ -58,6 +64,8 @@ def generate(keys_dir: Path, passphrase: str | None = None) -> Ed25519PrivateKey
 
 
 def public_pem(key: Ed25519PublicKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
     return key.public_bytes(
         serialization.Encoding.PEM, serialization.PublicFormat.SubjectPublicKeyInfo
     )
@@ -83,6 +91,9 @@ def _passphrase(path: Path) -> bytes:
 
 def load_private(keys_dir: Path) -> Ed25519PrivateKey:
     """The signing key, decrypted if it has a passphrase (asked once per process)."""
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+
     path = private_path(keys_dir)
     try:
         pem = path.read_bytes()
@@ -111,6 +122,9 @@ def load_public(keys_dir: Path) -> Ed25519PublicKey:
 
 
 def load_public_file(path: Path) -> Ed25519PublicKey:
+    from cryptography.hazmat.primitives import serialization
+    from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+
     try:
         key = serialization.load_pem_public_key(path.read_bytes())
     except (OSError, ValueError) as exc:
@@ -121,6 +135,8 @@ def load_public_file(path: Path) -> Ed25519PublicKey:
 
 
 def public_raw(key: Ed25519PublicKey) -> bytes:
+    from cryptography.hazmat.primitives import serialization
+
     return key.public_bytes(serialization.Encoding.Raw, serialization.PublicFormat.Raw)
 
 
@@ -139,6 +155,8 @@ def fingerprint_of_b64(raw_b64: str) -> str:
 
 
 def verify_signature(key: Ed25519PublicKey, signature_b64: str, message: bytes) -> bool:
+    from cryptography.exceptions import InvalidSignature
+
     try:
         key.verify(base64.b64decode(signature_b64, validate=True), message)
     except (InvalidSignature, ValueError):

@@ -303,7 +303,7 @@ def test_a_person_proves_who_they_are_before_the_work(
 
     signing.forget()  # keys proved earlier in this process
     monkeypatch.delenv("DALIL_PASSWORD")
-    monkeypatch.setattr("dalil.cli.estimate.compute", never)
+    monkeypatch.setattr("dalil.estimate.saved.compute", never)
     error = _refused("estimate", "--lists", "snhr,vdc,سجل", "--vault", vault, "--as", "huda")
     assert "huda has not proved who they are" in error
     monkeypatch.setenv("DALIL_PASSWORD", "not the password at all")

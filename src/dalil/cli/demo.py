@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import json
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress
@@ -20,8 +20,9 @@ from dalil.cli.app import (
     emit_json,
 )
 from dalil.cli.ingest import print_report, run_ingest
-from dalil.ingest.session import IngestOptions
-from dalil.vault import CONFIG_NAME, Vault
+
+if TYPE_CHECKING:
+    from dalil.vault import Vault
 
 
 @app.command()
@@ -41,6 +42,8 @@ def demo(
     fictitious cameras, with re-circulated copies, corrupt files, a PDF and a zip archive.
     """
     from dalil.demo.generate import generate_collection  # numpy-heavy: load only when asked
+    from dalil.ingest.session import IngestOptions
+    from dalil.vault import CONFIG_NAME, Vault
 
     collection = out / "collection"
     if not collection.exists():
@@ -143,6 +146,7 @@ def _demo_vault(vault: Path, admin: str) -> tuple[Vault, dict[str, str]]:
     import secrets
 
     from dalil import signing, users
+    from dalil.vault import Vault
 
     people = {admin: secrets.token_urlsafe(12), "omar": secrets.token_urlsafe(12)}
     opened = Vault.init(vault, admin, people[admin])

@@ -5,7 +5,7 @@ from __future__ import annotations
 import sys
 from contextlib import AbstractContextManager, nullcontext
 from pathlib import Path
-from typing import Annotated, Any
+from typing import TYPE_CHECKING, Annotated, Any
 
 import typer
 from rich.table import Table as RichTable
@@ -30,18 +30,8 @@ from dalil.cli.app import (
     writing,
 )
 from dalil.errors import UsageError
-from dalil.estimate import (
-    MAX_DRAWS,
-    MAX_SEED,
-    METHODS,
-    MIN_DRAWS,
-    Estimate,
-    Table,
-    TableError,
-    read_table,
-)
-from dalil.estimate.saved import compute, plain, record, rerun, runs, savable, show
-from dalil.estimate.vault import STRATA, Capture, capture
+from dalil.estimate import MAX_DRAWS, MAX_SEED, METHODS, MIN_DRAWS
+from dalil.estimate import STRATA_NAMES as STRATA
 from dalil.estimate.words import (
     finite,
     interval,
@@ -53,6 +43,10 @@ from dalil.estimate.words import (
     unseen,
 )
 from dalil.users import require
+
+if TYPE_CHECKING:  # the samplers (numpy, scipy) load when an estimate is computed
+    from dalil.estimate import Estimate, Table
+    from dalil.estimate.vault import Capture
 
 estimate_app = typer.Typer(
     help="How many people no list holds: multiple systems estimation from overlapping lists.",
@@ -170,6 +164,10 @@ def estimate_main(
     (--list A --list B --list C), or from a capture table (--table FILE.csv). An estimate from
     the vault is saved in the ledger with its inputs (and one from a table when --vault or
     $DALIL_VAULT names a vault), unless --no-save."""
+    from dalil.estimate import TableError, read_table
+    from dalil.estimate.saved import compute, record, savable
+    from dalil.estimate.vault import capture
+
     if ctx.invoked_subcommand is not None:
         return
     names = _list_names(lists)
@@ -226,6 +224,7 @@ def _as_json(
     result: Estimate, saved: int | None, found: Capture | None, tables: dict[str, Table]
 ) -> dict[str, Any]:
     """The JSON contract of one estimate, with its saved number and what it came from."""
+    from dalil.estimate.saved import plain
     from dalil.estimate.vault import table_json
 
     out: dict[str, Any] = plain(result.to_json())
@@ -319,6 +318,8 @@ def estimate_runs(
     json_: JsonOption = False,
 ) -> None:
     """Saved estimates, newest first."""
+    from dalil.estimate.saved import runs
+
     with reading(vault) as (_, conn):
         rows, total = runs(conn, how_many(limit, all_))
     if json_:
@@ -342,6 +343,8 @@ def estimate_show(
     estimate_no: NumberArgument, vault: VaultOption = DEFAULT_VAULT_PATH, json_: JsonOption = False
 ) -> None:
     """A saved estimate: its result, and what it was computed from."""
+    from dalil.estimate.saved import show
+
     with reading(vault) as (_, conn):
         saved = show(conn, estimate_no)
     if json_:
@@ -380,6 +383,8 @@ def estimate_rerun(
 ) -> None:
     """Compute a saved estimate again from its recorded inputs and say whether the numbers are
     identical (exit 1 when they are not)."""
+    from dalil.estimate.saved import rerun
+
     with reading(vault) as (_, conn), _working(f"Computing estimate {estimate_no} again…"):
         found = rerun(conn, estimate_no)
     if json_:

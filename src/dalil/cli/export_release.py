@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, TimeRemainingColumn
@@ -22,8 +22,9 @@ from dalil.cli.app import (
 )
 from dalil.cli.export import export_app
 from dalil.errors import EXIT_PARTIAL, UsageError
-from dalil.export.release import Crop, ReleaseReport
-from dalil.export.release import release as make_release
+
+if TYPE_CHECKING:  # Pillow and the decoders load when a release is made
+    from dalil.export.release import Crop, ReleaseReport
 
 PROGRESS_FROM = 10  # files; fewer finish before a bar would be worth drawing
 
@@ -93,6 +94,8 @@ def release(
 
         def on_progress(done: int, total: int) -> None:
             bar.update(task, completed=done, total=total, visible=total >= PROGRESS_FROM)
+
+        from dalil.export.release import release as make_release
 
         report = make_release(
             opened,

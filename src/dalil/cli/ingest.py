@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import sys
 from pathlib import Path
-from typing import Annotated
+from typing import TYPE_CHECKING, Annotated
 
 import typer
 from rich.progress import (
@@ -32,13 +32,17 @@ from dalil.cli.app import (
     shown,
 )
 from dalil.errors import UsageError
-from dalil.ingest.session import IngestOptions, IngestReport, IngestSession
-from dalil.ingest.session import Progress as IngestProgress
-from dalil.vault import Vault
+
+if TYPE_CHECKING:  # the ingest machinery (numpy, Pillow, libmagic) loads when a command runs
+    from dalil.ingest.session import IngestOptions, IngestReport
+    from dalil.ingest.session import Progress as IngestProgress
+    from dalil.vault import Vault
 
 
 def run_ingest(vault: Vault, options: IngestOptions, trust_key: str | None = None) -> IngestReport:
     """Run an ingest session with a progress bar (files, bytes, rate, ETA) on stderr."""
+    from dalil.ingest.session import IngestSession
+
     with Progress(
         TextColumn("[bold]{task.description}"),
         BarColumn(),
@@ -124,6 +128,8 @@ def ingest(
         from dalil import signing
 
         signing.remember(opened.origin, actor_name(as_), signing.import_key(sys.stdin.readline()))
+    from dalil.ingest.session import IngestOptions
+
     options = IngestOptions(paths, source, actor_name(as_), note, jobs, group)
     report = run_ingest(opened, options, trust_key)
     if json_:

@@ -37,7 +37,6 @@ from dalil.cli.verify import (
     print_report,
 )
 from dalil.errors import EXIT_INTEGRITY, UsageError, VaultError
-from dalil.ledger.timestamp import load_pem_certs, timestamp_checkpoint
 from dalil.ledger.witness import sign_note
 from dalil.vault import Vault
 from dalil.verify import Trust, verify_ledger
@@ -231,6 +230,8 @@ def ledger_timestamp(
     actor: ActorOption = None,
     json_: JsonOption = False,
 ) -> None:
+    from dalil.ledger.timestamp import load_pem_certs, timestamp_checkpoint
+
     ca_pem = None
     if ca_file is not None:
         try:

@@ -26,8 +26,9 @@ import numpy as np
 import dalil
 from dalil.catalog import atomic
 from dalil.errors import IntegrityError, UsageError
-from dalil.estimate import MAX_LISTS, METHODS, MIN_LISTS, estimate
+from dalil.estimate import MAX_LISTS, METHODS, MIN_LISTS
 from dalil.estimate.result import Estimate
+from dalil.estimate.run import estimate
 from dalil.estimate.table import Table, TableError
 from dalil.estimate.vault import Capture, canonical, table_json, tables_from_json
 from dalil.ledger.log import Ledger, payload_digest

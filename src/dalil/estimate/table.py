@@ -20,9 +20,10 @@ import numpy as np
 import numpy.typing as npt
 
 from dalil.errors import UsageError
+from dalil.estimate import MAX_TABLE_LISTS
 
 COUNT = "count"
-MAX_LISTS = 20
+MAX_LISTS = MAX_TABLE_LISTS
 """The most lists a table may have: a table of K lists has ``2**K`` cells, and the log-linear
 and dga methods work on all of them."""
 MAX_COUNT = 10**9

@@ -24,6 +24,7 @@ from typing import Any
 import numpy as np
 
 from dalil.errors import UsageError
+from dalil.estimate import STRATA_NAMES
 from dalil.estimate.table import Table, TableError
 
 UNKNOWN = "unknown"
@@ -82,6 +83,7 @@ STRATA: dict[str, Callable[[dict[str, Any]], str | None]] = {
 """Stratum fields of list records, and how each record's value is read: years from dates,
 ``birth_decade`` as ``1980s``, places compared as written (spacing and case folded), branches
 by their digits, sex as ``m`` or ``f``."""
+assert tuple(STRATA) == STRATA_NAMES, "dalil.estimate.STRATA_NAMES must name STRATA's fields"
 
 
 def _count(n: int, one: str, many: str | None = None) -> str:
