@@ -12,7 +12,8 @@ The labelled set (cached in ``WORKDIR/similar-vN/``):
 * **queries**, each labelled with the original it derives from (or none):
 
   - ``copy``: Pillow transforms of every original, in families (jpeg, resize, crop, rotate,
-    rotate-90s, flip, tone, greyscale, text, screenshot), and the demo collection's own
+    rotate-90s, flip, mirror-crop, tone, greyscale, text, caption-band, collage, screenshot),
+    and the demo collection's own
     re-circulated copies (family ``demo-copy``);
   - ``same-scene``: the other shots of an indexed card (a different photograph of the same
     card; counted separately, never as a copy);
@@ -41,7 +42,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
-DATA_VERSION = 1  # bump when transforms or labelling change: the cache is then rebuilt
+DATA_VERSION = 2  # bump when transforms or labelling change: the cache is then rebuilt
 CORPUS_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 CORPUS_PHOTOS = CORPUS_ROOT / "exif-samples" / "jpg"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif"}
@@ -137,6 +138,54 @@ def caption_banner(img: Image.Image) -> Image.Image:
     return Image.alpha_composite(base, overlay).convert("RGB")
 
 
+def caption_band(img: Image.Image, share: float) -> Image.Image:
+    """An opaque caption band over the bottom ``share`` of the picture, two lines of text."""
+    out = img.convert("RGB").copy()
+    w, h = out.size
+    band = max(10, round(h * share))
+    draw = ImageDraw.Draw(out)
+    draw.rectangle((0, h - band, w, h), fill=(180, 20, 30))
+    font = _font(max(8, round(band * 0.22)))
+    for k in range(2):
+        draw.text(
+            (max(2, w // 30), h - band + band // 6 + k * band // 3),
+            CAPTION,
+            fill="white",
+            font=font,
+        )
+    return out
+
+
+def _filler(size: tuple[int, int], rng: random.Random) -> Image.Image:
+    """A made-up picture (shapes on a gradient) to fill a collage's other tiles."""
+    w, h = size
+    tile = Image.new("RGB", size, tuple(rng.randrange(40, 220) for _ in range(3)))  # type: ignore[arg-type]
+    draw = ImageDraw.Draw(tile)
+    for _ in range(12):
+        x0, y0 = rng.randrange(0, w), rng.randrange(0, h)
+        x1, y1 = x0 + rng.randrange(10, max(11, w // 2)), y0 + rng.randrange(10, max(11, h // 2))
+        colour = tuple(rng.randrange(0, 256) for _ in range(3))
+        if rng.random() < 0.5:
+            draw.ellipse((x0, y0, x1, y1), fill=colour)  # type: ignore[arg-type]
+        else:
+            draw.rectangle((x0, y0, x1, y1), fill=colour)  # type: ignore[arg-type]
+    return tile
+
+
+def collage(img: Image.Image, rng: random.Random) -> Image.Image:
+    """The picture as one tile of a 2x2 collage (each tile half its size, white gaps), the
+    other tiles made-up pictures."""
+    w, h = img.size
+    tw, th = max(1, w // 2), max(1, h // 2)
+    gap = max(2, w // 100)
+    canvas = Image.new("RGB", (2 * tw + 3 * gap, 2 * th + 3 * gap), (255, 255, 255))
+    mine = rng.randrange(4)
+    for k in range(4):
+        tile = img.resize((tw, th), _resample(0.5)) if k == mine else _filler((tw, th), rng)
+        canvas.paste(tile, (gap + (k % 2) * (tw + gap), gap + (k // 2) * (th + gap)))
+    return canvas
+
+
 def screenshot(img: Image.Image) -> Image.Image:
     """The photo as a phone shows it, screenshotted: shown at 75% with side margins, a status
     bar (clock, signal, battery), an app bar with a title and a navigation bar below."""
@@ -227,6 +276,16 @@ def transforms(img: Image.Image, rng: random.Random) -> list[Transformed]:
         out.append(("rotate-90s", name, img.transpose(op), "JPEG"))
     out.append(("flip", "flip-horizontal", img.transpose(Image.Transpose.FLIP_LEFT_RIGHT), "JPEG"))
     out.append(("flip", "flip-vertical", img.transpose(Image.Transpose.FLIP_TOP_BOTTOM), "JPEG"))
+    # mirrored and cropped: neither the fingerprint (crop) nor ORB (not mirror-invariant) holds
+    mirrored = img.transpose(Image.Transpose.FLIP_LEFT_RIGHT)
+    for pct in (30, 50):
+        side = math.sqrt(1 - pct / 100)
+        cw, ch = max(1, round(w * side)), max(1, round(h * side))
+        x0 = round((w - cw) * rng.uniform(0.0, 1.0))
+        y0 = round((h - ch) * rng.uniform(0.0, 1.0))
+        out.append(
+            ("mirror-crop", f"mirror-crop-{pct}", mirrored.crop((x0, y0, x0 + cw, y0 + ch)), "JPEG")
+        )
     for name, enhancer, factor in (
         ("brightness+30", ImageEnhance.Brightness, 1.3),
         ("brightness-30", ImageEnhance.Brightness, 0.7),
@@ -236,6 +295,9 @@ def transforms(img: Image.Image, rng: random.Random) -> list[Transformed]:
         out.append(("tone", name, enhancer(img).enhance(factor), "JPEG"))
     out.append(("greyscale", "greyscale", img.convert("L"), "JPEG"))
     out.append(("text", "caption-banner", caption_banner(img), "JPEG"))
+    for pct in (25, 35):
+        out.append(("caption-band", f"caption-band-{pct}", caption_band(img, pct / 100), "JPEG"))
+    out.append(("collage", "collage-2x2", collage(img, rng), "JPEG"))
     out.append(("screenshot", "phone-screenshot", screenshot(img), "PNG"))
     return out
 

@@ -22,6 +22,34 @@ def _save(image: Image.Image, path: Path, quality: int = 85) -> Path:
     return path
 
 
+def _captioned(image: Image.Image, share: float = 0.3) -> Image.Image:
+    """A caption band laid over the bottom ``share`` of the picture, as reposts add."""
+    out = image.convert("RGB").copy()
+    draw = ImageDraw.Draw(out)
+    top = int(out.height * (1 - share))
+    draw.rectangle((0, top, out.width, out.height), fill=(200, 20, 30))
+    for k in range(3):
+        draw.text((20, top + 15 + 30 * k), "BREAKING: shared 40,000 times " * 3, fill="white")
+    return out
+
+
+def _collage(image: Image.Image, where: int) -> Image.Image:
+    """The picture as one tile (``where``: 0-3) of a 2x2 collage; the other tiles are plain
+    shapes."""
+    tw, th = image.width // 2, image.height // 2
+    canvas = Image.new("RGB", (2 * tw + 24, 2 * th + 24), (255, 255, 255))
+    for k in range(4):
+        if k == where:
+            tile = image.convert("RGB").resize((tw, th))
+        else:
+            tile = Image.new("RGB", (tw, th), (60 + 50 * k, 90, 140 - 30 * k))
+            ImageDraw.Draw(tile).ellipse(
+                (tw // 5, th // 5, tw // 2 + 20 * k, th // 2), fill="white"
+            )
+        canvas.paste(tile, (8 + (k % 2) * (tw + 8), 8 + (k // 2) * (th + 8)))
+    return canvas
+
+
 def _screenshot(image: Image.Image) -> Image.Image:
     """The photo as seen in a phone screenshot: scaled down inside UI bars."""
     inner = image.convert("RGB").resize((image.width * 2 // 5, image.height * 2 // 5))
@@ -55,6 +83,22 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     }
     screenshot = _save(_screenshot(src), base / "query" / "screenshot.jpg")
     rotated = _save(src.rotate(8, expand=True), base / "query" / "rotated.jpg")
+    mirrored_crop = _save(
+        ImageOps.mirror(src).crop((int(w * 0.2), int(h * 0.05), int(w * 0.95), int(h * 0.85))),
+        base / "query" / "mirrored-crop.jpg",
+    )
+    captioned = _save(_captioned(src), base / "query" / "captioned.jpg")
+    other = generate_collection(base / "other", cards=1, seed=97, photo_size=(1024, 768))
+    stranger = ImageOps.exif_transpose(
+        Image.open(base / "other" / next(f.path for f in other.files if f.kind == "photo"))
+    )
+    sw, sh = stranger.size
+    unrelated_mirrored = _save(
+        ImageOps.mirror(stranger).crop(
+            (int(sw * 0.2), int(sh * 0.05), int(sw * 0.95), int(sh * 0.85))
+        ),
+        base / "query" / "unrelated-mirrored-crop.jpg",
+    )
     vault = Vault.init(base / "vault", "tester", PASSWORD)
     report = IngestSession(vault, IngestOptions([collection, copies], "test set", "tester")).run()
     assert "error" not in report.clusters, report.clusters
@@ -66,11 +110,18 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
     return {
         "vault": vault,
         "original": sha(collection / original.path),
+        "original_path": collection / original.path,
         "card": original.card,
         "copies": {k: sha(p) for k, p in made.items()},
         "card_of": card_of,
         "screenshot": screenshot,
         "rotated": rotated,
+        "mirrored_crop": mirrored_crop,
+        "captioned": captioned,
+        "collage": _save(_collage(src, 3), base / "query" / "collage.jpg"),
+        "unrelated_collage": _save(_collage(stranger, 1), base / "query" / "other-collage.jpg"),
+        "unrelated_captioned": _save(_captioned(stranger), base / "query" / "other-captioned.jpg"),
+        "unrelated_mirrored": unrelated_mirrored,
     }
 
 
@@ -187,6 +238,64 @@ def test_thorough_query_finds_a_rotated_copy(scene: dict) -> None:
     assert result.returncode == 0, result.stderr
     found = {m["item"]: m for m in json.loads(result.stdout)["matches"]}
     assert found[scene["original"]]["stage"] == "geometric"
+
+
+def test_a_mirrored_and_cropped_copy_is_found(scene: dict) -> None:
+    """Neither its fingerprint (cropped) nor its keypoints (ORB is not mirror-invariant) match
+    the original: the query's mirror image does."""
+    vault = scene["vault"]
+    result = run_dalil(
+        "similar", "--image", scene["mirrored_crop"], "--vault", vault.root, "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    found = {m["item"]: m for m in json.loads(result.stdout)["matches"]}
+    assert scene["original"] in found, found
+    match = found[scene["original"]]
+    assert (match["stage"], match["variant"]) == ("geometric", "mirrored")
+    assert match["evidence"].startswith("mirror image")
+    unrelated = run_dalil(
+        "similar", "--image", scene["unrelated_mirrored"], "--vault", vault.root, "--json"
+    )
+    assert unrelated.returncode == 0, unrelated.stderr
+    assert json.loads(unrelated.stdout)["matches"] == []
+
+
+def test_a_copy_with_a_caption_band_over_a_third_of_it_is_found(scene: dict) -> None:
+    """The band agrees with nothing: the agreement is judged on the rest, and the evidence
+    says how much was covered. The same band on another card finds nothing."""
+    vault = scene["vault"]
+    result = run_dalil("similar", "--image", scene["captioned"], "--vault", vault.root, "--json")
+    assert result.returncode == 0, result.stderr
+    found = {m["item"]: m for m in json.loads(result.stdout)["matches"]}
+    assert scene["original"] in found, found
+    match = found[scene["original"]]
+    assert match["stage"] == "geometric" and match["covered"] > 0.1, match
+    assert "covered" in match["evidence"]
+    other = run_dalil(
+        "similar", "--image", scene["unrelated_captioned"], "--vault", vault.root, "--json"
+    )
+    assert other.returncode == 0, other.stderr
+    assert json.loads(other.stdout)["matches"] == []
+
+
+def test_a_collage_tile_is_found_by_the_part_that_holds_it(scene: dict) -> None:
+    vault = scene["vault"]
+    result = run_dalil("similar", "--image", scene["collage"], "--vault", vault.root, "--json")
+    assert result.returncode == 0, result.stderr
+    found = {m["item"]: m for m in json.loads(result.stdout)["matches"]}
+    assert scene["original"] in found, found
+    other = run_dalil(
+        "similar", "--image", scene["unrelated_collage"], "--vault", vault.root, "--json"
+    )
+    assert other.returncode == 0, other.stderr
+    assert json.loads(other.stdout)["matches"] == []
+    # the part that holds the picture finds it on its own (the whole collage may too)
+    from dalil.similar.matcher import ImageSetMatcher, part_probes
+
+    matcher = ImageSetMatcher([scene["original_path"]], parts=False).matcher
+    by_part = matcher.match_parts(part_probes(scene["collage"]), [])
+    assert [(m.item, m.variant) for m in by_part] == [("0", "part:bottom-right")], by_part
+    assert matcher.match_parts(part_probes(scene["unrelated_collage"]), []) == []
 
 
 def test_default_query_finds_a_rotated_copy_through_keypoint_votes(scene: dict) -> None:

@@ -295,7 +295,15 @@ def test_to_dict_is_json(features: dict[Shot, Features]) -> None:
     m = match(features[("C001", 0)], features[("C001", 1)])
     d = m.to_dict()
     assert json.loads(json.dumps(d)) == d
-    assert set(d) == {"inliers", "matches", "inlier_ratio", "homography", "plausible", "agreement"}
+    assert set(d) == {
+        "inliers",
+        "matches",
+        "inlier_ratio",
+        "homography",
+        "plausible",
+        "agreement",
+        "covered",
+    }
     assert 0 < m.inliers <= m.matches and m.inlier_ratio == m.inliers / m.matches
     assert m.homography is not None and len(m.homography) == 3
     assert is_same_image_or_scene(m)

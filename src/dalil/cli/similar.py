@@ -24,7 +24,6 @@ from dalil.cli.app import (
 )
 from dalil.cli.ingest import run_ingest
 from dalil.errors import UsageError
-from dalil.ingest.session import IngestOptions
 from dalil.similar.words import describe
 
 
@@ -49,10 +48,18 @@ def similar(
         bool,
         typer.Option(
             "--thorough",
-            help="Check every image with local features (slow on large vaults; a last resort"
-            " when the short list misses something).",
+            help="Check every image with local features (slow on large vaults; the short list"
+            " can miss a picture this finds).",
         ),
     ] = False,
+    parts: Annotated[
+        bool,
+        typer.Option(
+            "--parts/--no-parts",
+            help="Also look for each quarter and half of the picture (a collage tile, one photo"
+            " of a screenshotted post).",
+        ),
+    ] = True,
     ingest: Annotated[
         str | None,
         typer.Option("--ingest", help="Also ingest --image, recording where it came from."),
@@ -64,7 +71,14 @@ def similar(
     """Find copies (resized, re-compressed, flipped, cropped) and other shots of the same scene."""
     from dalil.similar.index import CODE_BYTES, fingerprint_rows
     from dalil.similar.links import VaultFeatures, open_indexes
-    from dalil.similar.matcher import Matcher, Probe, Thresholds, fingerprint_image
+    from dalil.similar.matcher import (
+        Matcher,
+        Probe,
+        Thresholds,
+        fingerprint_image,
+        mirrored_features,
+        part_probes,
+    )
 
     if (item is None) == (image is None):
         raise UsageError("give either an ITEM or --image FILE")
@@ -88,7 +102,13 @@ def similar(
             names, blocks, quality = fingerprint_rows(conn, [exclude])
             if not names:
                 raise UsageError(f"sha256:{exclude} has no fingerprint (not a decodable image)")
-            probe = Probe(blocks[0][:CODE_BYTES], quality[0], lambda: features(exclude or ""))
+            original = opened.store().path(exclude)
+            probe = Probe(
+                blocks[0][:CODE_BYTES],
+                quality[0],
+                lambda: features(exclude or ""),
+                lambda: mirrored_features(original),
+            )
         else:
             assert image is not None
             try:
@@ -98,21 +118,28 @@ def similar(
             fp = fingerprint_image(data)
             if fp is None:
                 raise UsageError(f"{image}: not a decodable image")
-            probe = Probe(fp.code, fp.quality, lambda: fp.features)
+            probe = Probe(fp.code, fp.quality, lambda: fp.features, fp.mirrored)
         matches = matcher.match(probe, exclude=exclude)
+        if parts:
+            source = image if image is not None else opened.store().path(exclude or "")
+            matches = matcher.match_parts(part_probes(source), matches, exclude=exclude)
         rows: list[dict[str, Any]] = []
         for m in matches:
             detail = item_detail(conn, m.item)
             rows.append(
                 {
                     **m.to_dict(),
-                    "evidence": describe(m.stage, m.variant, m.distance, m.inliers),
+                    "evidence": describe(
+                        m.stage, m.variant, m.distance, m.inliers, covered=m.covered
+                    ),
                     "media_type": detail["media_type"],
                     "occurrences": detail["occurrences"],
                 }
             )
     query: dict[str, Any] = {"item": exclude} if exclude else {"image": str(image)}
     if image is not None and ingest:
+        from dalil.ingest.session import IngestOptions
+
         report = run_ingest(opened, IngestOptions([image], ingest, actor_name(as_)))
         query["ingested"] = report.to_dict()
     if json_:

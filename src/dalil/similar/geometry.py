@@ -100,6 +100,9 @@ _CELL = 16  # agreement cell side, thumbnail pixels (64 working pixels)
 _CELL_NCC = 0.5  # a cell agrees when its normalised cross-correlation exceeds this
 _CELL_FLAT = 1.5  # high-pass std (grey levels) below which a cell carries no detail
 _MIN_CELLS = 4  # fewer textured cells than this: no agreement can be measured
+_MAX_BAND = 0.35  # an edge band left out of the agreement is at most this share of the grid
+_BAND_AGREE = 0.2  # ... and no more than this share of its cells agree
+_MAX_COVERED = 0.45  # more than this share of the textured cells in bands: nothing left out
 
 
 def _empty_points() -> NDArray[np.float32]:
@@ -189,7 +192,9 @@ class GeometricMatch:
     homography is one a re-shot, crop, rotation or resize can produce (finite, scale
     within 1/8..8, moderate shear and perspective, keeps the picture convex);
     ``agreement``: fraction of textured thumbnail cells that agree once aligned with the
-    homography (``None`` when it could not be measured)."""
+    homography (``None`` when it could not be measured), leaving out bands along an edge
+    where nothing agrees (a caption, a banner, a watermark strip laid over the picture);
+    ``covered``: the share of textured cells so left out (0 when none)."""
 
     inliers: int
     matches: int
@@ -197,6 +202,7 @@ class GeometricMatch:
     homography: list[list[float]] | None
     plausible: bool
     agreement: float | None = None
+    covered: float = 0.0
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""
@@ -207,6 +213,7 @@ class GeometricMatch:
             "homography": self.homography,
             "plausible": self.plausible,
             "agreement": self.agreement,
+            "covered": self.covered,
         }
 
 
@@ -364,7 +371,7 @@ def _highpass(x: NDArray[np.uint8]) -> NDArray[np.float32]:
     return cast(NDArray[np.float32], f - cv2.GaussianBlur(f, (0, 0), 2.0))
 
 
-def _agreement(a: Features, b: Features, h: NDArray[np.float64]) -> float | None:
+def _agreement(a: Features, b: Features, h: NDArray[np.float64]) -> tuple[float | None, float]:
     """Agreement of the thumbnails aligned by ``h`` (a's working pixels to b's).  The
     picture that shows the common content larger is warped onto the other one, so that
     warping only ever shrinks (enlarging would blur away the detail compared)."""
@@ -373,14 +380,54 @@ def _agreement(a: Features, b: Features, h: NDArray[np.float64]) -> float | None
     return _cell_agreement(a, b, h)
 
 
-def _cell_agreement(a: Features, b: Features, h: NDArray[np.float64]) -> float | None:
+def _edge_bands(textured: NDArray[np.bool_], agree: NDArray[np.bool_]) -> NDArray[np.bool_]:
+    """Cells (a grid) in bands along the edges where almost nothing agrees: whole rows from
+    the top or the bottom, whole columns from the left or the right, each band at most
+    :data:`_MAX_BAND` of the grid. A caption or banner laid over a picture covers such a band;
+    a difference in the middle of the picture (the handwriting on two cards of one printed
+    form) is never left out."""
+    ny, nx = textured.shape
+    out = np.zeros_like(textured)
+
+    def band(lines: list[int], along_rows: bool) -> None:
+        limit = int(len(lines) * _MAX_BAND)
+        marked = 0
+        for k in lines[:limit]:
+            t = textured[k, :] if along_rows else textured[:, k]
+            a = agree[k, :] if along_rows else agree[:, k]
+            n = int(t.sum())
+            if n >= 2 and int(a.sum()) > _BAND_AGREE * n:
+                break
+            if n >= 2:
+                marked += 1
+            if along_rows:
+                out[k, :] = True
+            else:
+                out[:, k] = True
+        if marked == 0:  # only flat lines: nothing was covered there
+            for k in lines[:limit]:
+                if along_rows:
+                    out[k, :] = False
+                else:
+                    out[:, k] = False
+
+    band(list(range(ny)), True)
+    band(list(range(ny - 1, -1, -1)), True)
+    band(list(range(nx)), False)
+    band(list(range(nx - 1, -1, -1)), False)
+    return out
+
+
+def _cell_agreement(a: Features, b: Features, h: NDArray[np.float64]) -> tuple[float | None, float]:
     """Fraction of textured cells of b's thumbnail whose high-pass detail correlates
-    (NCC > 0.5) with a's thumbnail warped onto it by ``h``; ``None`` if unmeasurable."""
+    (NCC > 0.5) with a's thumbnail warped onto it by ``h``, leaving out edge bands where
+    nothing agrees (:func:`_edge_bands`); ``None`` if unmeasurable. Also the share of textured
+    cells left out."""
     ta, tb = a.thumb, b.thumb
     if ta.ndim != 2 or tb.ndim != 2 or min(ta.shape) < 4 or min(tb.shape) < 4:
-        return None
+        return None, 0.0
     if min(a.size) < 1 or min(b.size) < 1:
-        return None
+        return None, 0.0
     sa = np.diag([ta.shape[1] / a.size[0], ta.shape[0] / a.size[1], 1.0])
     sb = np.diag([tb.shape[1] / b.size[0], tb.shape[0] / b.size[1], 1.0])
     ht = sb @ h @ np.linalg.inv(sa)
@@ -403,7 +450,7 @@ def _cell_agreement(a: Features, b: Features, h: NDArray[np.float64]) -> float |
     inside = cast(NDArray[np.uint8], cv2.erode(inside, np.ones((5, 5), dtype=np.uint8)))
     ny, nx = tb.shape[0] // _CELL, tb.shape[1] // _CELL
     if ny * nx == 0:
-        return None
+        return None, 0.0
 
     def cells(x: NDArray[Any]) -> NDArray[np.float32]:
         x = x[: ny * _CELL, : nx * _CELL].astype(np.float32)
@@ -411,21 +458,28 @@ def _cell_agreement(a: Features, b: Features, h: NDArray[np.float64]) -> float |
 
     p, q, m = cells(_highpass(warped)), cells(_highpass(tb)), cells(inside > 0)
     full = m.mean(axis=1) >= 0.9
-    p, q, m = p[full], q[full], m[full]
-    if p.shape[0] == 0:
-        return None
-    cnt = m.sum(axis=1)
+    if not full.any():
+        return None, 0.0
+    cnt = np.maximum(m.sum(axis=1), 1.0)
     pm = (p * m).sum(axis=1) / cnt
     qm = (q * m).sum(axis=1) / cnt
     pc = (p - pm[:, None]) * m
     qc = (q - qm[:, None]) * m
     sp = np.sqrt((pc * pc).sum(axis=1) / cnt)
     sq = np.sqrt((qc * qc).sum(axis=1) / cnt)
-    textured = np.maximum(sp, sq) >= _CELL_FLAT
-    if int(textured.sum()) < _MIN_CELLS:
-        return None
+    textured = full & (np.maximum(sp, sq) >= _CELL_FLAT)
+    total = int(textured.sum())
+    if total < _MIN_CELLS:
+        return None, 0.0
     ncc = (pc * qc).sum(axis=1) / cnt / (sp * sq + 1e-6)
-    return float(np.count_nonzero(ncc[textured] > _CELL_NCC) / int(textured.sum()))
+    agree = textured & (ncc > _CELL_NCC)
+    plain = float(np.count_nonzero(agree) / total)
+    bands = _edge_bands(textured.reshape(ny, nx), agree.reshape(ny, nx)).ravel()
+    kept = textured & ~bands
+    left_out = total - int(kept.sum())
+    if left_out == 0 or int(kept.sum()) < _MIN_CELLS or left_out > _MAX_COVERED * total:
+        return plain, 0.0
+    return float(np.count_nonzero(agree & kept) / int(kept.sum())), left_out / total
 
 
 def match(a: Features, b: Features, *, ratio: float = 0.8, min_inliers: int = 8) -> GeometricMatch:
@@ -458,7 +512,9 @@ def _match(a: Features, b: Features, ratio: float, min_inliers: int) -> Geometri
     hm = np.asarray(hmat, dtype=np.float64)
     inliers = int(np.count_nonzero(mask))
     plausible = _plausible(hm, a.size)
-    agreement = _agreement(a, b, hm) if plausible and inliers >= min_inliers else None
+    agreement, covered = (
+        _agreement(a, b, hm) if plausible and inliers >= min_inliers else (None, 0.0)
+    )
     return GeometricMatch(
         inliers=inliers,
         matches=n,
@@ -466,6 +522,7 @@ def _match(a: Features, b: Features, ratio: float, min_inliers: int) -> Geometri
         homography=[[float(v) for v in row] for row in hm],
         plausible=plausible,
         agreement=agreement,
+        covered=covered,
     )
 
 

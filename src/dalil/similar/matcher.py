@@ -9,7 +9,8 @@ benchmarks).
 from __future__ import annotations
 
 from collections.abc import Callable, Iterable
-from dataclasses import asdict, dataclass
+from dataclasses import asdict, dataclass, replace
+from functools import partial
 from pathlib import Path
 from typing import Any
 
@@ -20,6 +21,7 @@ from dalil.similar.index import FingerprintIndex
 from dalil.similar.keypoints import KeypointIndex
 
 FeatureSource = Callable[[str], "geometry.Features | None"]
+THUMBNAIL_SIDE = 256  # the decode ingest describes and fingerprints an image from
 
 
 @dataclass(frozen=True, slots=True)
@@ -30,6 +32,7 @@ class Match:
     variant: str  # which rotation/reflection of the match fits best
     inliers: int | None = None
     matches: int | None = None
+    covered: float | None = None  # share of the picture left out of the agreement (a caption)
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)
@@ -58,11 +61,14 @@ class Thresholds:
 
 @dataclass(frozen=True, slots=True)
 class Probe:
-    """What is known about the image being matched."""
+    """What is known about the image being matched. ``mirrored``: local features of its mirror
+    image (ORB is not mirror-invariant: a mirrored copy, cropped so that its fingerprint no
+    longer matches, is found only through these)."""
 
     code: bytes  # its plain PDQ hash (32 bytes)
     quality: int
     features: Callable[[], geometry.Features | None]
+    mirrored: Callable[[], geometry.Features | None] | None = None
 
 
 class Matcher:
@@ -77,6 +83,18 @@ class Matcher:
         self.features = features
         self.t = thresholds
         self.keypoints = keypoints
+
+    def match_parts(
+        self, parts: list[tuple[str, Probe]], found: list[Match], *, exclude: str | None = None
+    ) -> list[Match]:
+        """``found`` (the whole image's matches) and what each part of the image matches
+        besides; a part's match says ``part:<which>`` as its variant."""
+        out = {m.item: m for m in found}
+        for name, probe in parts:
+            for m in self.match(probe, exclude=exclude):
+                if m.item not in out:
+                    out[m.item] = replace(m, variant=f"part:{name}")
+        return sorted(out.values(), key=lambda m: (m.stage != "pdq", m.distance, m.item))
 
     def match(
         self, probe: Probe, *, exclude: str | None = None, extra: Iterable[str] = ()
@@ -128,8 +146,46 @@ class Matcher:
                             hit.variant,
                             result.inliers,
                             result.matches,
+                            round(result.covered, 3),
                         )
+        if probe.mirrored is not None:
+            self._mirrored(probe, probe.mirrored(), near, found, exclude)
         return sorted(found.values(), key=lambda m: (m.stage != "pdq", m.distance, m.item))
+
+    def _mirrored(
+        self,
+        probe: Probe,
+        flipped: geometry.Features | None,
+        near: dict[str, Any],
+        found: dict[str, Match],
+        exclude: str | None,
+    ) -> None:
+        """The mirror image of the probe, nominated by its own keypoint votes and checked like
+        the probe against every candidate not yet matched: a link says ``mirrored``."""
+        if flipped is None or len(flipped) == 0:
+            return
+        pool = {item: hit for item, hit in near.items() if item not in found}
+        if self.keypoints is not None:
+            for item, _votes in self.keypoints.candidates(
+                flipped.descriptors, self.t.candidates, exclude=exclude
+            ):
+                if item not in found and item not in pool and item in self.index:
+                    pool[item] = self.index.distance(probe.code, item)
+        for item, hit in pool.items():
+            theirs = self.features(item)
+            if theirs is None:
+                continue
+            result = geometry.match(flipped, theirs)
+            if geometry.is_same_image_or_scene(result, min_inliers=self.t.min_inliers):
+                found[item] = Match(
+                    item,
+                    "geometric",
+                    hit.distance,
+                    "mirrored",
+                    result.inliers,
+                    result.matches,
+                    round(result.covered, 3),
+                )
 
 
 @dataclass(frozen=True, slots=True)
@@ -138,13 +194,73 @@ class ImageFingerprint:
     variants: bytes
     quality: int
     features: geometry.Features | None
+    data: bytes = b""
+
+    def mirrored(self) -> geometry.Features | None:
+        """Local features of the image's mirror image (decoded again, only when asked)."""
+        return mirrored_features(self.data) if self.data else None
+
+
+def mirrored_features(source: bytes | Path) -> geometry.Features | None:
+    """ORB features of an image's mirror image (left and right swapped), from the same reduced,
+    upright decode as its own features at ingest; None when it cannot be decoded."""
+    from PIL import ImageOps
+
+    from dalil.similar import FEATURES
+
+    upright = decode.reduced_image(source, THUMBNAIL_SIDE)
+    if upright is None:
+        return None
+    return geometry.extract(ImageOps.mirror(upright.convert("RGB")), max_features=FEATURES)
+
+
+def _given(features: geometry.Features) -> geometry.Features:
+    return features
+
+
+PART_SIDE = 512  # parts of a query are cut from a decode at least this large
+
+
+def part_probes(source: bytes | Path) -> list[tuple[str, Probe]]:
+    """Probes for the parts of an image — its four quarters, and its halves side by side and
+    one above the other — each with its own fingerprint and local features, so that a picture
+    that is one tile of a collage, one photo of a screenshot of a post, or a picture inside a
+    page is found by the part that holds it (the whole image's keypoints are spread over every
+    tile, too few on the one that matters). Mirror images are not tried for parts."""
+    from dalil.media import pdq
+    from dalil.similar import FEATURES
+
+    image = decode.reduced_image(source, PART_SIDE)
+    if image is None:
+        return []
+    rgb = image.convert("RGB")
+    w, h = rgb.size
+    boxes = {
+        "top-left": (0, 0, w // 2, h // 2),
+        "top-right": (w // 2, 0, w, h // 2),
+        "bottom-left": (0, h // 2, w // 2, h),
+        "bottom-right": (w // 2, h // 2, w, h),
+        "left": (0, 0, w // 2, h),
+        "right": (w // 2, 0, w, h),
+        "top": (0, 0, w, h // 2),
+        "bottom": (0, h // 2, w, h),
+    }
+    out: list[tuple[str, Probe]] = []
+    for name, box in boxes.items():
+        part = rgb.crop(box)
+        if min(part.size) < 32:
+            continue
+        code = pdq.dihedral_hashes(pdq.luma_from_image(part))["original"]
+        features = geometry.extract(part, max_features=FEATURES)
+        out.append((name, Probe(code.hash, code.quality, partial(_given, features))))
+    return out
 
 
 def fingerprint_image(data: bytes) -> ImageFingerprint | None:
     """PDQ, its variants and local features of an image file's bytes, from one decode,
     exactly as ingest computes them."""
     analysis = decode.analyse(
-        data, thumbnail_side=256, thumbnail_quality=80, max_pixels=150_000_000
+        data, thumbnail_side=THUMBNAIL_SIDE, thumbnail_quality=80, max_pixels=150_000_000
     )
     if analysis.pdq is None or analysis.pdq_variants is None:
         return None
@@ -152,15 +268,18 @@ def fingerprint_image(data: bytes) -> ImageFingerprint | None:
     if analysis.features is not None:
         features = geometry.Features.from_bytes(analysis.features)
     return ImageFingerprint(
-        analysis.pdq.hash, analysis.pdq_variants, analysis.pdq.quality, features
+        analysis.pdq.hash, analysis.pdq_variants, analysis.pdq.quality, features, data
     )
 
 
 class ImageSetMatcher:
     """A matcher over image files outside any vault (benchmarks, quick checks)."""
 
-    def __init__(self, paths: list[Path], thresholds: Thresholds | None = None) -> None:
+    def __init__(
+        self, paths: list[Path], thresholds: Thresholds | None = None, *, parts: bool = True
+    ) -> None:
         self.paths = paths
+        self.parts = parts
         self._features: dict[str, geometry.Features | None] = {}
         index = FingerprintIndex()
         keypoints = KeypointIndex()
@@ -179,5 +298,8 @@ class ImageSetMatcher:
         fp = fingerprint_image(path.read_bytes())
         if fp is None:
             return []
-        probe = Probe(fp.code, fp.quality, lambda: fp.features)
-        return [(int(m.item), m) for m in self.matcher.match(probe)]
+        probe = Probe(fp.code, fp.quality, lambda: fp.features, fp.mirrored)
+        found = self.matcher.match(probe)
+        if self.parts:
+            found = self.matcher.match_parts(part_probes(path), found)
+        return [(int(m.item), m) for m in found]

@@ -29,12 +29,23 @@ def describe(
     distance: int | None,
     inliers: int | None = None,
     signals: dict[str, Any] | None = None,
+    covered: float | None = None,
 ) -> str:
     """How two pictures are related, for people."""
     if stage == "pdq":
         copy = "identical picture" if distance == 0 else "same picture, re-compressed or resized"
         return copy + _TURNS.get(str(variant), "")
     points = f" ({inliers} matching points)" if inliers else ""
+    if covered:
+        points += f"; about {covered:.0%} of it covered (a caption, banner or sticker)"
+    if variant and str(variant).startswith("part:"):
+        where = str(variant).split(":", 1)[1].replace("-", " ")
+        return (
+            f"found in a part of the picture ({where}): a collage, a screenshot of a post or"
+            f" a page holding it{points}"
+        )
+    if variant == "mirrored":
+        return f"mirror image, cropped or re-framed, or the same scene mirrored{points}"
     signals = signals or {}
     if signals.get("same_camera") and signals.get("seconds_apart") is not None:
         seconds = float(signals["seconds_apart"])
