@@ -371,13 +371,15 @@ def _highpass(x: NDArray[np.uint8]) -> NDArray[np.float32]:
     return cast(NDArray[np.float32], f - cv2.GaussianBlur(f, (0, 0), 2.0))
 
 
-def _agreement(a: Features, b: Features, h: NDArray[np.float64]) -> tuple[float | None, float]:
+def _agreement(
+    a: Features, b: Features, h: NDArray[np.float64], bands: bool = True
+) -> tuple[float | None, float]:
     """Agreement of the thumbnails aligned by ``h`` (a's working pixels to b's).  The
     picture that shows the common content larger is warped onto the other one, so that
     warping only ever shrinks (enlarging would blur away the detail compared)."""
     if abs(float(np.linalg.det(h[:2, :2] / h[2, 2]))) > 1.0:
-        return _cell_agreement(b, a, np.asarray(np.linalg.inv(h), dtype=np.float64))
-    return _cell_agreement(a, b, h)
+        return _cell_agreement(b, a, np.asarray(np.linalg.inv(h), dtype=np.float64), bands)
+    return _cell_agreement(a, b, h, bands)
 
 
 def _edge_bands(textured: NDArray[np.bool_], agree: NDArray[np.bool_]) -> NDArray[np.bool_]:
@@ -418,7 +420,9 @@ def _edge_bands(textured: NDArray[np.bool_], agree: NDArray[np.bool_]) -> NDArra
     return out
 
 
-def _cell_agreement(a: Features, b: Features, h: NDArray[np.float64]) -> tuple[float | None, float]:
+def _cell_agreement(
+    a: Features, b: Features, h: NDArray[np.float64], bands: bool = True
+) -> tuple[float | None, float]:
     """Fraction of textured cells of b's thumbnail whose high-pass detail correlates
     (NCC > 0.5) with a's thumbnail warped onto it by ``h``, leaving out edge bands where
     nothing agrees (:func:`_edge_bands`); ``None`` if unmeasurable. Also the share of textured
@@ -474,29 +478,37 @@ def _cell_agreement(a: Features, b: Features, h: NDArray[np.float64]) -> tuple[f
     ncc = (pc * qc).sum(axis=1) / cnt / (sp * sq + 1e-6)
     agree = textured & (ncc > _CELL_NCC)
     plain = float(np.count_nonzero(agree) / total)
-    bands = _edge_bands(textured.reshape(ny, nx), agree.reshape(ny, nx)).ravel()
-    kept = textured & ~bands
+    if not bands:
+        return plain, 0.0
+    left = _edge_bands(textured.reshape(ny, nx), agree.reshape(ny, nx)).ravel()
+    kept = textured & ~left
     left_out = total - int(kept.sum())
     if left_out == 0 or int(kept.sum()) < _MIN_CELLS or left_out > _MAX_COVERED * total:
         return plain, 0.0
     return float(np.count_nonzero(agree & kept) / int(kept.sum())), left_out / total
 
 
-def match(a: Features, b: Features, *, ratio: float = 0.8, min_inliers: int = 8) -> GeometricMatch:
+def match(
+    a: Features, b: Features, *, ratio: float = 0.8, min_inliers: int = 8, bands: bool = True
+) -> GeometricMatch:
     """Match two feature sets and fit a homography from a's working pixels to b's.
 
     Putative matches pass Lowe's ratio test (``ratio``) in both directions and are mutual
     nearest neighbours; with at least 8 of them a homography is fitted (MAGSAC++ where
     OpenCV has it, else RANSAC; 5 px).  For a plausible fit with at least ``min_inliers``
     inliers the thumbnails' agreement is measured too (about 0.5 ms); otherwise it is
-    ``None``, which :func:`is_same_image_or_scene` treats conservatively.  Never raises."""
+    ``None``, which :func:`is_same_image_or_scene` treats conservatively. ``bands``: edge bands
+    where nothing agrees may be left out of the agreement (a caption); not for a part of a
+    picture, whose edges are where another picture's differences meet it.  Never raises."""
     try:
-        return _match(a, b, ratio, min_inliers)
+        return _match(a, b, ratio, min_inliers, bands)
     except (cv2.error, ValueError, IndexError, TypeError, np.linalg.LinAlgError):
         return _no_match()
 
 
-def _match(a: Features, b: Features, ratio: float, min_inliers: int) -> GeometricMatch:
+def _match(
+    a: Features, b: Features, ratio: float, min_inliers: int, bands: bool = True
+) -> GeometricMatch:
     if len(a) < 2 or len(b) < 2:
         return _no_match()
     pairs = _mutual_pairs(a, b, ratio)
@@ -513,7 +525,7 @@ def _match(a: Features, b: Features, ratio: float, min_inliers: int) -> Geometri
     inliers = int(np.count_nonzero(mask))
     plausible = _plausible(hm, a.size)
     agreement, covered = (
-        _agreement(a, b, hm) if plausible and inliers >= min_inliers else (None, 0.0)
+        _agreement(a, b, hm, bands) if plausible and inliers >= min_inliers else (None, 0.0)
     )
     return GeometricMatch(
         inliers=inliers,

@@ -91,18 +91,29 @@ class Matcher:
         besides; a part's match says ``part:<which>`` as its variant."""
         out = {m.item: m for m in found}
         for name, probe in parts:
-            for m in self.match(probe, exclude=exclude):
+            for m in self.match(probe, exclude=exclude, nearest=False, votes=PART_VOTES, part=True):
                 if m.item not in out:
                     out[m.item] = replace(m, variant=f"part:{name}")
         return sorted(out.values(), key=lambda m: (m.stage != "pdq", m.distance, m.item))
 
     def match(
-        self, probe: Probe, *, exclude: str | None = None, extra: Iterable[str] = ()
+        self,
+        probe: Probe,
+        *,
+        exclude: str | None = None,
+        extra: Iterable[str] = (),
+        nearest: bool = True,
+        votes: int | None = None,
+        part: bool = False,
     ) -> list[Match]:
         """Matches for one probe; ``extra`` names more candidates (same camera, same minute).
 
-        Candidates for the local-feature check: the nearest fingerprints, the items with the
-        most keypoint votes (crops, rotations, screenshots) and ``extra``."""
+        Candidates for the local-feature check: the nearest fingerprints (unless not
+        ``nearest``), the ``votes`` (default: the candidates setting) items with the most
+        keypoint votes (crops, rotations, screenshots) and ``extra``. A ``part`` of a picture
+        needs :data:`PART_MIN_INLIERS` and full agreement (no band left out): half a printed
+        form matches the same half of every card written on it."""
+        min_inliers = max(self.t.min_inliers, PART_MIN_INLIERS) if part else self.t.min_inliers
         found: dict[str, Match] = {}
         for hit in self.index.search(probe.code, self.t.threshold):
             if hit.item == exclude:
@@ -112,7 +123,7 @@ class Matcher:
                 found[hit.item] = Match(hit.item, "pdq", hit.distance, hit.variant)
         candidates = [
             hit
-            for hit in self.index.nearest(probe.code, self.t.candidates + 1)
+            for hit in (self.index.nearest(probe.code, self.t.candidates + 1) if nearest else [])
             if hit.item != exclude and hit.item not in found and hit.distance <= self.t.radius
         ][: self.t.candidates]
         near = {hit.item: hit for hit in candidates}
@@ -125,7 +136,7 @@ class Matcher:
             mine = probe.features()
             if mine is not None:
                 for item, _votes in self.keypoints.candidates(
-                    mine.descriptors, self.t.candidates, exclude=exclude
+                    mine.descriptors, self.t.candidates if votes is None else votes, exclude=exclude
                 ):
                     if item not in found and item not in near and item in self.index:
                         near[item] = self.index.distance(probe.code, item)
@@ -137,8 +148,8 @@ class Matcher:
                     theirs = self.features(item)
                     if theirs is None:
                         continue
-                    result = geometry.match(mine, theirs)
-                    if geometry.is_same_image_or_scene(result, min_inliers=self.t.min_inliers):
+                    result = geometry.match(mine, theirs, bands=not part)
+                    if geometry.is_same_image_or_scene(result, min_inliers=min_inliers):
                         found[item] = Match(
                             item,
                             "geometric",
@@ -218,6 +229,8 @@ def _given(features: geometry.Features) -> geometry.Features:
     return features
 
 
+PART_MIN_INLIERS = 30  # a part's link needs this many consistent keypoint matches
+PART_VOTES = 3  # a part of a query is checked against this many most-voted images only
 PART_SIDE = 512  # parts of a query are cut from a decode at least this large
 
 
