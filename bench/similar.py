@@ -702,6 +702,22 @@ def quality_report(
     return "\n".join(out)
 
 
+def short_list_recall(qset: data.QualitySet, rows: Any) -> dict[str, Any] | None:
+    """Of the copies ``dalil-thorough`` finds (every original checked with local features),
+    the share the default short list finds too: the short list's own recall, apart from the
+    geometric check's."""
+    thorough = found = 0
+    for i, q in enumerate(qset.queries):
+        if q.kind != "copy" or q.expect is None:
+            continue
+        if any(h[0] == q.expect for h in rows[i]["dalil-thorough"]["hits"]):
+            thorough += 1
+            found += any(h[0] == q.expect for h in rows[i]["dalil"]["hits"])
+    if thorough == 0:
+        return None
+    return {"thorough": thorough, "found": found, "recall": round(found / thorough, 4)}
+
+
 def run_quality(args: argparse.Namespace) -> dict[str, Any]:
     qset = data.build_quality_set(
         args.workdir,
@@ -746,6 +762,13 @@ def run_quality(args: argparse.Namespace) -> dict[str, Any]:
                 errors[n] = errors.get(n, 0) + 1
     qualities = [r["_pdq_quality"] for r in rows.values() if r["_pdq_quality"] is not None]
     report = quality_report(qset, scores, info, timing, sweeps, goal)
+    short = short_list_recall(qset, rows) if {"dalil", "dalil-thorough"} <= set(ran) else None
+    if short is not None:
+        report += (
+            f"\nshort list: of the {short['thorough']} copies found when every original is"
+            f" checked (dalil-thorough), the default short list finds {short['found']}"
+            f" ({short['recall']:.3f})"
+        )
     if errors:
         report += f"\n  query errors (counted as no match): {errors}"
     if other > common.NOISY_SHARE:
@@ -766,6 +789,7 @@ def run_quality(args: argparse.Namespace) -> dict[str, Any]:
         "sweeps": sweeps,
         "timing": timing,
         "goals": goal,
+        "short_list_recall": short,
         "query_errors": errors,
         "probe_pdq_quality_below_50": sum(q < 50 for q in qualities),
         "per_query": [
