@@ -118,6 +118,10 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
         "rotated": rotated,
         "mirrored_crop": mirrored_crop,
         "captioned": captioned,
+        "negative": _save(ImageOps.invert(src.convert("RGB")), base / "query" / "negative.jpg"),
+        "unrelated_negative": _save(
+            ImageOps.invert(stranger.convert("RGB")), base / "query" / "other-negative.jpg"
+        ),
         "collage": _save(_collage(src, 3), base / "query" / "collage.jpg"),
         "unrelated_collage": _save(_collage(stranger, 1), base / "query" / "other-collage.jpg"),
         "unrelated_captioned": _save(_captioned(stranger), base / "query" / "other-captioned.jpg"),
@@ -296,6 +300,22 @@ def test_a_collage_tile_is_found_by_the_part_that_holds_it(scene: dict) -> None:
     by_part = matcher.match_parts(part_probes(scene["collage"]), [])
     assert [(m.item, m.variant) for m in by_part] == [("0", "part:bottom-right")], by_part
     assert matcher.match_parts(part_probes(scene["unrelated_collage"]), []) == []
+
+
+def test_a_negative_is_found_by_the_complement_of_its_fingerprint(scene: dict) -> None:
+    vault = scene["vault"]
+    result = run_dalil("similar", "--image", scene["negative"], "--vault", vault.root, "--json")
+    assert result.returncode == 0, result.stderr
+    found = {m["item"]: m for m in json.loads(result.stdout)["matches"]}
+    assert scene["original"] in found, found
+    match = found[scene["original"]]
+    assert (match["stage"], match["variant"]) == ("pdq", "negative")
+    assert "negative" in match["evidence"]
+    other = run_dalil(
+        "similar", "--image", scene["unrelated_negative"], "--vault", vault.root, "--json"
+    )
+    assert other.returncode == 0, other.stderr
+    assert json.loads(other.stdout)["matches"] == []
 
 
 def test_default_query_finds_a_rotated_copy_through_keypoint_votes(scene: dict) -> None:

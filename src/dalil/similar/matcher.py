@@ -121,6 +121,15 @@ class Matcher:
             quality = self.index.quality[self.index.position(hit.item)]
             if min(quality, probe.quality) >= self.t.min_quality:
                 found[hit.item] = Match(hit.item, "pdq", hit.distance, hit.variant)
+        # a negative (light and dark swapped) has exactly the complement of the PDQ hash
+        negative = bytes(255 - b for b in probe.code)
+        for hit in self.index.search(negative, self.t.threshold):
+            if hit.item == exclude or hit.item in found:
+                continue
+            quality = self.index.quality[self.index.position(hit.item)]
+            if min(quality, probe.quality) >= self.t.min_quality:
+                turn = "" if hit.variant == "original" else f"+{hit.variant}"
+                found[hit.item] = Match(hit.item, "pdq", hit.distance, f"negative{turn}")
         candidates = [
             hit
             for hit in (self.index.nearest(probe.code, self.t.candidates + 1) if nearest else [])

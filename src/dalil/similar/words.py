@@ -33,6 +33,9 @@ def describe(
 ) -> str:
     """How two pictures are related, for people."""
     if stage == "pdq":
+        if str(variant).startswith("negative"):
+            turn = str(variant).partition("+")[2]
+            return "same picture as a negative (light and dark swapped)" + _TURNS.get(turn, "")
         copy = "identical picture" if distance == 0 else "same picture, re-compressed or resized"
         return copy + _TURNS.get(str(variant), "")
     points = f" ({inliers} matching points)" if inliers else ""
