@@ -244,87 +244,63 @@ def test_thorough_query_finds_a_rotated_copy(scene: dict) -> None:
     assert found[scene["original"]]["stage"] == "geometric"
 
 
+def _matches(scene: dict, query: str, *flags: str) -> dict[str, dict]:
+    """``dalil similar --image`` on one of the scene's queries: its matches by item."""
+    result = run_dalil(
+        "similar", "--image", scene[query], *flags, "--vault", scene["vault"].root, "--json"
+    )
+    assert result.returncode == 0, result.stderr
+    return {m["item"]: m for m in json.loads(result.stdout)["matches"]}
+
+
 def test_a_mirrored_and_cropped_copy_is_found(scene: dict) -> None:
     """Neither its fingerprint (cropped) nor its keypoints (ORB is not mirror-invariant) match
     the original: the query's mirror image does."""
-    vault = scene["vault"]
-    result = run_dalil(
-        "similar", "--image", scene["mirrored_crop"], "--vault", vault.root, "--json"
-    )
-    assert result.returncode == 0, result.stderr
-    found = {m["item"]: m for m in json.loads(result.stdout)["matches"]}
+    found = _matches(scene, "mirrored_crop")
     assert scene["original"] in found, found
     match = found[scene["original"]]
     assert (match["stage"], match["variant"]) == ("geometric", "mirrored")
     assert match["evidence"].startswith("mirror image")
-    unrelated = run_dalil(
-        "similar", "--image", scene["unrelated_mirrored"], "--vault", vault.root, "--json"
-    )
-    assert unrelated.returncode == 0, unrelated.stderr
-    assert json.loads(unrelated.stdout)["matches"] == []
+    assert _matches(scene, "unrelated_mirrored") == {}
 
 
 def test_a_copy_with_a_caption_band_over_a_third_of_it_is_found(scene: dict) -> None:
     """The band agrees with nothing: the agreement is judged on the rest, and the evidence
     says how much was covered. The same band on another card finds nothing."""
-    vault = scene["vault"]
-    result = run_dalil("similar", "--image", scene["captioned"], "--vault", vault.root, "--json")
-    assert result.returncode == 0, result.stderr
-    found = {m["item"]: m for m in json.loads(result.stdout)["matches"]}
+    found = _matches(scene, "captioned")
     assert scene["original"] in found, found
     match = found[scene["original"]]
     assert match["stage"] == "geometric" and match["covered"] > 0.1, match
     assert "covered" in match["evidence"]
-    other = run_dalil(
-        "similar", "--image", scene["unrelated_captioned"], "--vault", vault.root, "--json"
-    )
-    assert other.returncode == 0, other.stderr
-    assert json.loads(other.stdout)["matches"] == []
+    assert _matches(scene, "unrelated_captioned") == {}
 
 
 def test_a_collage_tile_is_found_by_the_part_that_holds_it(scene: dict) -> None:
-    vault = scene["vault"]
-    result = run_dalil("similar", "--image", scene["collage"], "--vault", vault.root, "--json")
-    assert result.returncode == 0, result.stderr
-    found = {m["item"]: m for m in json.loads(result.stdout)["matches"]}
+    found = _matches(scene, "collage")
     assert scene["original"] in found, found
-    other = run_dalil(
-        "similar", "--image", scene["unrelated_collage"], "--vault", vault.root, "--json"
-    )
-    assert other.returncode == 0, other.stderr
-    assert json.loads(other.stdout)["matches"] == []
+    assert _matches(scene, "unrelated_collage") == {}
     # the part that holds the picture finds it on its own (the whole collage may too)
-    from dalil.similar.matcher import ImageSetMatcher, part_probes
+    from dalil.similar.matcher import ImageSetMatcher, part_probes, query_view
 
     matcher = ImageSetMatcher([scene["original_path"]], parts=False).matcher
-    by_part = matcher.match_parts(part_probes(scene["collage"]), [])
+    by_part = matcher.match_parts(part_probes(query_view(scene["collage"])), [])
     assert [(m.item, m.variant) for m in by_part] == [("0", "part:bottom-right")], by_part
-    assert matcher.match_parts(part_probes(scene["unrelated_collage"]), []) == []
+    assert matcher.match_parts(part_probes(query_view(scene["unrelated_collage"])), []) == []
 
 
 def test_a_negative_is_found_by_the_complement_of_its_fingerprint(scene: dict) -> None:
-    vault = scene["vault"]
-    result = run_dalil("similar", "--image", scene["negative"], "--vault", vault.root, "--json")
-    assert result.returncode == 0, result.stderr
-    found = {m["item"]: m for m in json.loads(result.stdout)["matches"]}
+    found = _matches(scene, "negative")
     assert scene["original"] in found, found
     match = found[scene["original"]]
     assert (match["stage"], match["variant"]) == ("pdq", "negative")
     assert "negative" in match["evidence"]
-    other = run_dalil(
-        "similar", "--image", scene["unrelated_negative"], "--vault", vault.root, "--json"
-    )
-    assert other.returncode == 0, other.stderr
-    assert json.loads(other.stdout)["matches"] == []
+    assert _matches(scene, "unrelated_negative") == {}
 
 
 def test_default_query_finds_a_rotated_copy_through_keypoint_votes(scene: dict) -> None:
-    vault = scene["vault"]
-    result = run_dalil("similar", "--image", scene["rotated"], "--vault", vault.root, "--json")
-    assert result.returncode == 0, result.stderr
-    found = {m["item"]: m for m in json.loads(result.stdout)["matches"]}
+    found = _matches(scene, "rotated")
     assert found[scene["original"]]["stage"] == "geometric"
-    assert (vault.derived_dir / "index" / "orb.faiss").is_file()
+    assert (scene["vault"].derived_dir / "index" / "orb.faiss").is_file()
 
 
 def test_recompute_matches_only_items_never_matched(scene: dict, tmp_path: Path) -> None:
@@ -360,3 +336,13 @@ def test_recompute_matches_only_items_never_matched(scene: dict, tmp_path: Path)
     clusters = _cluster_of(Vault.open(root))
     rotated = hashlib.sha256((extra / "rotated-copy.jpg").read_bytes()).hexdigest()
     assert clusters[rotated] == clusters[scene["original"]]
+
+
+def test_a_lost_original_gives_no_view_and_no_traceback(tmp_path: Path) -> None:
+    """`dalil similar ITEM` on an item whose original is gone (a lost object) looks no further
+    than its fingerprint and features: its mirror image and parts are simply not tried."""
+    from dalil.similar.matcher import mirrored_features, part_probes, query_view
+
+    view = query_view(tmp_path / "gone.jpg")
+    assert view is None
+    assert mirrored_features(view) is None and part_probes(view) == []

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from dataclasses import replace
+from functools import partial
 from pathlib import Path
 from typing import Annotated, Any
 
@@ -76,8 +77,10 @@ def similar(
         Probe,
         Thresholds,
         fingerprint_image,
+        given,
         mirrored_features,
         part_probes,
+        query_view,
     )
 
     if (item is None) == (image is None):
@@ -102,13 +105,9 @@ def similar(
             names, blocks, quality = fingerprint_rows(conn, [exclude])
             if not names:
                 raise UsageError(f"sha256:{exclude} has no fingerprint (not a decodable image)")
-            original = opened.store().path(exclude)
-            probe = Probe(
-                blocks[0][:CODE_BYTES],
-                quality[0],
-                lambda: features(exclude or ""),
-                lambda: mirrored_features(original),
-            )
+            code, level = blocks[0][:CODE_BYTES], quality[0]
+            view = query_view(opened.store().path(exclude))  # None when the original is lost
+            own = partial(features, exclude)
         else:
             assert image is not None
             try:
@@ -118,11 +117,12 @@ def similar(
             fp = fingerprint_image(data)
             if fp is None:
                 raise UsageError(f"{image}: not a decodable image")
-            probe = Probe(fp.code, fp.quality, lambda: fp.features, fp.mirrored)
+            code, level, view = fp.code, fp.quality, query_view(data)
+            own = partial(given, fp.features)
+        probe = Probe(code, level, own, partial(mirrored_features, view))
         matches = matcher.match(probe, exclude=exclude)
         if parts:
-            source = image if image is not None else opened.store().path(exclude or "")
-            matches = matcher.match_parts(part_probes(source), matches, exclude=exclude)
+            matches = matcher.match_parts(part_probes(view), matches, exclude=exclude)
         rows: list[dict[str, Any]] = []
         for m in matches:
             detail = item_detail(conn, m.item)

@@ -249,11 +249,14 @@ def reduced_image(source: bytes | Path, side: int) -> Image.Image | None:
     """Decode an image at reduced size (both sides at least ``side`` where possible), upright.
 
     Used by later stages (local features) that need more pixels than the thumbnail. Returns
-    None when the image cannot be decoded.
+    None when the image cannot be read or decoded.
     """
     register_heif()
-    if isinstance(source, Path) and source.stat().st_size <= 256 * 1024 * 1024:
-        source = source.read_bytes()
+    try:
+        if isinstance(source, Path) and source.stat().st_size <= 256 * 1024 * 1024:
+            source = source.read_bytes()
+    except OSError:  # gone or unreadable (a lost original): nothing to decode
+        return None
     scratch = ImageAnalysis()
     with warnings.catch_warnings():
         warnings.simplefilter("ignore")

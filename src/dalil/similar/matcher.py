@@ -12,7 +12,7 @@ from collections.abc import Callable, Iterable
 from dataclasses import asdict, dataclass, replace
 from functools import partial
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from dalil.ingest import decode
 from dalil.settings import Settings
@@ -20,8 +20,14 @@ from dalil.similar import geometry
 from dalil.similar.index import FingerprintIndex
 from dalil.similar.keypoints import KeypointIndex
 
+if TYPE_CHECKING:
+    from PIL import Image
+
 FeatureSource = Callable[[str], "geometry.Features | None"]
 THUMBNAIL_SIDE = 256  # the decode ingest describes and fingerprints an image from
+PART_SIDE = 512  # a query's mirror image and parts are cut from a decode at least this large
+PART_MIN_INLIERS = 30  # a part's link needs this many consistent keypoint matches
+PART_VOTES = 3  # a part of a query is checked against this many most-voted images only
 
 
 @dataclass(frozen=True, slots=True)
@@ -214,37 +220,33 @@ class ImageFingerprint:
     variants: bytes
     quality: int
     features: geometry.Features | None
-    data: bytes = b""
-
-    def mirrored(self) -> geometry.Features | None:
-        """Local features of the image's mirror image (decoded again, only when asked)."""
-        return mirrored_features(self.data) if self.data else None
 
 
-def mirrored_features(source: bytes | Path) -> geometry.Features | None:
-    """ORB features of an image's mirror image (left and right swapped), from the same reduced,
-    upright decode as its own features at ingest; None when it cannot be decoded."""
+def query_view(source: bytes | Path) -> Image.Image | None:
+    """The query decoded once more, upright and reduced (at least :data:`PART_SIDE` px a side
+    where it has them), for its mirror image and its parts; None when it cannot be read."""
+    image = decode.reduced_image(source, PART_SIDE)
+    return None if image is None else image.convert("RGB")
+
+
+def mirrored_features(view: Image.Image | None) -> geometry.Features | None:
+    """ORB features of the query's mirror image (left and right swapped)."""
     from PIL import ImageOps
 
     from dalil.similar import FEATURES
 
-    upright = decode.reduced_image(source, THUMBNAIL_SIDE)
-    if upright is None:
+    if view is None:
         return None
-    return geometry.extract(ImageOps.mirror(upright.convert("RGB")), max_features=FEATURES)
+    return geometry.extract(ImageOps.mirror(view), max_features=FEATURES)
 
 
-def _given(features: geometry.Features) -> geometry.Features:
+def given(features: geometry.Features | None) -> geometry.Features | None:
+    """``features`` as a probe's feature source (features already at hand)."""
     return features
 
 
-PART_MIN_INLIERS = 30  # a part's link needs this many consistent keypoint matches
-PART_VOTES = 3  # a part of a query is checked against this many most-voted images only
-PART_SIDE = 512  # parts of a query are cut from a decode at least this large
-
-
-def part_probes(source: bytes | Path) -> list[tuple[str, Probe]]:
-    """Probes for the parts of an image — its four quarters, and its halves side by side and
+def part_probes(view: Image.Image | None) -> list[tuple[str, Probe]]:
+    """Probes for the parts of the query — its four quarters, and its halves side by side and
     one above the other — each with its own fingerprint and local features, so that a picture
     that is one tile of a collage, one photo of a screenshot of a post, or a picture inside a
     page is found by the part that holds it (the whole image's keypoints are spread over every
@@ -252,11 +254,9 @@ def part_probes(source: bytes | Path) -> list[tuple[str, Probe]]:
     from dalil.media import pdq
     from dalil.similar import FEATURES
 
-    image = decode.reduced_image(source, PART_SIDE)
-    if image is None:
+    if view is None:
         return []
-    rgb = image.convert("RGB")
-    w, h = rgb.size
+    w, h = view.size
     boxes = {
         "top-left": (0, 0, w // 2, h // 2),
         "top-right": (w // 2, 0, w, h // 2),
@@ -269,12 +269,12 @@ def part_probes(source: bytes | Path) -> list[tuple[str, Probe]]:
     }
     out: list[tuple[str, Probe]] = []
     for name, box in boxes.items():
-        part = rgb.crop(box)
+        part = view.crop(box)
         if min(part.size) < 32:
             continue
         code = pdq.dihedral_hashes(pdq.luma_from_image(part))["original"]
         features = geometry.extract(part, max_features=FEATURES)
-        out.append((name, Probe(code.hash, code.quality, partial(_given, features))))
+        out.append((name, Probe(code.hash, code.quality, partial(given, features))))
     return out
 
 
@@ -290,7 +290,7 @@ def fingerprint_image(data: bytes) -> ImageFingerprint | None:
     if analysis.features is not None:
         features = geometry.Features.from_bytes(analysis.features)
     return ImageFingerprint(
-        analysis.pdq.hash, analysis.pdq_variants, analysis.pdq.quality, features, data
+        analysis.pdq.hash, analysis.pdq_variants, analysis.pdq.quality, features
     )
 
 
@@ -320,8 +320,9 @@ class ImageSetMatcher:
         fp = fingerprint_image(path.read_bytes())
         if fp is None:
             return []
-        probe = Probe(fp.code, fp.quality, lambda: fp.features, fp.mirrored)
+        view = query_view(path)
+        probe = Probe(fp.code, fp.quality, lambda: fp.features, lambda: mirrored_features(view))
         found = self.matcher.match(probe)
         if self.parts:
-            found = self.matcher.match_parts(part_probes(path), found)
+            found = self.matcher.match_parts(part_probes(view), found)
         return [(int(m.item), m) for m in found]
