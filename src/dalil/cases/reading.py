@@ -72,36 +72,39 @@ def labels_file(vault: Vault) -> Path | None:
     return path if path.is_absolute() else vault.root / path
 
 
-def engine_key(vault: Vault) -> str:
-    """What a photograph's readings are kept under in ``ocr_runs``: the engine version, and
-    the labels file's hash when the collection has its own (a changed file reads again).
-    Raises UsageError naming the labels file when it cannot be read or is malformed."""
+def own_labels(vault: Vault) -> tuple[str, str]:
+    """What a photograph's readings are kept under in ``ocr_runs`` — the engine version, and
+    the labels file's hash when the collection has its own (a changed file reads again) —
+    and that file's text ("" for Dalil's labels). The file is read once: the workers read
+    with the very text that was hashed, even if the file changes during the run. Raises
+    UsageError naming the labels file when it cannot be read or is malformed."""
     from dalil.ocr import ENGINE_VERSION
-    from dalil.ocr.fields import load_labels
+    from dalil.ocr.fields import parse_labels
 
     path = labels_file(vault)
     if path is None:
-        return ENGINE_VERSION
+        return ENGINE_VERSION, ""
     try:
         data = path.read_bytes()
-        load_labels(path)
+        text = data.decode("utf-8")
+        parse_labels(text)
     except (OSError, UnicodeDecodeError, ValueError) as exc:
         raise UsageError(f"OCR labels file {path} (setting ocr_labels): {exc}") from exc
-    return f"{ENGINE_VERSION}+labels:{hashlib.sha256(data).hexdigest()[:12]}"
+    return f"{ENGINE_VERSION}+labels:{hashlib.sha256(data).hexdigest()[:12]}", text
 
 
 @lru_cache(maxsize=4)
-def _labels(path: str) -> LabelSet | None:
-    from dalil.ocr.fields import load_labels
+def _labels(text: str) -> LabelSet | None:
+    from dalil.ocr.fields import parse_labels
 
-    return load_labels(Path(path)) if path else None
+    return parse_labels(text) if text else None
 
 
 def _read_one(job: tuple[str, str, str]) -> tuple[str, list[dict[str, Any]] | None, str]:
     """(sha256, readings in the original's pixels, their text); runs in a worker process."""
     from dalil.ocr import read_numbers
 
-    sha, path, labels = job
+    sha, path, labels = job  # labels: the text of the collection's labels file, or ""
     image = decode.reduced_image(Path(path), READ_SIDE)
     if image is None:
         return sha, None, ""
@@ -169,8 +172,7 @@ def read_cases(
 
     report = OcrReport()
     actor.check(conn)
-    engine = engine_key(vault)
-    labels = labels_file(vault)
+    engine, labels = own_labels(vault)
     photos = _photos(conn, cases)
     if cases and not photos:
         raise UsageError("those cases have no photographs to read")
@@ -181,7 +183,7 @@ def read_cases(
     todo = sorted({sha for sha, _ in photos if sha not in done})
     report.photos_already_read = len({sha for sha, _ in photos}) - len(todo)
     store = vault.store()
-    jobs_list = [(sha, str(store.path(sha)), str(labels or "")) for sha in todo]
+    jobs_list = [(sha, str(store.path(sha)), labels) for sha in todo]
     workers = max(1, jobs or vault.settings.jobs or (os.cpu_count() or 1))
     results: Iterator[tuple[str, list[dict[str, Any]] | None, str]]
     pool = process_pool(workers, _one_thread) if workers > 1 and len(jobs_list) > 1 else None

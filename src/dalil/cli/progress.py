@@ -55,12 +55,9 @@ def counter(console: Console, what: str, *, terminal: bool | None = None) -> Ite
         nonlocal shown
         if total <= 0:
             return
-        step = done if total < 10 else done * 10 // total
-        if step == shown and done != total:
-            return
-        if done == total and shown == (total if total < 10 else 10):
-            return
-        shown = step if done != total else (total if total < 10 else 10)
-        console.print(f"{what}: {done}/{total} ({done * 100 // total} %)", highlight=False)
+        step = done if total < 10 else done * 10 // total  # the last step only at the end
+        if step != shown:
+            shown = step
+            console.print(f"{what}: {done}/{total} ({done * 100 // total} %)", highlight=False)
 
     yield line

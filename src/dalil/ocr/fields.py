@@ -65,7 +65,12 @@ def _rows(text: str) -> list[tuple[str, str]]:
 
 def load_labels(path: Path) -> LabelSet:
     """A collection's own labels file (same format as ``dalil/ocr/data/labels.tsv``)."""
-    return LabelSet.from_rows(_rows(path.read_text(encoding="utf-8")))
+    return parse_labels(path.read_text(encoding="utf-8"))
+
+
+def parse_labels(text: str) -> LabelSet:
+    """Labels from the text of a labels file (raises ValueError naming the bad line)."""
+    return LabelSet.from_rows(_rows(text))
 
 
 _DEFAULT: list[LabelSet] = []
