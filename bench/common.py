@@ -610,6 +610,16 @@ def write_results(kind: str, results: dict[str, Any]) -> Path:
     return path
 
 
+def publish(kind: str, results: dict[str, Any], as_json: bool) -> None:
+    """Write ``results`` (with their ``report`` text) to ``bench/out`` and print them: as JSON
+    with ``as_json``, else the report and where the results went."""
+    path = write_results(kind, results)
+    if as_json:
+        print(json.dumps(results, indent=2, ensure_ascii=False))
+    else:
+        print(results["report"] + f"\n  results: {path}", flush=True)
+
+
 NOISY_SHARE = 0.1
 
 

@@ -20,7 +20,6 @@ handwriting-style fields exactly right. Nothing is asserted. Results go to stdou
 from __future__ import annotations
 
 import argparse
-import json
 import sys
 import time
 from collections import defaultdict
@@ -187,11 +186,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     results = run(args)
     results["report"] = report(results)
-    path = common.write_results("ocr", results)
-    if args.json:
-        print(json.dumps(results, indent=2, ensure_ascii=False))
-    else:
-        print(results["report"] + f"\n  results: {path}", flush=True)
+    common.publish("ocr", results, args.json)
     return 0
 
 

@@ -205,11 +205,7 @@ def main(argv: list[str] | None = None) -> int:
     args = parse_args(argv)
     res = run(args)
     res["report"] = report(res)
-    path = common.write_results("ocr_confidence", res)
-    if args.json:
-        print(json.dumps(res, indent=2))
-    else:
-        print(res["report"] + f"\n  results: {path}", flush=True)
+    common.publish("ocr_confidence", res, args.json)
     return 0
 
 

@@ -357,11 +357,7 @@ def main(argv: list[str] | None = None) -> int:
         print(f"{args.n} photographs and truth.json in {args.out}")
         return 0
     results["report"] = report(results)
-    path = common.write_results("ocr_photos", results)
-    if args.json:
-        print(json.dumps(results, indent=2, ensure_ascii=False))
-    else:
-        print(results["report"] + f"\n  results: {path}", flush=True)
+    common.publish("ocr_photos", results, args.json)
     return 0
 
 
