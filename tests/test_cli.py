@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Callable
@@ -192,3 +193,49 @@ def test_help_loads_no_heavy_library(argv: list[str]) -> None:
     done = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True)
     assert "Usage" in done.stdout, done.stderr
     assert json.loads(done.stderr.strip().splitlines()[-1]) == [], done.stderr
+
+
+def _help_of(setup: str) -> subprocess.CompletedProcess[str]:
+    """`dalil --help` in a fresh interpreter after ``setup``, at a fixed width."""
+    code = (
+        f"import sys\n{setup}\nsys.argv = ['dalil', '--help']\n"
+        "from dalil.cli import main\ntry:\n    main()\nexcept SystemExit:\n    pass\n"
+        "print(sorted(m for m in sys.modules if m.startswith('dalil.cli.')), file=sys.stderr)\n"
+    )
+    env = {**os.environ, "COLUMNS": "120", "TERM": "dumb", "NO_COLOR": "1"}
+    return subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, env=env)
+
+
+def test_help_lists_every_command_without_loading_them() -> None:
+    """The top-level help is written from the table of commands, without importing a command's
+    module; it reads exactly as when every module is loaded."""
+    lazy = _help_of("")
+    eager = _help_of("from dalil.cli import load_commands; load_commands()")
+    assert lazy.stdout == eager.stdout and "Commands" in lazy.stdout
+    assert lazy.stderr.strip().splitlines()[-1] == "['dalil.cli.app']", lazy.stderr
+    assert "dalil.cli.ingest" in eager.stderr
+
+
+def test_the_table_of_commands_is_what_the_modules_register() -> None:
+    """Every command a module registers is in ``COMMANDS`` under that module, with the first
+    paragraph of its own help; nothing in the table is missing from the modules."""
+    import typer.main
+
+    from dalil.cli.app import COMMANDS, app, load_commands
+
+    load_commands()
+    group = typer.main.get_command(app)
+    assert isinstance(group, typer.core.TyperGroup)
+    assert set(group.commands) == set(COMMANDS)
+    callbacks = {c.name or c.callback.__name__: [c.callback] for c in app.registered_commands}
+    for sub in app.registered_groups:
+        callbacks[sub.name] = [c.callback for c in sub.typer_instance.registered_commands]
+    for name, command in group.commands.items():
+        modules, line = COMMANDS[name]
+        assert {f.__module__ for f in callbacks[name]} <= {f"dalil.cli.{m}" for m in modules}
+        assert (command.help or "").split("\n\n")[0].strip() == line, name
+
+
+def test_an_unknown_command_is_a_usage_error(cli: Cli) -> None:
+    code, _ = cli("ingset", "x")
+    assert code == 2

@@ -9,11 +9,12 @@ from pathlib import Path
 import pytest
 import typer
 
-from dalil.cli import app
+from dalil.cli import app, load_commands
 from tests.conftest import run_dalil, write_photos
 
 
 def _commands() -> list[str]:
+    load_commands()  # commands are otherwise imported only when used
     out: list[str] = []
 
     def walk(command: object, prefix: str) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import errno
 import getpass
+import importlib
 import json
 import os
 import sqlite3
@@ -14,9 +15,10 @@ from pathlib import Path
 from typing import Annotated, Any, NoReturn
 
 import typer
+import typer.main
 from rich.console import Console
 from rich.markup import escape
-from typer.core import TyperGroup
+from typer.core import TyperCommand, TyperGroup
 
 try:  # Typer bundles its own Click from 0.24
     from typer._click.exceptions import UsageError as ClickUsageError
@@ -39,8 +41,106 @@ console_err = Console(
 )
 
 
+# Every top-level command, in the order `dalil --help` lists them: the modules of dalil.cli that
+# define it and the line the help shows. A command's modules are imported only when it is run, so
+# `dalil --help` and every command start without loading what other commands need (test_cli
+# checks this table against what the modules really register, and the help against the eager one).
+COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
+    "init": (
+        ("init",),
+        "Create a new, empty vault; you become its first administrator, with your own password.",
+    ),
+    "demo": (
+        ("demo",),
+        "Generate a synthetic, non-graphic sample collection (index cards) and ingest it.",
+    ),
+    "ingest": (
+        ("ingest",),
+        "Store every file byte for byte, describe and fingerprint it, and sign the ledger.",
+    ),
+    "verify": (
+        ("verify",),
+        "Prove nothing was changed, added or removed; exit 1 and name each problem if not.",
+    ),
+    "acquisitions": (("acquisitions",), "List acquisitions (one per ingest run)."),
+    "items": (("items",), "List the vault's items."),
+    "show": (
+        ("show",),
+        "Show an item: metadata, occurrences, derivatives, fingerprint, ledger events.",
+    ),
+    "similar": (
+        ("similar",),
+        "Find copies (resized, re-compressed, flipped, cropped) and other shots of the same scene.",
+    ),
+    "clusters": (("clusters",), "Groups of near-duplicates and same-scene shots."),
+    "cases": (
+        ("cases",),
+        "Cases (people, incidents, places): propose from photographs, link, annotate.",
+    ),
+    "review": (("cases",), "Two-person review: queues, confirm, reject."),
+    "search": (("cases",), "Find cases by text, identifiers and filters."),
+    "lists": (("lists",), "External lists (CSV, XLSX) of detainees, victims, the missing."),
+    "link": (
+        ("link",),
+        "Record linkage: deduplicate a list, link lists, find people; review the links.",
+    ),
+    "reports": (("reports",), "Families' reports of missing people."),
+    "estimate": (
+        ("estimate",),
+        "How many people no list holds: multiple systems estimation from overlapping lists.",
+    ),
+    "export": (
+        ("export", "export_release"),
+        "Court bundles that verify themselves, and public releases.",
+    ),
+    "ledger": (("ledger",), "The tamper-evident ledger."),
+    "catalog": (("catalog",), "The catalogue (a projection of the ledger)."),
+    "users": (("users",), "Accounts and roles (for `dalil serve`)."),
+    "serve": (("serve",), "Serve the web workspace (logins: `dalil users add NAME --role ROLE`)."),
+    "unlock": (
+        ("unlock",),
+        "Prove who you are once, so that commands need no password for a while (`dalil lock`).",
+    ),
+    "lock": (("unlock",), "Lock your key again (commands ask for the password)."),
+}
+
+
+def load_commands(*names: str) -> None:
+    """Import the modules that register these top-level commands (all of them when none named)."""
+    for name in names or tuple(COMMANDS):
+        for module in COMMANDS[name][0]:
+            importlib.import_module(f"dalil.cli.{module}")
+
+
 class _Commands(TyperGroup):
-    """Translate errors meant for the user into one line and the documented exit code."""
+    """The top-level group: loads a command's module when it is used, and translates errors
+    meant for the user into one line and the documented exit code."""
+
+    _listing = False  # while the help is written: commands not loaded are shown by their line
+
+    def list_commands(self, ctx: Any) -> list[str]:
+        return [*COMMANDS, *(name for name in self.commands if name not in COMMANDS)]
+
+    def get_command(self, ctx: Any, cmd_name: str) -> Any:
+        command = self.commands.get(cmd_name)
+        if command is not None or cmd_name not in COMMANDS:
+            return command
+        if self._listing:
+            return TyperCommand(cmd_name, help=COMMANDS[cmd_name][1])
+        load_commands(cmd_name)
+        group = typer.main.get_command(app)
+        assert isinstance(group, TyperGroup)
+        command = group.commands.get(cmd_name)
+        if command is not None:
+            self.commands[cmd_name] = command
+        return command
+
+    def format_help(self, ctx: Any, formatter: Any) -> None:
+        self._listing = True
+        try:
+            super().format_help(ctx, formatter)
+        finally:
+            self._listing = False
 
     def invoke(self, ctx: Any) -> Any:
         raw = [*(getattr(ctx, "protected_args", None) or getattr(ctx, "_protected_args", []))]
@@ -104,6 +204,12 @@ app = typer.Typer(
     add_completion=False,
     pretty_exceptions_enable=False,
 )
+
+
+@app.callback()
+def _top() -> None:
+    """Dalil: an evidence vault that proves nothing was changed, added or removed."""
+
 
 VaultOption = Annotated[
     Path,

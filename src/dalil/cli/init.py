@@ -80,8 +80,9 @@ def init(
     ] = None,
     json_: JsonOption = False,
 ) -> None:
-    """Create a new, empty vault (catalogue, object store, signing key, ledger); you become
-    its first administrator, with your own password."""
+    """Create a new, empty vault; you become its first administrator, with your own password.
+
+    The vault folder holds the catalogue, the object store, the signing key and the ledger."""
     name = actor_name(as_)
     password = _new_secret(f"Password for {name}", password_stdin, "--password-stdin", PASSWORD_ENV)
     secret = (

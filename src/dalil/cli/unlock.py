@@ -38,8 +38,9 @@ def unlock(
     as_: ActorOption = None,
     json_: JsonOption = False,
 ) -> None:
-    """Prove who you are once: your key stays unlocked for this system account for a while,
-    so commands need no password (dalil lock ends it)."""
+    """Prove who you are once, so that commands need no password for a while (`dalil lock`).
+
+    Your key stays unlocked for this system account until the time given or `dalil lock`."""
     name = actor_name(as_)
     with reading(vault) as (opened, conn):
         check_actor(conn, name)
