@@ -343,3 +343,23 @@ def test_decision_rule() -> None:
     assert not is_same_image_or_scene(m(50, None))  # nothing to compare: must be strong
     assert is_same_image_or_scene(m(geometry.STRONG_INLIERS, None))
     assert is_same_image_or_scene(m(20, 0.7), min_agreement=0.6)
+
+
+def test_edge_bands_keep_a_caption_whatever_the_other_sides_hold() -> None:
+    """A band of rows at the bottom where nothing agrees is left out, whole, even where the
+    columns at the sides agree (a side pass that finds nothing must not undo another side's
+    band); up to a third of the rows and more, never the middle of the picture."""
+    from dalil.similar.geometry import _edge_bands
+
+    textured = np.ones((7, 10), dtype=bool)
+    agree = np.ones((7, 10), dtype=bool)
+    agree[5:, :] = False  # a caption over the bottom two rows and a bit
+    agree[4, 1:] = False  # ... and most of a third row
+    left = _edge_bands(textured, agree)
+    assert left[4:, :].all() and not left[:4, :].any()
+    middle = np.ones((7, 10), dtype=bool)
+    middle[2:5, 2:8] = False  # a difference in the middle (the writing on another card)
+    assert not _edge_bands(textured, middle).any()
+    flat_side = textured.copy()
+    flat_side[:, 0] = False  # a flat first column: not a band, and not a reason to drop one
+    assert _edge_bands(flat_side, agree)[5:, :].all()

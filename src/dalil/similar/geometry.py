@@ -392,26 +392,23 @@ def _edge_bands(textured: NDArray[np.bool_], agree: NDArray[np.bool_]) -> NDArra
     out = np.zeros_like(textured)
 
     def band(lines: list[int], along_rows: bool) -> None:
-        limit = int(len(lines) * _MAX_BAND)
+        taken: list[int] = []
         marked = 0
-        for k in lines[:limit]:
+        for k in lines[: math.ceil(len(lines) * _MAX_BAND)]:
             t = textured[k, :] if along_rows else textured[:, k]
             a = agree[k, :] if along_rows else agree[:, k]
             n = int(t.sum())
             if n >= 2 and int(a.sum()) > _BAND_AGREE * n:
                 break
-            if n >= 2:
-                marked += 1
+            marked += n >= 2
+            taken.append(k)
+        if marked == 0:  # only flat lines: nothing was covered there
+            return
+        for k in taken:
             if along_rows:
                 out[k, :] = True
             else:
                 out[:, k] = True
-        if marked == 0:  # only flat lines: nothing was covered there
-            for k in lines[:limit]:
-                if along_rows:
-                    out[k, :] = False
-                else:
-                    out[:, k] = False
 
     band(list(range(ny)), True)
     band(list(range(ny - 1, -1, -1)), True)
