@@ -8,6 +8,7 @@ import shutil
 import sqlite3
 import subprocess
 import sys
+import unicodedata
 from pathlib import Path
 
 import pytest
@@ -206,6 +207,23 @@ def test_a_bundle_of_one_item_and_refusals(case_vault: tuple[Vault, str], tmp_pa
         "--as", "amina",
     )  # fmt: skip
     assert inside.returncode == 2 and "outside the vault" in inside.stderr
+    french = run_dalil(
+        "export", "bundle", tmp_path / "fr", "--items", listing, "--language", "fr",
+        "--vault", vault.root, "--as", "amina", "--json",
+    )  # fmt: skip
+    assert french.returncode == 2 and "unknown report language 'fr'" in french.stderr
+    assert not (tmp_path / "fr").exists()
+    arabic = run_dalil(
+        "export", "bundle", tmp_path / "ar", "--items", listing, "--language", "ar",
+        "--vault", vault.root, "--as", "amina",
+    )  # fmt: skip
+    assert arabic.returncode == 0, arabic.stderr
+    assert _verify(tmp_path / "ar").returncode == 0
+    if shutil.which("pdftotext"):
+        text = subprocess.run(
+            ["pdftotext", str(tmp_path / "ar" / "report.pdf"), "-"], capture_output=True
+        ).stdout.decode()
+        assert "حزمة الأدلة" in unicodedata.normalize("NFKC", text)
 
 
 def test_a_bundle_of_two_thousand_items(tmp_path: Path) -> None:

@@ -322,3 +322,41 @@ def test_wrong_bundle_hash_is_refused(bag: FakeBag, tmp_path: Path) -> None:
     with pytest.raises(UsageError, match="64 lowercase hex"):
         write_report(bag.root, tmp_path / "r.pdf", bundle_hash=bag.bundle_hash[:16])
     assert not (tmp_path / "r.pdf").exists()
+
+
+def _reading(text: str) -> str:
+    """Extracted text as a reader means it: presentation forms back to letters (NFKC), the
+    direction marks pdftotext adds left out."""
+    import unicodedata
+
+    return "".join(
+        c for c in unicodedata.normalize("NFKC", text) if unicodedata.category(c) != "Cf"
+    )
+
+
+@needs_poppler
+@pytest.mark.parametrize("language", ["ar", "en"])
+def test_arabic_names_are_joined_and_extract_in_reading_order(
+    bag: FakeBag, tmp_path: Path, language: str
+) -> None:
+    pdf = tmp_path / f"report-{language}.pdf"
+    write_report(bag.root, pdf, bundle_hash=bag.bundle_hash, language=language)
+    done = subprocess.run(["pdftotext", str(pdf), "-"], capture_output=True, check=True)
+    raw = done.stdout.decode("utf-8")
+    text = _reading(raw)
+    assert ARABIC in text  # "قضية المفقودين", in logical order, not reversed
+    assert ARABIC[::-1] not in text
+    # drawn joined: qaf initial, dad medial, yeh medial, teh marbuta final (not isolated forms)
+    assert "\ufed7\ufec0\ufef4\ufe94" in raw
+    assert bag.bundle_hash in text
+    if language == "ar":  # the fixed texts in Arabic, in reading order
+        assert "حزمة الأدلة" in text and "أين وجدت" in text and "نقطة التحقق الموقعة" in text
+        assert "Item 1 of" not in text and "Where it was found" not in text
+    else:
+        assert "Item 1 of 4" in text and "حزمة" not in text
+        assert f"DCIM/{ARABIC}/IMG_0001.JPG" in text  # a Latin path around an Arabic folder
+
+
+def test_an_unknown_report_language_is_refused(bag: FakeBag, tmp_path: Path) -> None:
+    with pytest.raises(UsageError, match="unknown report language 'fr'"):
+        write_report(bag.root, tmp_path / "r.pdf", bundle_hash=bag.bundle_hash, language="fr")

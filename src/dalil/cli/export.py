@@ -48,6 +48,10 @@ def export_bundle_command(
         bool,
         typer.Option("--reveal", help="Unblurred pictures in the report (recorded in the ledger)."),
     ] = False,
+    language: Annotated[
+        str,
+        typer.Option("--language", help="The report's language: en, or ar (right to left)."),
+    ] = "en",
     vault: VaultOption = DEFAULT_VAULT_PATH,
     as_: ActorOption = None,
     json_: JsonOption = False,
@@ -82,6 +86,7 @@ def export_bundle_command(
             query=query,
             report=report,
             reveal=reveal,
+            language=language,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
         )
     if json_:

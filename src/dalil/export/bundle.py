@@ -219,8 +219,15 @@ def export_bundle(
     query: str | None = None,
     report: bool = True,
     reveal: bool = False,
+    language: str = "en",
     progress: Progress | None = None,
 ) -> BundleReport:
+    from dalil import i18n
+
+    if language not in i18n.LANGUAGES:
+        raise UsageError(
+            f"unknown report language {language!r} (one of {', '.join(i18n.LANGUAGES)})"
+        )
     out = out.absolute()
     vault_root = vault.root.resolve()
     if out.resolve().is_relative_to(vault_root) or vault_root.is_relative_to(out.resolve()):
@@ -411,7 +418,7 @@ def export_bundle(
         from dalil.export.report import write_report
 
         result.report_pages = write_report(
-            out, out / "report.pdf", bundle_hash=bundle_hash, reveal=reveal
+            out, out / "report.pdf", bundle_hash=bundle_hash, reveal=reveal, language=language
         )
     tags = ["bagit.txt", "bag-info.txt", "manifest-sha256.txt", "README.txt", "verify_bundle.py"]
     if report:
