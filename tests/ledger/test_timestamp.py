@@ -6,19 +6,22 @@ with the ``openssl`` CLI; the TSA is a tiny HTTP server on 127.0.0.1. No other n
 
 from __future__ import annotations
 
+import contextlib
 import json
+import re
 import shutil
 import socket
 import sqlite3
 import subprocess
 import tarfile
+import tempfile
 import threading
 from collections.abc import Callable, Iterator
 from http.server import BaseHTTPRequestHandler, HTTPServer
 from pathlib import Path
 
 import pytest
-from hypothesis import given
+from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from dalil.catalog import atomic
@@ -379,19 +382,34 @@ def test_a_vault_from_an_earlier_release_can_be_timestamped(tmp_path: Path, tsa:
     assert verify(vault, jobs=1).ok
 
 
-@given(st.integers(min_value=0, max_value=2**80))
-def test_der_integers_round_trip(value: int) -> None:
-    assert ts._integer(ts._decode(ts._enc_integer(value)), "n") == value
+@settings(max_examples=30, deadline=None)  # one openssl process an example
+@given(st.binary(min_size=32, max_size=32), st.integers(min_value=1, max_value=2**63 - 1))
+def test_openssl_reads_the_request(imprint: bytes, nonce: int) -> None:
+    folder = Path(tempfile.mkdtemp())
+    try:
+        (folder / "query.tsq").write_bytes(ts.build_request(imprint, nonce))
+        text = openssl("ts", "-query", "-in", "query.tsq", "-text", cwd=folder)
+    finally:
+        shutil.rmtree(folder)
+    rows = re.findall(r"^ +[0-9a-f]{4} - ([0-9a-f -]{47})", text, re.MULTILINE)
+    assert bytes.fromhex("".join(rows).replace("-", " ")) == imprint
+    assert "Hash Algorithm: sha256" in text and "Certificate required: yes" in text
+    found = re.search(r"^Nonce: 0x([0-9A-Fa-f]+)$", text, re.MULTILINE)
+    assert found is not None and int(found[1], 16) == nonce
 
 
-@given(
-    st.integers(0, 2),
-    st.integers(0, 39),
-    st.lists(st.integers(0, 2**40), max_size=8),
-)
-def test_der_oids_round_trip(first: int, second: int, rest: list[int]) -> None:
-    dotted = ".".join(map(str, [first, second, *rest]))
-    assert ts._oid(ts._decode(ts._enc_oid(dotted)), "oid") == dotted
+@pytest.mark.filterwarnings("ignore::cryptography.utils.CryptographyDeprecationWarning")
+@settings(deadline=None)
+@given(st.integers(min_value=0), st.integers(min_value=1, max_value=255))
+def test_a_damaged_openssl_token_is_a_verdict(stamped: Path, at: int, flip: int) -> None:
+    [stored_token] = stored(Vault.open(stamped))
+    assert stored_token.checkpoint is not None
+    token = bytearray(stored_token.token)
+    token[at % len(token)] ^= flip
+    check = ts.verify_token(bytes(token), stored_token.checkpoint, stored_token.trusted_certs())
+    assert isinstance(check.reason, str)  # a verdict, never an exception
+    with contextlib.suppress(ValueError):
+        ts.read_token(bytes(token))
 
 
 def test_a_court_bundle_carries_and_checks_the_token(

@@ -11,8 +11,9 @@ An offline verifier recomputes those bytes from the checkpoint alone (``openssl 
 -data``). Tokens are DER ``ContentInfo`` values (CMS ``SignedData`` over a ``TSTInfo``), kept
 verbatim in ``checkpoint_timestamps`` and recorded by a ``checkpoint.timestamped`` event.
 
-The ASN.1 needed here is read and written by the small DER codec below (no extra dependency,
-so a standalone verifier can copy this module); signatures are checked with ``cryptography``.
+The ASN.1 structures (``TimeStampReq``/``TimeStampResp`` of RFC 3161, CMS of RFC 5652, the
+ESS signing-certificate attributes of RFC 5035) are read and written with ``asn1crypto``;
+signatures, hashes and certificate chains are checked with ``cryptography``.
 Requesting a token is the only network access in Dalil, and only to the URL the user gives.
 """
 
@@ -25,10 +26,12 @@ import urllib.error
 import urllib.parse
 import urllib.request
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import datetime
 from email.message import Message
-from typing import IO, Any
+from typing import IO, Any, ClassVar
 
+from asn1crypto import cms, core, tsp
+from asn1crypto import x509 as asn1_x509
 from cryptography import x509
 from cryptography.exceptions import InvalidSignature, UnsupportedAlgorithm
 from cryptography.hazmat.primitives import hashes, serialization
@@ -79,6 +82,9 @@ _HASHES: dict[str, type[hashes.HashAlgorithm]] = {
     "2.16.840.1.101.3.4.2.3": hashes.SHA512,
 }
 _STATUS = {0: "granted", 1: "granted with modifications", 2: "rejected", 3: "waiting"}
+# What a malformed token raises: asn1crypto parses lazily, so any field access may raise one of
+# the first five; cryptography raises InvalidVersion (no ValueError) for a certificate's version.
+_MALFORMED = (ValueError, TypeError, IndexError, KeyError, OverflowError, x509.InvalidVersion)
 
 
 class TimestampError(DalilError):
@@ -100,120 +106,9 @@ def checkpoint_imprint(checkpoint: Checkpoint) -> bytes:
     return hashlib.sha256(timestamped_bytes(checkpoint)).digest()
 
 
-# -- a minimal DER codec -----------------------------------------------------------------------
-
-
-@dataclass(frozen=True, slots=True)
-class _Der:
-    tag: int
-    content: bytes
-    raw: bytes  # the whole encoding: tag, length and content
-
-    def children(self) -> list[_Der]:
-        if not self.tag & 0x20:
-            raise ValueError(f"tag 0x{self.tag:02x} is not a constructed value")
-        items, pos = [], 0
-        while pos < len(self.content):
-            item, pos = _read(self.content, pos)
-            items.append(item)
-        return items
-
-
-def _read(data: bytes, pos: int) -> tuple[_Der, int]:
-    start = pos
-    if pos + 2 > len(data):
-        raise ValueError("truncated DER value")
-    tag, length = data[pos], data[pos + 1]
-    if tag & 0x1F == 0x1F:
-        raise ValueError("multi-byte DER tags are not supported")
-    pos += 2
-    if length & 0x80:  # long form; 0x80 alone (BER indefinite length) is not DER
-        count = length & 0x7F
-        if not 0 < count <= 4 or pos + count > len(data):
-            raise ValueError("bad DER length")
-        length = int.from_bytes(data[pos : pos + count], "big")
-        pos += count
-    end = pos + length
-    if end > len(data):
-        raise ValueError("truncated DER value")
-    return _Der(tag, data[pos:end], data[start:end]), end
-
-
-def _decode(data: bytes) -> _Der:
-    node, end = _read(data, 0)
-    if end != len(data):
-        raise ValueError("trailing bytes after the DER value")
-    return node
-
-
-def _expect(node: _Der, tag: int, what: str) -> _Der:
-    if node.tag != tag:
-        raise ValueError(f"{what}: expected DER tag 0x{tag:02x}, found 0x{node.tag:02x}")
-    return node
-
-
-def _at(items: list[_Der], index: int, what: str) -> _Der:
-    if index >= len(items):
-        raise ValueError(f"{what} is missing")
-    return items[index]
-
-
-def _integer(node: _Der, what: str) -> int:
-    return int.from_bytes(_expect(node, 0x02, what).content, "big", signed=True)
-
-
-def _oid(node: _Der, what: str) -> str:
-    arcs, value = [], 0
-    for byte in _expect(node, 0x06, what).content:
-        value = (value << 7) | (byte & 0x7F)
-        if not byte & 0x80:
-            arcs.append(value)
-            value = 0
-    if not arcs:
-        raise ValueError(f"{what}: empty object identifier")
-    head = min(arcs[0] // 40, 2)
-    return ".".join(str(a) for a in [head, arcs[0] - 40 * head, *arcs[1:]])
-
-
-def _octets(node: _Der, what: str) -> bytes:
-    if node.tag == 0x24:  # a constructed (BER) OCTET STRING, as some TSAs send eContent
-        return b"".join(_octets(part, what) for part in node.children())
-    return _expect(node, 0x04, what).content
-
-
-def _tlv(tag: int, content: bytes) -> bytes:
-    size = len(content)
-    if size < 0x80:
-        return bytes([tag, size]) + content
-    length = size.to_bytes((size.bit_length() + 7) // 8, "big")
-    return bytes([tag, 0x80 | len(length)]) + length + content
-
-
-def _enc_integer(value: int) -> bytes:
-    return _tlv(0x02, value.to_bytes(value.bit_length() // 8 + 1, "big", signed=True))
-
-
-def _enc_oid(dotted: str) -> bytes:
-    arcs = [int(a) for a in dotted.split(".")]
-    out = bytearray()
-    for arc in [arcs[0] * 40 + arcs[1], *arcs[2:]]:
-        chunk = [arc & 0x7F]
-        arc >>= 7
-        while arc:
-            chunk.append(0x80 | (arc & 0x7F))
-            arc >>= 7
-        out += bytes(reversed(chunk))
-    return _tlv(0x06, bytes(out))
-
-
-def _generalized_time(node: _Der) -> tuple[str, datetime]:
-    text = _expect(node, 0x18, "genTime").content.decode("ascii", "replace")
-    digits, _, fraction = text.removesuffix("Z").partition(".")
-    if not text.endswith("Z") or len(digits) != 14 or not digits.isdigit():
-        raise ValueError(f"genTime {text!r} is not a UTC GeneralizedTime")
-    when = datetime.strptime(digits, "%Y%m%d%H%M%S").replace(tzinfo=UTC)
-    iso = when.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
-    return iso, when
+def _say(exc: Exception) -> str:
+    """asn1crypto's message on one line (it adds "while parsing ..." lines)."""
+    return " ".join(str(exc).split())
 
 
 # -- requests and responses --------------------------------------------------------------------
@@ -221,32 +116,49 @@ def _generalized_time(node: _Der) -> tuple[str, datetime]:
 
 def build_request(imprint: bytes, nonce: int) -> bytes:
     """A DER ``TimeStampReq``: version 1, SHA-256 ``imprint``, ``nonce``, certReq TRUE."""
-    algorithm = _tlv(0x30, _enc_oid(OID_SHA256) + b"\x05\x00")
-    message_imprint = _tlv(0x30, algorithm + _tlv(0x04, imprint))
-    return _tlv(0x30, _enc_integer(1) + message_imprint + _enc_integer(nonce) + b"\x01\x01\xff")
+    request = tsp.TimeStampReq(
+        {
+            "version": "v1",
+            "message_imprint": {
+                "hash_algorithm": {"algorithm": "sha256", "parameters": core.Null()},
+                "hashed_message": imprint,
+            },
+            "nonce": nonce,
+            "cert_req": True,
+        }
+    )
+    return bytes(request.dump())
+
+
+class _TimeStampResp(tsp.TimeStampResp):  # type: ignore[misc]
+    """RFC 3161's ``TimeStampResp``, whose token is OPTIONAL: a refusal carries none
+    (asn1crypto 1.5 declares it required)."""
+
+    _fields: ClassVar[list[tuple[Any, ...]]] = [
+        ("status", tsp.PKIStatusInfo),
+        ("time_stamp_token", cms.ContentInfo, {"optional": True}),
+    ]
 
 
 def parse_response(data: bytes, url: str) -> bytes:
     """The token (DER ``ContentInfo``) of a ``TimeStampResp``; ``TimestampError`` unless the
     TSA granted the request."""
     try:
-        parts = _expect(_decode(data), 0x30, "TimeStampResp").children()
-        info = _expect(_at(parts, 0, "PKIStatusInfo"), 0x30, "PKIStatusInfo").children()
-        status = _integer(_at(info, 0, "status"), "status")
-        text = "; ".join(
-            s.content.decode("utf-8", "replace")
-            for s in (info[1].children() if len(info) > 1 and info[1].tag == 0x30 else [])
-        )
-    except ValueError as exc:
+        response = _TimeStampResp.load(data, strict=True)
+        info = response["status"]
+        status = int(info["status"])
+        text = "; ".join(s.contents.decode("utf-8", "replace") for s in info["status_string"])
+        token = response["time_stamp_token"]
+    except _MALFORMED as exc:
         raise TimestampError(
-            f"the TSA at {url} did not answer with an RFC 3161 timestamp response ({exc})"
+            f"the TSA at {url} did not answer with an RFC 3161 timestamp response ({_say(exc)})"
         ) from exc
     if status not in (0, 1):
         said = _STATUS.get(status, f"status {status}") + (f": {text}" if text else "")
         raise TimestampError(f"the TSA at {url} refused the request ({said})")
-    if len(parts) < 2:
+    if isinstance(token, core.Void):
         raise TimestampError(f"the TSA at {url} granted the request but sent no token")
-    return parts[1].raw
+    return bytes(token.dump())
 
 
 class _NoRedirect(urllib.request.HTTPRedirectHandler):
@@ -312,9 +224,10 @@ class TokenInfo:
 class _Token:
     info: TokenInfo
     gen: datetime
-    tst_info: bytes
+    tst_info: bytes  # the signed eContent, exactly as sent
     digest_oid: str
-    signed_attrs: _Der
+    signed_attrs: cms.CMSAttributes
+    signed_bytes: bytes  # what the signature covers, taken before any attribute is read
     signature_oid: str
     signature: bytes
     signer: x509.Certificate
@@ -327,44 +240,47 @@ def read_token(token: bytes) -> TokenInfo:
 
 
 def _parse_token(token: bytes) -> _Token:
-    content_info = _expect(_decode(token), 0x30, "ContentInfo").children()
-    if _oid(_at(content_info, 0, "contentType"), "contentType") != OID_SIGNED_DATA:
+    try:
+        return _read_token(token)
+    except _MALFORMED as exc:  # asn1crypto parses lazily: any access may meet a bad value
+        raise ValueError(_say(exc)) from exc
+
+
+def _read_token(token: bytes) -> _Token:
+    content_info = cms.ContentInfo.load(token, strict=True)
+    if content_info["content_type"].dotted != OID_SIGNED_DATA:
         raise ValueError("the token is not CMS SignedData")
-    wrapper = _expect(_at(content_info, 1, "content"), 0xA0, "content").children()
-    signed = _expect(_at(wrapper, 0, "SignedData"), 0x30, "SignedData").children()
-    encap = _expect(_at(signed, 2, "encapContentInfo"), 0x30, "encapContentInfo").children()
-    if _oid(_at(encap, 0, "eContentType"), "eContentType") != OID_TST_INFO:
+    signed = content_info["content"]
+    encap = signed["encap_content_info"]
+    if encap["content_type"].dotted != OID_TST_INFO:
         raise ValueError("the signed content is not a TSTInfo")
-    econtent = _expect(_at(encap, 1, "eContent"), 0xA0, "eContent").children()
-    tst_info = _octets(_at(econtent, 0, "eContent"), "eContent")
-    certificates = [
-        x509.load_der_x509_certificate(c.raw)
-        for node in signed[3:]
-        if node.tag == 0xA0
-        for c in node.children()
-        if c.tag == 0x30
+    if isinstance(encap["content"], core.Void):
+        raise ValueError("eContent is missing")
+    tst_info = bytes(encap["content"])
+    embedded = [
+        (choice.chosen, x509.load_der_x509_certificate(choice.chosen.dump()))
+        for choice in signed["certificates"]
+        if choice.name == "certificate"
     ]
-    signer_infos = _expect(signed[-1], 0x31, "signerInfos").children()
+    signer_infos = signed["signer_infos"]
     if len(signer_infos) != 1:
         raise ValueError(f"a token has one signer, this one has {len(signer_infos)}")
-    si = _expect(signer_infos[0], 0x30, "SignerInfo").children()
-    rest = si[3:]
-    if not rest or rest[0].tag != 0xA0:
+    signer_info = signer_infos[0]
+    signed_attrs = signer_info["signed_attrs"]
+    if isinstance(signed_attrs, core.Void):
         raise ValueError("the signer info has no signed attributes")
-    signed_attrs = rest[0]
-    signature_alg = _expect(_at(rest, 1, "signatureAlgorithm"), 0x30, "signatureAlgorithm")
-    signer = _find_signer(_at(si, 1, "signer identifier"), certificates)
-    tst = _expect(_decode(tst_info), 0x30, "TSTInfo").children()
-    imprint = _expect(_at(tst, 2, "messageImprint"), 0x30, "messageImprint").children()
-    iso, gen = _generalized_time(_at(tst, 4, "genTime"))
-    nonce = next((_integer(n, "nonce") for n in tst[5:] if n.tag == 0x02), None)
+    signed_bytes = _signed_bytes(signed_attrs)
+    signer = _find_signer(signer_info["sid"], embedded)
+    tst = tsp.TSTInfo.load(tst_info, strict=True)
+    imprint = tst["message_imprint"]
+    iso, gen = _gen_time(tst["gen_time"])
     info = TokenInfo(
         gen_time=iso,
-        policy=_oid(_at(tst, 1, "policy"), "policy"),
-        serial=_integer(_at(tst, 3, "serialNumber"), "serialNumber"),
-        nonce=nonce,
-        imprint_algorithm=_algorithm(_at(imprint, 0, "hashAlgorithm")),
-        imprint=_octets(_at(imprint, 1, "hashedMessage"), "hashedMessage"),
+        policy=tst["policy"].dotted,
+        serial=tst["serial_number"].native,
+        nonce=tst["nonce"].native,
+        imprint_algorithm=imprint["hash_algorithm"]["algorithm"].dotted,
+        imprint=imprint["hashed_message"].native,
         tsa_name=signer.subject.rfc4514_string(),
         certificate=signer.public_bytes(serialization.Encoding.DER),
     )
@@ -372,46 +288,63 @@ def _parse_token(token: bytes) -> _Token:
         info=info,
         gen=gen,
         tst_info=tst_info,
-        digest_oid=_algorithm(_at(si, 2, "digestAlgorithm")),
+        digest_oid=signer_info["digest_algorithm"]["algorithm"].dotted,
         signed_attrs=signed_attrs,
-        signature_oid=_algorithm(signature_alg),
-        signature=_octets(_at(rest, 2, "signature"), "signature"),
+        signed_bytes=signed_bytes,
+        signature_oid=signer_info["signature_algorithm"]["algorithm"].dotted,
+        signature=signer_info["signature"].native,
         signer=signer,
-        certificates=certificates,
+        certificates=[cert for _, cert in embedded],
     )
 
 
-def _algorithm(node: _Der) -> str:
-    return _oid(_at(_expect(node, 0x30, "AlgorithmIdentifier").children(), 0, "algorithm"), "alg")
+def _gen_time(value: core.GeneralizedTime) -> tuple[str, datetime]:
+    """RFC 3161 §2.4.2: genTime is UTC ("Z"), to the second at least; the ISO text keeps the
+    TSA's fraction of a second as sent."""
+    text = value.contents.decode("ascii", "replace")
+    digits, _, fraction = text.removesuffix("Z").partition(".")
+    if not text.endswith("Z") or len(digits) != 14 or not digits.isdigit():
+        raise ValueError(f"genTime {text!r} is not a UTC GeneralizedTime")
+    when = value.native
+    if not isinstance(when, datetime):  # asn1crypto's extended_datetime: year 0
+        raise ValueError(f"genTime {text!r} is out of range")
+    iso = when.strftime("%Y-%m-%dT%H:%M:%S") + (f".{fraction}" if fraction else "") + "Z"
+    return iso, when.replace(microsecond=0)
 
 
-def _find_signer(sid: _Der, certificates: list[x509.Certificate]) -> x509.Certificate:
-    for cert in certificates:
-        if sid.tag == 0x30:  # IssuerAndSerialNumber
-            issuer, serial = _expect(sid, 0x30, "sid").children()[:2]
-            tbs = _decode(cert.tbs_certificate_bytes).children()
-            offset = 1 if tbs[0].tag == 0xA0 else 0  # explicit [0] version
-            if tbs[offset + 2].raw == issuer.raw and cert.serial_number == _integer(serial, "sn"):
+def _find_signer(
+    sid: cms.SignerIdentifier, embedded: list[tuple[asn1_x509.Certificate, x509.Certificate]]
+) -> x509.Certificate:
+    for parsed, cert in embedded:
+        if sid.name == "issuer_and_serial_number":
+            wanted = sid.chosen
+            if (
+                parsed.issuer.dump() == wanted["issuer"].dump()  # the Name's DER, byte for byte
+                and cert.serial_number == wanted["serial_number"].native
+            ):
                 return cert
-        elif sid.tag == 0x80:  # [0] SubjectKeyIdentifier
-            try:
-                ski = cert.extensions.get_extension_for_class(x509.SubjectKeyIdentifier)
-            except x509.ExtensionNotFound:
-                continue
-            if ski.value.digest == sid.content:
-                return cert
+        elif parsed.key_identifier == sid.chosen.native:  # [0] SubjectKeyIdentifier
+            return cert
     raise ValueError("the token does not include the TSA's signing certificate")
 
 
-def _attributes(signed_attrs: _Der) -> dict[str, list[_Der]]:
-    found: dict[str, list[_Der]] = {}
-    for attribute in signed_attrs.children():
-        parts = _expect(attribute, 0x30, "Attribute").children()
-        oid = _oid(_at(parts, 0, "attrType"), "attrType")
+def _attributes(signed_attrs: cms.CMSAttributes) -> dict[str, cms.SetOfAny]:
+    """The signed attributes by type OID, each a SET OF values parsed by its type."""
+    found: dict[str, cms.SetOfAny] = {}
+    for attribute in signed_attrs:
+        oid = attribute["type"].dotted
         if oid in found:
             raise ValueError(f"signed attribute {oid} appears twice")
-        found[oid] = _expect(_at(parts, 1, "attrValues"), 0x31, "attrValues").children()
+        found[oid] = attribute["values"]
     return found
+
+
+def _signed_bytes(signed_attrs: cms.CMSAttributes) -> bytes:
+    """RFC 5652 §5.4: the signature covers the signed attributes as an explicit SET OF: their
+    content bytes as sent under a SET OF tag. Call it before reading any attribute: asn1crypto
+    re-encodes, and so re-sorts, a SET OF whose parsed values it has touched (reading an absent
+    DEFAULT field is enough), and ``contents`` would then no longer be the bytes sent."""
+    return bytes(cms.CMSAttributes(contents=signed_attrs.contents).dump())
 
 
 @dataclass(frozen=True, slots=True)
@@ -439,18 +372,18 @@ def verify_token(
     """
     try:
         parsed = _parse_token(token)
-    except (ValueError, IndexError) as exc:
+    except ValueError as exc:
         return TokenCheck(
             False, f"the token is not a well-formed RFC 3161 token: {exc}", None, None
         )
     try:
         trusted = [x509.load_der_x509_certificate(c) for c in trusted_certs or []]
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         return TokenCheck(False, f"a trusted CA certificate is unreadable: {exc}", None, None)
     try:
         reason = _check(parsed, checkpoint, trusted if trusted_certs is not None else None)
-    except (ValueError, IndexError) as exc:
-        reason = f"the token is not a well-formed RFC 3161 token: {exc}"
+    except _MALFORMED as exc:  # an attribute's values are parsed only now
+        reason = f"the token is not a well-formed RFC 3161 token: {_say(exc)}"
     return TokenCheck(not reason, reason, parsed.info.gen_time, parsed.info.tsa_name)
 
 
@@ -467,19 +400,18 @@ def _check(token: _Token, checkpoint: Checkpoint, trusted: list[x509.Certificate
         return f"unsupported signature digest algorithm {token.digest_oid}"
     attributes = _attributes(token.signed_attrs)
     content_type = attributes.get(OID_CONTENT_TYPE, [])
-    if len(content_type) != 1 or _oid(content_type[0], "contentType") != OID_TST_INFO:
+    if len(content_type) != 1 or content_type[0].dotted != OID_TST_INFO:
         return "the signed contentType attribute is not TSTInfo"
     message_digest = attributes.get(OID_MESSAGE_DIGEST, [])
-    if len(message_digest) != 1 or _octets(message_digest[0], "messageDigest") != _digest(
-        digest, token.tst_info
-    ):
+    if len(message_digest) != 1 or message_digest[0].native != _digest(digest, token.tst_info):
         return "the messageDigest attribute is not the hash of the TSTInfo"
     ess = _ess_mismatch(attributes, token.signer)
     if ess:
         return ess
-    signed_bytes = b"\x31" + token.signed_attrs.raw[1:]  # signed as an explicit SET OF
     try:
-        _verify_signature(token.signer, digest, token.signature_oid, token.signature, signed_bytes)
+        _verify_signature(
+            token.signer, digest, token.signature_oid, token.signature, token.signed_bytes
+        )
     except InvalidSignature:
         return "the TSA's signature does not verify"
     except (ValueError, TypeError, UnsupportedAlgorithm) as exc:
@@ -493,26 +425,21 @@ def _digest(algorithm: type[hashes.HashAlgorithm], data: bytes) -> bytes:
     return hasher.finalize()
 
 
-def _ess_mismatch(attributes: dict[str, list[_Der]], signer: x509.Certificate) -> str:
+def _ess_mismatch(attributes: dict[str, cms.SetOfAny], signer: x509.Certificate) -> str:
     """RFC 3161/5035: the signed attributes must name the signing certificate by hash."""
     der = signer.public_bytes(serialization.Encoding.DER)
     if OID_SIGNING_CERT_V2 in attributes:
-        values = attributes[OID_SIGNING_CERT_V2]
-        ids = _expect(values[0], 0x30, "SigningCertificateV2").children()[0].children()
-        first = _expect(ids[0], 0x30, "ESSCertIDv2").children()
-        algorithm = _algorithm(first[0]) if first[0].tag == 0x30 else OID_SHA256
-        cert_hash = first[1] if first[0].tag == 0x30 else first[0]
+        cert_id = attributes[OID_SIGNING_CERT_V2][0]["certs"][0]  # ESSCertIDv2
+        algorithm = cert_id["hash_algorithm"]["algorithm"].dotted  # DEFAULT sha256
         hash_class = _HASHES.get(algorithm)
         if hash_class is None:
             return f"unsupported ESS certificate hash algorithm {algorithm}"
     elif OID_SIGNING_CERT in attributes:
-        values = attributes[OID_SIGNING_CERT]
-        ids = _expect(values[0], 0x30, "SigningCertificate").children()[0].children()
-        cert_hash = _expect(ids[0], 0x30, "ESSCertID").children()[0]
+        cert_id = attributes[OID_SIGNING_CERT][0]["certs"][0]  # ESSCertID
         hash_class = hashes.SHA1
     else:
         return "the token does not name its signing certificate (no ESS attribute)"
-    if _octets(cert_hash, "certHash") != _digest(hash_class, der):
+    if cert_id["cert_hash"].native != _digest(hash_class, der):
         return "the ESS signing-certificate attribute names another certificate"
     return ""
 
@@ -586,7 +513,7 @@ def load_pem_certs(pem: bytes, name: str = "the CA file") -> list[bytes]:
     """The certificates (DER) in a PEM file; ``TimestampError`` when it holds none."""
     try:
         certs = x509.load_pem_x509_certificates(pem)
-    except ValueError as exc:
+    except (ValueError, x509.InvalidVersion) as exc:
         raise TimestampError(f"{name} holds no readable PEM certificate") from exc
     return [c.public_bytes(serialization.Encoding.DER) for c in certs]
 
@@ -608,7 +535,7 @@ def request_token(
     token = parse_response(_post(url, build_request(imprint, nonce), timeout), url)
     try:
         info = read_token(token)
-    except (ValueError, IndexError) as exc:
+    except ValueError as exc:
         raise TimestampError(f"the TSA at {url} sent a malformed token ({exc})") from exc
     if info.imprint_algorithm != OID_SHA256 or info.imprint != imprint:
         raise TimestampError(f"the TSA at {url} timestamped something else than was asked")
