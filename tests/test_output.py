@@ -125,3 +125,20 @@ def test_lists_say_how_much_was_shown(long_vault: Path) -> None:
     ):
         done = run_dalil(*command, "--vault", long_vault)
         assert done.returncode == 0 and "showing " in done.stdout, command
+
+
+def test_arabic_in_tables_and_json_is_in_logical_order(long_vault: Path) -> None:
+    """Arabic (and a mixed Arabic-Latin title with Arabic-Indic digits) comes out exactly as
+    typed — logical order, no shaping, no escapes — in a table and in JSON; the terminal or
+    the program reading it does the display."""
+    title = "محمد عبد الله (Mohammad) ١٢٣"
+    made = run_dalil("cases", "new", title, "--vault", long_vault, "--as", "amina", "--json")
+    assert made.returncode == 0, made.stderr
+    case = json.loads(made.stdout)["case"]
+    table = run_dalil("cases", "list", "--vault", long_vault)
+    assert title in table.stdout
+    listed = run_dalil("cases", "list", "--vault", long_vault, "--json")
+    assert title in listed.stdout  # not \\u escapes
+    assert any(c.get("title") == title for c in json.loads(listed.stdout)["cases"])
+    shown = run_dalil("cases", "show", case, "--vault", long_vault)
+    assert title in shown.stdout
