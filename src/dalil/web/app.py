@@ -113,6 +113,7 @@ def create_app(vault_root: Path, *, secure_cookies: bool = False) -> FastAPI:
         api,
         crops,
         estimates,
+        exports,
         family,
         images,
         login,
@@ -122,7 +123,7 @@ def create_app(vault_root: Path, *, secure_cookies: bool = False) -> FastAPI:
         upload,
     )
 
-    modules = (login, pages, queues, people, images, crops, api, upload, family, estimates)
+    modules = (login, pages, queues, people, images, crops, api, upload, family, estimates, exports)
     routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)
