@@ -22,6 +22,10 @@ class UsageError(DalilError):
     """Bad arguments or input: nothing was changed."""
 
 
+class NotFound(UsageError):
+    """What was named does not exist, or could not name anything (the web answers 404)."""
+
+
 class VaultError(DalilError):
     """The vault is missing, locked, or of an unknown format."""
 

@@ -17,7 +17,7 @@ from typing import Any
 from argon2 import PasswordHasher
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
-from dalil import signing
+from dalil import i18n, signing
 from dalil.catalog import atomic
 from dalil.errors import UsageError
 from dalil.ledger.log import Ledger
@@ -60,6 +60,8 @@ class User:
     disabled: bool
     blur: int
     greyscale: bool
+    language: str | None = None  # the pages' language; None: what the browser asks for
+    digits: str = "western"  # digits shown Western or Arabic-Indic (dalil.i18n.DIGITS)
 
     def may(self, permission: str) -> bool:
         return not self.disabled and self.role in PERMISSIONS[permission]
@@ -67,13 +69,16 @@ class User:
 
 def get(conn: sqlite3.Connection, name: str) -> User | None:
     row = conn.execute(
-        "SELECT u.name, u.role, u.disabled, COALESCE(s.blur, 3), COALESCE(s.greyscale, 1)"
+        "SELECT u.name, u.role, u.disabled, COALESCE(s.blur, 3), COALESCE(s.greyscale, 1),"
+        " s.language, COALESCE(s.digits, 'western')"
         " FROM users u LEFT JOIN user_settings s ON s.name = u.name WHERE u.name = ?",
         (name,),
     ).fetchone()
     if row is None:
         return None
-    return User(str(row[0]), str(row[1]), bool(row[2]), int(row[3]), bool(row[4]))
+    language = str(row[5]) if row[5] in i18n.LANGUAGES else None
+    digits = str(row[6]) if row[6] in i18n.DIGITS else "western"
+    return User(str(row[0]), str(row[1]), bool(row[2]), int(row[3]), bool(row[4]), language, digits)
 
 
 def list_users(conn: sqlite3.Connection) -> list[dict[str, Any]]:
@@ -367,14 +372,27 @@ def set_password(
         conn.execute("UPDATE sessions SET revoked = 1 WHERE user = ?", (name,))
 
 
-def set_display(conn: sqlite3.Connection, name: str, blur: int, greyscale: bool) -> None:
-    """A user's own display settings (working state, not evidence: no ledger event)."""
+def set_display(
+    conn: sqlite3.Connection,
+    name: str,
+    blur: int,
+    greyscale: bool,
+    language: str | None = None,
+    digits: str = "western",
+) -> None:
+    """A user's own display settings (working state, not evidence: no ledger event):
+    ``language`` None follows the browser."""
     if blur not in BLUR_LEVELS:
         raise UsageError(f"blur is one of {BLUR_LEVELS}")
+    if language is not None and language not in i18n.LANGUAGES:
+        raise UsageError(f"language is one of {', '.join(i18n.LANGUAGES)}")
+    if digits not in i18n.DIGITS:
+        raise UsageError(f"digits are one of {', '.join(i18n.DIGITS)}")
     with atomic(conn):
         conn.execute(
-            "INSERT OR REPLACE INTO user_settings (name, blur, greyscale) VALUES (?, ?, ?)",
-            (name, blur, int(greyscale)),
+            "INSERT OR REPLACE INTO user_settings (name, blur, greyscale, language, digits)"
+            " VALUES (?, ?, ?, ?, ?)",
+            (name, blur, int(greyscale), language, digits),
         )
 
 

@@ -152,3 +152,19 @@ def test_public_messages() -> None:
     assert public("queues: unverified, proposed") == "queues: unverified, proposed"
     assert public("no item matches 'ab/cd'") == "no item matches 'ab/cd'"
     assert public("dates like 2014/05/03 stay") == "dates like 2014/05/03 stay"
+
+
+def test_an_unknown_address_or_item_is_a_page_saying_so(web_vault: Vault) -> None:
+    """Not raw JSON, not 400: a 404 page in the workspace's look, with the way back; JSON
+    clients still get JSON."""
+    from dalil.web.app import create_app
+
+    with TestClient(create_app(web_vault.root)) as client:
+        log_in(client, ROLE_USERS["investigator"])
+        for path in ("/no/such/page", "/items/doesnotexist", "/items/" + "0" * 64):
+            r = client.get(path)
+            assert r.status_code == 404, (path, r.status_code)
+            assert r.headers["content-type"].startswith("text/html"), path
+            assert "Back to the dashboard" in r.text and "<nav" in r.text, path
+        r = client.get("/no/such/page", headers={"accept": "application/json"})
+        assert r.status_code == 404 and r.json()["error"]

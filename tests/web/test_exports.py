@@ -44,7 +44,7 @@ def test_cases_and_identifiers_as_csv_and_xlsx(web_vault: Vault) -> None:
             csv.reader(io.StringIO(client.get("/export/identifiers.csv").text.lstrip("\ufeff")))
         )
         assert ids[0][:4] == ["case", "type", "value", "state"]
-        assert ["detainee", "4721"] == ids[1][1:3] and ids[1][3] == "unverified"
+        assert ids[1][1:3] == ["detainee", "4721"] and ids[1][3] == "unverified"
         xlsx = load_workbook(io.BytesIO(client.get("/export/identifiers.xlsx").content))
         assert xlsx["identifiers"]["C2"].value == "4721"
         assert client.get("/export/cases.ods").status_code == 404

@@ -38,6 +38,7 @@ def _path_values(vault: Vault) -> dict[str, str]:
         "name": "nobody-at-all",
         "job_id": "000000000000",
         "queue": "unverified",
+        "form": "csv",
         "number": "1",  # a saved estimate (none: 404 for those allowed)
     }
 

@@ -686,6 +686,13 @@ def migrate(conn: sqlite3.Connection, db_path: Path | None = None) -> list[str]:
     columns = {str(r[1]) for r in conn.execute("PRAGMA statedb.table_info(sessions)")}
     if "sealed_key" not in columns:  # a person's key, sealed with their session's token
         conn.execute("ALTER TABLE statedb.sessions ADD COLUMN sealed_key TEXT")
+    settings = {str(r[1]) for r in conn.execute("PRAGMA statedb.table_info(user_settings)")}
+    if "language" not in settings:  # the language of the pages (NULL: the browser's)
+        conn.execute("ALTER TABLE statedb.user_settings ADD COLUMN language TEXT")
+    if "digits" not in settings:  # digits shown Western or Arabic-Indic (never stored so)
+        conn.execute(
+            "ALTER TABLE statedb.user_settings ADD COLUMN digits TEXT NOT NULL DEFAULT 'western'"
+        )
     done = set(applied(conn))
     pending = [m for m in MIGRATIONS if m.name not in done]
     if pending and done and db_path is not None:

@@ -6,7 +6,7 @@ import json
 import sqlite3
 from typing import Any
 
-from dalil.errors import UsageError
+from dalil.errors import NotFound, UsageError
 
 _HEX = set("0123456789abcdef")
 
@@ -15,13 +15,13 @@ def resolve_item(conn: sqlite3.Connection, ref: str) -> str:
     """The full SHA-256 of an item given as ``sha256:<hex>``, full hex, or a unique prefix."""
     prefix = ref.strip().lower().removeprefix("sha256:")
     if len(prefix) < 4 or not set(prefix) <= _HEX:
-        raise UsageError(f"{ref!r} is not an item hash or a prefix of at least 4 hex digits")
+        raise NotFound(f"{ref!r} is not an item hash or a prefix of at least 4 hex digits")
     rows = conn.execute(
         "SELECT sha256 FROM items WHERE sha256 >= ? AND sha256 < ? ORDER BY sha256 LIMIT 2",
         (prefix, prefix + "g"),
     ).fetchall()
     if not rows:
-        raise UsageError(f"no item matches {ref!r}")
+        raise NotFound(f"no item matches {ref!r}")
     if len(rows) > 1:
         raise UsageError(f"{ref!r} matches several items; give more digits")
     return str(rows[0][0])

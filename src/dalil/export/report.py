@@ -47,6 +47,7 @@ from reportlab.platypus import Image as PdfImage
 
 from dalil import i18n
 from dalil.errors import UsageError
+from dalil.i18n import N_
 from dalil.i18n import pdf as rtl
 from dalil.ingest import decode
 from dalil.store import write_atomic
@@ -68,10 +69,6 @@ enlarged back to :data:`BLUR_SIDE` px and Gaussian-blurred with this radius."""
 _FONT_DIRS = ("/usr/share/fonts/truetype/dejavu", "/usr/share/fonts/TTF", "/usr/share/fonts/dejavu")
 _CONTROL = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")
 _HEX64 = re.compile(r"[0-9a-f]{64}")
-
-
-def N_(message: str) -> str:  # gettext's name for "translated later"
-    return message
 
 
 _META_FIELDS = (

@@ -33,6 +33,23 @@ _TO_ARABIC_INDIC = str.maketrans("0123456789", "٠١٢٣٤٥٦٧٨٩")
 _TO_WESTERN = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
 
 
+def N_(message: str) -> str:
+    """Mark ``message`` for translation where it is defined (a constant); it is translated
+    where it is shown (``_(value)`` in a template)."""
+    return message
+
+
+ROLE_NAMES = (
+    N_("admin"),
+    N_("archivist"),
+    N_("investigator"),
+    N_("reviewer"),
+    N_("liaison"),
+    N_("auditor"),
+)
+"""The roles of :data:`dalil.users.ROLES`, marked for translation (a test checks they agree)."""
+
+
 def catalogue_path(language: str) -> Path:
     """The gettext catalogue (a ``.po`` file) of ``language``."""
     return HERE / f"{language}.po"

@@ -18,6 +18,7 @@ METHODS: list[tuple[str, str]] = [
     ("web/templates/**.html", "jinja2.ext:babel_extract"),
     ("web/**.py", "python"),
     ("export/report.py", "python"),
+    ("i18n/__init__.py", "python"),
 ]
 """Where readers' texts are, relative to the ``dalil`` package, and how to read each."""
 
@@ -26,16 +27,23 @@ OPTIONS = {"web/templates/**.html": {"trimmed": "true"}}
 
 
 def extract() -> dict[str, list[tuple[str, int]]]:
-    """Every message of the sources, with where it is (file relative to the package, line)."""
+    """Every message of the sources, with where it is (file relative to the package, line);
+    a plural message (``ngettext``) is keyed by its singular."""
+    return {key: places for key, (_, places) in _extracted().items()}
+
+
+def _extracted() -> dict[str, tuple[str | tuple[str, str], list[tuple[str, int]]]]:
+    """Each message's id as Babel gives it (a (singular, plural) pair for ``ngettext``)."""
     from babel.messages.extract import extract_from_dir
 
-    found: dict[str, list[tuple[str, int]]] = {}
+    found: dict[str, tuple[str | tuple[str, str], list[tuple[str, int]]]] = {}
     for filename, line, message, _comments, _context in extract_from_dir(
         str(PACKAGE), METHODS, options_map=OPTIONS
     ):
-        for one in message if isinstance(message, tuple) else (message,):
-            if one:
-                found.setdefault(one, []).append((filename, line))
+        key = message[0] if isinstance(message, tuple) else message
+        if key:
+            ident = (message[0], message[1]) if isinstance(message, tuple) else message
+            found.setdefault(key, (ident, []))[1].append((filename, line))
     return found
 
 
@@ -53,7 +61,12 @@ def untranslated(language: str) -> list[str]:
     missing = []
     for message in extract():
         entry = catalogue.get(message)
-        if entry is None or not entry.string or entry.fuzzy:
+        strings = (
+            entry.string
+            if entry is not None and isinstance(entry.string, tuple)
+            else ((entry.string,) if entry is not None else ("",))
+        )
+        if entry is None or entry.fuzzy or not all(strings):
             missing.append(message)
     return missing
 
@@ -65,8 +78,8 @@ def update() -> dict[str, list[str]]:
     from babel.messages.pofile import write_po
 
     template = Catalog(project="Dalil", charset="utf-8")
-    for message, places in extract().items():
-        template.add(message, locations=places)
+    for ident, places in _extracted().values():
+        template.add(ident, locations=places)
     out: dict[str, list[str]] = {}
     for language in LANGUAGES:
         if language == DEFAULT_LANGUAGE:

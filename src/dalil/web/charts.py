@@ -6,7 +6,9 @@ presentation attributes).
   interval shaded behind them, the estimate marked;
 - :func:`strata` — observed and estimated people per stratum, the interval as a whisker.
 
-Every text placed in a chart is escaped here; the result is safe markup for a template.
+Every text placed in a chart is escaped here; the result is safe markup for a template. Texts
+are in the language of the page being rendered, numbers in the reader's digits
+(:mod:`dalil.web.render`): call these while the page renders (from its template) for both.
 """
 
 from __future__ import annotations
@@ -17,6 +19,7 @@ from typing import Any
 from markupsafe import Markup, escape
 
 from dalil.estimate import words
+from dalil.web.render import gettext, shown
 
 WIDTH = 640
 HEIGHT = 240
@@ -40,7 +43,8 @@ def ticks(lo: float, hi: float, count: int = 5) -> list[float]:
 
 
 def _number(value: float) -> str:
-    return f"{value:,.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.2g}"
+    """``value`` as a chart shows it, in the reader's digits."""
+    return shown(f"{value:,.0f}" if abs(value) >= 10 or value == int(value) else f"{value:.2g}")
 
 
 def _f(value: float) -> str:
@@ -76,9 +80,22 @@ def histogram(
         f'<svg class="estimate-chart" viewBox="0 0 {WIDTH} {HEIGHT}" width="{WIDTH}"'
         f' height="{HEIGHT}" role="img" aria-labelledby="hist-title hist-desc" xmlns="http://www.w3.org/2000/svg">',
         f'<title id="hist-title">{escape(title)}</title>',
-        f'<desc id="hist-desc">{len(counts)} bars from {_number(x0)} to {_number(x1)}; the'
-        f" {words.percent(level)} interval, {escape(words.interval(*interval))}, is shaded;"
-        f" the estimate, {_number(estimate)}, is the dark line.</desc>",
+        '<desc id="hist-desc">'
+        + escape(
+            gettext(
+                "%(bars)s bars from %(low)s to %(high)s; the %(level)s interval, %(interval)s,"
+                " is shaded; the estimate, %(estimate)s, is the dark line."
+            )
+            % {
+                "bars": shown(len(counts)),
+                "low": _number(x0),
+                "high": _number(x1),
+                "level": shown(words.percent(level)),
+                "interval": shown(words.interval(*interval)),
+                "estimate": _number(estimate),
+            }
+        )
+        + "</desc>",
         f'<rect class="interval" x="{_f(x(lo))}" y="{TOP}" width="{_f(x(hi) - x(lo))}"'
         f' height="{plot_h}" fill="#fff3c4"/>',
     ]
@@ -88,8 +105,7 @@ def histogram(
             parts.append(
                 f'<rect class="bar" x="{_f(left)}" y="{_f(y(c))}"'
                 f' width="{_f(max(right - left - 1, 0.5))}" height="{_f(y(0) - y(c))}"'
-                f' fill="#78909c"><title>{_number(edges[i])} to {_number(edges[i + 1])}: {c}'
-                " draws</title></rect>"
+                f' fill="#78909c"><title>{escape(_bar(edges[i], edges[i + 1], c))}</title></rect>'
             )
     if x0 <= estimate <= x1:
         parts.append(
@@ -99,11 +115,19 @@ def histogram(
     parts += _axes(
         [(x(t), _number(t)) for t in ticks(x0, x1)],
         [(y(t), _number(t)) for t in ticks(0, top, 4)],
-        "people in all (N)",
-        "draws",
+        gettext("people in all (N)"),
+        gettext("draws"),
     )
     parts.append("</svg>")
     return Markup("".join(parts))
+
+
+def _bar(low: float, high: float, draws: int) -> str:
+    return gettext("%(low)s to %(high)s: %(n)s draws") % {
+        "low": _number(low),
+        "high": _number(high),
+        "n": shown(draws),
+    }
 
 
 def _axes(
@@ -166,10 +190,17 @@ def strata(parts: dict[str, dict[str, Any]], level: float) -> Markup:
         f'<svg class="estimate-chart" viewBox="0 0 {WIDTH} {height}" width="{WIDTH}"'
         f' height="{height}" role="img" aria-labelledby="strata-title strata-desc"'
         ' xmlns="http://www.w3.org/2000/svg">',
-        '<title id="strata-title">Observed and estimated people per stratum</title>',
-        f'<desc id="strata-desc">For each of {len(names)} strata: a grey bar of the people on'
-        " the lists, a bar of the estimate, and a line for its"
-        f" {words.percent(level)} interval.</desc>",
+        '<title id="strata-title">'
+        + escape(gettext("Observed and estimated people per stratum"))
+        + '</title><desc id="strata-desc">'
+        + escape(
+            gettext(
+                "For each of %(n)s strata: a grey bar of the people on the lists, a bar of the"
+                " estimate, and a line for its %(level)s interval."
+            )
+            % {"n": shown(len(names)), "level": shown(words.percent(level))}
+        )
+        + "</desc>",
     ]
     for i, name in enumerate(names):
         part = parts[name]
@@ -177,15 +208,17 @@ def strata(parts: dict[str, dict[str, Any]], level: float) -> Markup:
         observed, est = float(part["observed"]), float(part["estimate"])
         lo, hi = _ends(part["interval"])
         mid = top + ROW / 2
+        estimated = gettext("%(name)s: estimated %(n)s") % {"name": name, "n": _number(est)}
+        seen = gettext("%(name)s: observed %(n)s") % {"name": name, "n": _number(observed)}
         out.append(
             f'<text class="stratum" x="{label_w - 8}" y="{_f(mid + 4)}" text-anchor="end"'
             f' font-size="12">{escape(name)}</text>'
             f'<rect class="estimated" x="{label_w}" y="{_f(top + 4)}"'
             f' width="{_f(x(est) - label_w)}" height="{ROW - 8}" fill="#b0bec5">'
-            f"<title>{escape(name)}: estimated {_number(est)}</title></rect>"
+            f"<title>{escape(estimated)}</title></rect>"
             f'<rect class="observed" x="{label_w}" y="{_f(top + 8)}"'
             f' width="{_f(x(observed) - label_w)}" height="{ROW - 16}" fill="#455a64">'
-            f"<title>{escape(name)}: observed {_number(observed)}</title></rect>"
+            f"<title>{escape(seen)}</title></rect>"
             f'<line class="whisker" x1="{_f(x(lo))}" x2="{_f(x(hi))}" y1="{_f(mid)}"'
             f' y2="{_f(mid)}" stroke="#b71c1c" stroke-width="2"/>'
         )
@@ -199,8 +232,9 @@ def strata(parts: dict[str, dict[str, Any]], level: float) -> Markup:
             f'<text class="tick-label" x="{_f(x(t))}" y="{base + 16}" text-anchor="middle"'
             f' font-size="11">{escape(_number(t))}</text>'
         )
+    people = escape(gettext("people"))
     out.append(
         f'<text class="axis-label" x="{(label_w + WIDTH - RIGHT) / 2:.0f}" y="{height - 4}"'
-        ' text-anchor="middle" font-size="12">people</text></svg>'
+        f' text-anchor="middle" font-size="12">{people}</text></svg>'
     )
     return Markup("".join(out))

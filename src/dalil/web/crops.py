@@ -19,8 +19,10 @@ from typing import Any
 
 from fastapi import APIRouter, HTTPException, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from markupsafe import escape
 from PIL import Image
 
+from dalil import i18n
 from dalil.cases import model
 from dalil.ingest import decode
 from dalil.store import write_atomic
@@ -31,6 +33,7 @@ from dalil.web.guard import GuardedRoute
 from dalil.web.images import LookParam
 from dalil.web.params import AnnotationId
 from dalil.web.redirects import current_page
+from dalil.web.render import language_of
 
 router = APIRouter(route_class=GuardedRoute)
 
@@ -163,9 +166,10 @@ def crop_reveal(request: Request, annotation: AnnotationId, user: Reveal) -> Res
     details: dict[str, Any] = {"via": "web review", "region": region, "annotation": annotation}
     images.record_reveal(request, user, sha, images.region_grant(sha, region), details)
     if request.headers.get("hx-request"):
+        gettext = i18n.translations(language_of(request, user)).gettext
+        alt = escape(gettext("the region the value was read from, unblurred"))
         return Response(
-            f'<img class="crop revealed" src="/review/{annotation}/crop/view"'
-            ' alt="the region the value was read from, unblurred">',
+            f'<img class="crop revealed" src="/review/{annotation}/crop/view" alt="{alt}">',
             media_type="text/html",
         )
     return RedirectResponse(current_page(request, "/review"), status_code=303)

@@ -25,6 +25,7 @@ in many places.
 from __future__ import annotations
 
 import re
+from collections.abc import Callable
 from typing import Any
 
 from dalil import users
@@ -37,15 +38,21 @@ _BASE64 = re.compile(r"[A-Za-z0-9+/_=-]")
 
 PROVENANCE_FIELDS = ("camera_serial", "gps_lat", "gps_lon", "gps_alt")
 
+Words = Callable[[str], str]
+"""A translation function (``gettext``) for the notes that replace what is removed."""
 
-def _blob(match: re.Match[str]) -> str:
+
+def _as_written(message: str) -> str:
+    return message
+
+
+def _blob(match: re.Match[str], gettext: Words) -> str:
     text = match.group(0)
     letters = len(_BASE64.findall(text))
     if letters < MIN_BLOB:
         return text
-    return f"[picture or binary data removed: {letters} characters]" + (
-        " " if text[-1:].isspace() else ""
-    )
+    note = gettext("[picture or binary data removed: %(n)s characters]") % {"n": letters}
+    return note + (" " if text[-1:].isspace() else "")
 
 
 def _binary_looking(text: str) -> bool:
@@ -55,30 +62,32 @@ def _binary_looking(text: str) -> bool:
     return odd > len(text) // 10
 
 
-def scrub_text(text: str) -> str:
-    """``text`` without picture or binary content (see the module's docstring)."""
+def scrub_text(text: str, gettext: Words = _as_written) -> str:
+    """``text`` without picture or binary content (see the module's docstring); what is
+    removed is named in ``gettext``'s language."""
     if _binary_looking(text):
-        return f"[binary data removed: {len(text)} characters]"
+        return gettext("[binary data removed: %(n)s characters]") % {"n": len(text)}
     if len(text) < MIN_BLOB:
         return text
-    return _RUN.sub(_blob, text)
+    return _RUN.sub(lambda match: _blob(match, gettext), text)
 
 
-def scrub(value: Any) -> Any:
+def scrub(value: Any, gettext: Words = _as_written) -> Any:
     """A copy of ``value`` (metadata as JSON: dicts, lists, strings, numbers) with every
     string passed through :func:`scrub_text`."""
     if isinstance(value, str):
-        return scrub_text(value)
+        return scrub_text(value, gettext)
     if isinstance(value, dict):
-        return {k: scrub(v) for k, v in value.items()}
+        return {k: scrub(v, gettext) for k, v in value.items()}
     if isinstance(value, list | tuple):
-        return [scrub(v) for v in value]
+        return [scrub(v, gettext) for v in value]
     return value
 
 
-def item(user: users.User, detail: dict[str, Any]) -> dict[str, Any]:
-    """An item's detail (:func:`dalil.catalog.queries.item_detail`) as ``user`` may see it."""
-    shown: dict[str, Any] = scrub(detail)
+def item(user: users.User, detail: dict[str, Any], gettext: Words = _as_written) -> dict[str, Any]:
+    """An item's detail (:func:`dalil.catalog.queries.item_detail`) as ``user`` may see it;
+    notes of what was removed in ``gettext``'s language (a page's; the API's are English)."""
+    shown: dict[str, Any] = scrub(detail, gettext)
     if user.may("provenance"):
         return shown
     shown["metadata"] = {

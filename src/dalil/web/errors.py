@@ -15,13 +15,14 @@ import re
 from urllib.parse import quote
 
 from fastapi import FastAPI, Request
-from fastapi.exceptions import HTTPException, RequestValidationError
+from fastapi.exceptions import RequestValidationError
 from fastapi.responses import HTMLResponse, JSONResponse, RedirectResponse, Response
+from starlette.exceptions import HTTPException  # also what routing raises for an unknown path
 
-from dalil.errors import DalilError, UsageError, VaultError
+from dalil.errors import DalilError, NotFound, UsageError, VaultError
 from dalil.vault import Vault
 from dalil.web import auth, params
-from dalil.web.render import TEMPLATES
+from dalil.web.render import render
 
 _PATH = re.compile(r"""(?<![\w.:/~-])(?:~|\.{1,2})?/(?:[^\s/'"():;,]+/)*[^\s/'"():;,]*""")
 """An absolute or relative file-system path (two components at least, see :func:`public`)."""
@@ -45,10 +46,16 @@ def error_response(request: Request, status: int, message: str) -> Response:
     message = public(message, getattr(request.app.state, "vault", None))
     if request.url.path.startswith("/api/") or request.headers.get("accept") == "application/json":
         return JSONResponse({"error": message}, status_code=status)
-    return TEMPLATES.TemplateResponse(
+    session = auth.session_of(request)
+    return render(
         request,
         "error.html",
-        {"status": status, "message": message, "session": auth.session_of(request)},
+        {
+            "status": status,
+            "message": message,
+            "session": session,
+            "user": session and session.user,
+        },
         status_code=status,
     )
 
@@ -67,6 +74,8 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(HTTPException)
     async def _http_error(request: Request, exc: HTTPException) -> Response:
+        if exc.status_code == 404 and exc.detail == "Not Found":  # no such page at all
+            return error_response(request, 404, "There is no page at this address.")
         return error_response(request, exc.status_code, str(exc.detail))
 
     @app.exception_handler(RequestValidationError)
@@ -76,7 +85,9 @@ def install(app: FastAPI) -> None:
     @app.exception_handler(DalilError)
     async def _dalil_error(request: Request, exc: DalilError) -> Response:
         status = 409 if isinstance(exc, VaultError) and "busy" in str(exc) else 400
-        if isinstance(exc, UsageError) and str(exc).startswith("no "):
+        if isinstance(exc, NotFound) or (
+            isinstance(exc, UsageError) and str(exc).startswith("no ")
+        ):
             status = 404
         return error_response(request, status, str(exc))
 

@@ -15,28 +15,23 @@ Every route needs the ``estimates`` permission (admin, investigator, auditor).
 
 from __future__ import annotations
 
+import math
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Path, Request
 from fastapi.responses import HTMLResponse, Response
+from markupsafe import Markup
 from starlette.concurrency import run_in_threadpool
 
 from dalil import users
 from dalil.errors import UsageError
-from dalil.estimate import MAX_SEED, METHODS
+from dalil.estimate import MAX_SEED, METHODS, words
 from dalil.estimate.saved import compute, record, runs, show
 from dalil.estimate.vault import STRATA, capture
-from dalil.estimate.words import (
-    METHOD_NAMES,
-    interval,
-    meaning,
-    model_label,
-    model_weight,
-    percent,
-    unseen,
-)
-from dalil.estimate.words import number as count_words
+from dalil.estimate.words import finite, model_label, unseen
+from dalil.i18n import N_
 from dalil.lists import list_lists
 from dalil.vault import Vault
 from dalil.web import auth, charts
@@ -44,7 +39,8 @@ from dalil.web.errors import public
 from dalil.web.guard import GuardedRoute
 from dalil.web.params import MAX_ROW
 from dalil.web.redirects import back
-from dalil.web.render import TEMPLATES, page
+from dalil.web.render import TEMPLATES, gettext, page, shown
+from dalil.web.sentences import Refused, Sentence
 
 router = APIRouter(route_class=GuardedRoute)
 
@@ -59,11 +55,175 @@ LEVELS = (0.8, 0.9, 0.95, 0.99)
 SHOWN_RUNS = 200
 
 
+METHOD_NAMES = {
+    "lcmcr": N_(
+        "the latent-class method (Bayesian; it lets people differ in how findable they are)"
+    ),
+    "dga": N_("Bayesian averaging over models of how the lists depend on each other"),
+    "loglinear": N_("the log-linear method (models of how the lists depend on each other)"),
+}
+"""Each method as a sentence names it: :data:`dalil.estimate.words.METHOD_NAMES`, marked for
+translation (``{{ _(name) }}``)."""
+assert METHOD_NAMES == words.METHOD_NAMES, "the methods' names differ from dalil.estimate.words"
+
+STRATA_WORDS = (
+    N_("sex"),
+    N_("birth decade"),
+    N_("birth year"),
+    N_("birth place"),
+    N_("arrest year"),
+    N_("arrest place"),
+    N_("death year"),
+    N_("branch"),
+)
+"""The stratum fields (:data:`dalil.estimate.vault.STRATA`, ``_`` shown as a space) as the
+form names them."""
+assert {s.replace("_", " ") for s in STRATA} <= set(STRATA_WORDS), "a stratum is not marked"
+
+
+# -- an estimate in words, in the page's language (dalil.estimate.words says it in English) ------
+
+
+def count_words(value: float | None) -> str:
+    """A count as people write it: whole, thousands separated; ``no end`` for an end of an
+    interval that has none."""
+    if value is None or not math.isfinite(value):
+        return gettext("no end")
+    return shown(f"{value:,.0f}")
+
+
+def percent(level: float) -> str:
+    """An interval's level, never rounded into a claim it does not make: ``99.9%``."""
+    return gettext("%(number)s%%") % {"number": shown(f"{round(float(level) * 100, 4):g}")}
+
+
+def interval(ends: Sequence[float | None]) -> str:
+    """An interval in words: ``689 to 799``, or ``713 or more (no upper end)``."""
+    lo, hi = ends
+    if hi is None or not math.isfinite(hi):
+        return gettext("%(low)s or more (no upper end)") % {"low": count_words(lo)}
+    return gettext("%(low)s to %(high)s") % {"low": count_words(lo), "high": count_words(hi)}
+
+
+def model_weight(model: dict[str, Any]) -> str:
+    for key in ("weight", "probability", "posterior"):
+        value = model.get(key)
+        if isinstance(value, int | float):
+            return shown(f"{value:.3f}")
+    return "—"
+
+
+def _interval_sentence(result: dict[str, Any], *, estimated: bool) -> str:
+    values = {"level": percent(float(result["level"])), "interval": interval(result["interval"])}
+    loglinear = result["method"] == "loglinear"
+    if not estimated:
+        return (
+            gettext("The %(level)s confidence interval is %(interval)s.")
+            if loglinear
+            else gettext("The %(level)s credible interval is %(interval)s.")
+        ) % values
+    return (
+        gettext(
+            "The %(level)s confidence interval is %(interval)s: numbers in that range are"
+            " consistent with the lists under the model's assumptions; it does not cover"
+            " mistakes in the assumptions."
+        )
+        if loglinear
+        else gettext(
+            "The %(level)s credible interval is %(interval)s: numbers in that range are"
+            " consistent with the lists under the model's assumptions; it does not cover"
+            " mistakes in the assumptions."
+        )
+    ) % values
+
+
+def meaning(result: dict[str, Any], unconfirmed: int | None = None) -> list[Markup]:
+    """What the estimate ``result`` says and cannot say, in paragraphs: the words of
+    :func:`dalil.estimate.words.meaning`, in the page's language, each list's name kept in its
+    own direction."""
+    lists = Markup(", ").join(Markup("<bdi>{}</bdi>").format(name) for name in result["lists"])
+    observed = int(result["observed"])
+    method = gettext(METHOD_NAMES.get(result["method"], result["method"]))
+    on = Markup(
+        gettext("%(observed)s people are on at least one of the %(count)s lists (%(lists)s).")
+    ) % {"observed": count_words(observed), "count": shown(len(result["lists"])), "lists": lists}
+    if not finite(result["estimate"]):
+        said = [
+            gettext("There is no estimate here."),
+            on,
+            gettext(
+                "The lists overlap too little for %(method)s to say how many people are on none"
+                " of them: the population held at least %(observed)s people, perhaps very many"
+                " more."
+            )
+            % {"method": method, "observed": count_words(observed)},
+            _interval_sentence(result, estimated=False),
+            gettext("Other lists, or lists that share more people, are needed for a number."),
+        ]
+    else:
+        est = float(result["estimate"])
+        said = [
+            gettext("This is an estimate, not a count."),
+            on,
+            gettext(
+                "From how the lists overlap, %(method)s estimates that about %(estimate)s people"
+                " were in the population the lists draw from, so about %(unseen)s are on none of"
+                " them."
+            )
+            % {
+                "method": method,
+                "estimate": count_words(est),
+                "unseen": count_words(max(est - observed, 0)),
+            },
+            _interval_sentence(result, estimated=True),
+        ]
+    cannot = [
+        gettext(
+            "What it cannot say: who the missing people are, or when and where they were lost."
+            " It assumes a closed population — that everyone counted could have been on every"
+            " list over the same period; deaths, releases and new arrests while the lists were"
+            " being made break that."
+        ),
+        gettext(
+            "It assumes the records were linked correctly. Records of one person left unlinked"
+            " make people seem to be on fewer lists and the estimate too high; different people"
+            " linked together make it too low."
+        ),
+    ]
+    if unconfirmed:
+        cannot.append(
+            gettext("%(count)s of the links used are probable links no reviewer has confirmed.")
+            % {"count": count_words(unconfirmed)}
+        )
+    cannot.append(
+        gettext(
+            "And it assumes that the ways in which people differ in how likely they are to be"
+            " recorded (heterogeneity: some are well known, some lived where no list reached)"
+            " are captured by the model; people no list could ever reach are in no estimate."
+            " Quote the interval with the number, and the lists it comes from."
+        )
+    )
+    out = [Markup(" ").join(said), Markup(" ").join(cannot)]
+    if result.get("strata"):
+        out.append(
+            Markup(
+                gettext(
+                    "The lists were split into %(count)s strata, each estimated on its own and"
+                    " added up draw by draw; a stratum with few people gives an unstable"
+                    " estimate of its own."
+                )
+            )
+            % {"count": shown(len(result["strata"]))}
+        )
+    return out
+
+
 TEMPLATES.env.filters["model_label"] = model_label
 TEMPLATES.env.filters["model_weight"] = model_weight
 TEMPLATES.env.filters["count"] = count_words
 TEMPLATES.env.filters["percent"] = percent
-TEMPLATES.env.filters["interval"] = lambda ends: interval(ends[0], ends[1])
+TEMPLATES.env.filters["interval"] = interval
+TEMPLATES.env.filters["meaning"] = meaning
 
 
 def _vault(request: Request) -> Vault:
@@ -82,22 +242,34 @@ class EstimateForm:
     draws: str = "10000"
     level: str = "0.95"
 
-    def problems(self, known: set[str]) -> list[str]:
-        out = []
+    def problems(self, known: set[str]) -> list[str | Sentence]:
+        out: list[str | Sentence] = []
         if len(self.lists) < 2:
-            out.append("choose two lists or more (three or more for the lcmcr and dga methods)")
+            out.append(
+                Sentence(
+                    N_("choose two lists or more (three or more for the lcmcr and dga methods)")
+                )
+            )
         if set(self.lists) - known:
-            out.append("a chosen list is not in this vault")
+            out.append(Sentence(N_("a chosen list is not in this vault")))
         if self.strata and self.strata not in STRATA:
-            out.append(f"a stratum is one of: {', '.join(STRATA)}")
+            out.append(Sentence(N_("a stratum is one of: %(choices)s"), choices=", ".join(STRATA)))
         if self.method not in METHODS:
-            out.append(f"a method is one of: {', '.join(METHODS)}")
+            out.append(Sentence(N_("a method is one of: %(choices)s"), choices=", ".join(METHODS)))
         if not self.seed.strip().isdecimal() or int(self.seed) > MAX_SEED:
-            out.append(f"the seed is a whole number from 0 to {MAX_SEED}")
+            out.append(Sentence(N_("the seed is a whole number from 0 to %(most)s"), most=MAX_SEED))
         if not self.draws.strip().isdecimal() or not 100 <= int(self.draws) <= MAX_DRAWS:
-            out.append(f"draws: a whole number from 100 to {MAX_DRAWS:,}")
+            out.append(
+                Sentence(
+                    N_("draws: a whole number from %(least)s to %(most)s"),
+                    least=100,
+                    most=f"{MAX_DRAWS:,}",
+                )
+            )
         if self.level not in {str(v) for v in LEVELS}:
-            out.append(f"the level is one of {', '.join(map(str, LEVELS))}")
+            out.append(
+                Sentence(N_("the level is one of %(choices)s"), choices=", ".join(map(str, LEVELS)))
+            )
         return out
 
 
@@ -114,7 +286,7 @@ async def _read(request: Request) -> EstimateForm:
 def _index(
     request: Request,
     form: EstimateForm | None = None,
-    problems: list[str] | None = None,
+    problems: list[str | Sentence] | None = None,
     status_code: int = 200,
 ) -> Response:
     with auth.connection(_vault(request)) as conn:
@@ -155,6 +327,8 @@ async def estimate_new(request: Request, user: Estimates) -> Response:
         return _index(request, form, problems, 400)
     try:
         number = await run_in_threadpool(_estimate, vault, user.name, form)
+    except Refused as exc:
+        return _index(request, form, [exc.sentence], 400)
     except UsageError as exc:
         return _index(request, form, [public(str(exc), vault)], 400)
     return back(f"/estimates/{number}")
@@ -165,10 +339,17 @@ def _estimate(vault: Vault, actor: str, form: EstimateForm) -> int:
         users.require(conn, actor, "estimates", "save estimates")
         found = capture(conn, form.lists, strata=form.strata or None)
     if len(found.tables) > MAX_STRATA:
-        raise UsageError(
-            f"{form.strata} splits these lists into {len(found.tables)} strata; at most"
-            f" {MAX_STRATA} are estimated here (each takes its own run of the method): choose"
-            " a coarser stratum, or use 'dalil estimate' on the command line"
+        raise Refused(
+            Sentence(
+                N_(
+                    "%(stratum)s splits these lists into %(count)s strata; at most %(most)s are"
+                    " estimated here (each takes its own run of the method): choose a coarser"
+                    " stratum, or use 'dalil estimate' on the command line"
+                ),
+                stratum=form.strata,
+                count=len(found.tables),
+                most=MAX_STRATA,
+            )
         )
     results, _ = compute(
         found.tables,
@@ -189,9 +370,19 @@ def estimate_page(request: Request, number: Number, user: Estimates) -> Response
     result: dict[str, Any] = saved["result"]
     unconfirmed = (saved.get("capture") or {}).get("links", {}).get("unconfirmed")
     lo, hi = result["interval"]
-    title = f"Posterior draws of N, estimate {number}"
-    if saved["method"] == "loglinear":
-        title = f"Bootstrap replicates of N, estimate {number}"
+
+    def histogram() -> Markup:  # charts are drawn while the page renders, in its language
+        title = gettext("Posterior draws of N, estimate %(number)s")
+        if saved["method"] == "loglinear":
+            title = gettext("Bootstrap replicates of N, estimate %(number)s")
+        return charts.histogram(
+            saved["histogram"],
+            float(result["estimate"]),
+            (lo, hi),
+            result["level"],
+            title % {"number": shown(number)},
+        )
+
     missing, missing_lo, missing_hi = unseen(result)
     return page(
         request,
@@ -200,15 +391,11 @@ def estimate_page(request: Request, number: Number, user: Estimates) -> Response
         result=result,
         unseen=missing,
         unseen_interval=(missing_lo, missing_hi),
-        histogram=charts.histogram(
-            saved["histogram"], float(result["estimate"]), (lo, hi), result["level"], title
-        )
-        if saved.get("histogram")
-        else None,
-        strata_chart=charts.strata(result["strata"], result["level"])
+        histogram=histogram if saved.get("histogram") else None,
+        strata_chart=(lambda: charts.strata(result["strata"], result["level"]))
         if result.get("strata")
         else None,
         models=[m for m in result.get("models", []) if isinstance(m, dict)],
-        meaning=meaning(result, unconfirmed),
+        unconfirmed=unconfirmed,
         method_name=METHOD_NAMES.get(saved["method"], saved["method"]),
     )

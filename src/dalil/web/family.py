@@ -33,6 +33,7 @@ from starlette.concurrency import run_in_threadpool
 
 from dalil import reports, users
 from dalil.errors import UsageError
+from dalil.i18n import N_
 from dalil.linkage import family
 from dalil.vault import Vault
 from dalil.web import auth, guard
@@ -40,7 +41,8 @@ from dalil.web.errors import public
 from dalil.web.guard import GuardedRoute
 from dalil.web.params import MAX_ROW
 from dalil.web.redirects import back
-from dalil.web.render import TEMPLATES, page
+from dalil.web.render import TEMPLATES, gettext, page, shown
+from dalil.web.sentences import Sentence
 
 router = APIRouter(route_class=GuardedRoute)
 
@@ -59,25 +61,64 @@ MARK_INPUTS = 4
 guard.LIMITS[("POST", "/reports/new")] = lambda: PHOTO_LIMIT + guard.FORM_LIMIT
 
 LABELS = {
-    "full_name": "full name, in Arabic letters",
-    "full_name_latin": "full name, in Latin letters",
-    "given_name": "given name",
-    "father_name": "father's name",
-    "grandfather_name": "grandfather's name",
-    "family_name": "family name",
-    "mother_name": "mother's name",
-    "sex": "sex",
-    "birth_year": "year of birth",
-    "birth_date": "date of birth",
-    "birth_place": "place of birth",
-    "arrest_date": "date of arrest",
-    "arrest_place": "place of arrest",
-    "branch": "branch that took them",
-    "detainee_number": "detainee number",
-    "national_id": "national ID number",
-    "note": "note",
+    "full_name": N_("full name, in Arabic letters"),
+    "full_name_latin": N_("full name, in Latin letters"),
+    "given_name": N_("given name"),
+    "father_name": N_("father's name"),
+    "grandfather_name": N_("grandfather's name"),
+    "family_name": N_("family name"),
+    "mother_name": N_("mother's name"),
+    "sex": N_("sex"),
+    "birth_year": N_("year of birth"),
+    "birth_date": N_("date of birth"),
+    "birth_place": N_("place of birth"),
+    "arrest_date": N_("date of arrest"),
+    "arrest_place": N_("place of arrest"),
+    "branch": N_("branch that took them"),
+    "detainee_number": N_("detainee number"),
+    "national_id": N_("national ID number"),
+    "note": N_("note"),
 }
-"""A report's fields (:data:`dalil.reports.REPORT_FIELDS`) as the form and the view name them."""
+"""A report's fields (:data:`dalil.reports.REPORT_FIELDS`) as the form and the view name them
+(translated where shown: ``{{ _(labels[name]) }}``)."""
+
+EVIDENCE_WORDS = (
+    # the compared fields (dalil.linkage.family.LABELS)
+    N_("given name"),
+    N_("family name"),
+    N_("father's name"),
+    N_("grandfather's name"),
+    N_("mother's name"),
+    N_("born"),
+    N_("sex"),
+    N_("branch"),
+    N_("detainee number"),
+    N_("national ID"),
+    N_("address"),
+    N_("postcode"),
+    N_("place of birth"),
+    # how far two values agree (the levels of dalil.linkage.model's comparisons)
+    N_("the same"),
+    N_("the same, in the family name's column"),
+    N_("the same, in the given name's column"),
+    N_("sounds the same"),
+    N_("nearly the same"),
+    N_("similar"),
+    N_("different"),
+    N_("the same date"),
+    N_("one digit apart"),
+    N_("the same year"),
+    N_("a year apart"),
+    N_("two or three years apart"),
+    N_("one slip apart"),
+    N_("missing"),
+    # a report's status
+    N_("open"),
+)
+"""The words of a candidate's evidence as :mod:`dalil.linkage` writes them, marked for
+translation (``{{ _(e.label) }}``, ``{{ _(e.agreement) }}``); a word not here is shown as
+written."""
+assert set(family.LABELS.values()) <= set(EVIDENCE_WORDS), "a compared field is not marked"
 
 NUMERIC = ("birth_year", "birth_date", "arrest_date", "branch", "detainee_number", "national_id")
 _DIGITS = str.maketrans("٠١٢٣٤٥٦٧٨٩۰۱۲۳۴۵۶۷۸۹", "01234567890123456789")
@@ -242,7 +283,7 @@ async def read_form(request: Request) -> ReportForm:
 _PARTIAL_DATE = re.compile(r"(\d{4})(?:-(\d{1,2})(?:-(\d{1,2}))?)?")
 
 
-def _check_date(label: str, text: str, problems: list[str]) -> str:
+def _check_date(label: str, text: str, problems: list[str | Sentence]) -> str:
     """A date as people know it: a year, a year and month, or a whole date (not in the
     future); ``text`` with its digits made 0-9, or "" with a problem added."""
     text = digits(text).strip().replace("/", "-")
@@ -256,43 +297,62 @@ def _check_date(label: str, text: str, problems: list[str]) -> str:
         if year < 1900 or first > datetime.date.today():
             raise ValueError(text)
     except ValueError:
-        problems.append(f"{label}: give a year (1985), a month (1985-03) or a date (1985-03-18)")
+        problems.append(
+            Sentence(
+                N_("%(field)s: give a year (1985), a month (1985-03) or a date (1985-03-18)"),
+                field=Sentence(label),
+            )
+        )
         return ""
     return "-".join(
         [f"{year:04d}"] + ([f"{month:02d}"] if month else []) + ([f"{day:02d}"] if day else [])
     )
 
 
-def check(form: ReportForm) -> list[str]:
+def check(form: ReportForm) -> list[str | Sentence]:
     """What is wrong with the form, in sentences that never quote the personal data; the form's
     fields are tidied (digits as 0-9, dates written one way) on the way."""
-    problems: list[str] = []
+    problems: list[str | Sentence] = []
     f = form.fields
     for name, value in list(f.items()):
         if len(value) > (FIELD_LIMIT if name == "note" else 500):
-            problems.append(f"{name.replace('_', ' ')} is too long")
+            problems.append(
+                Sentence(N_("%(field)s is too long"), field=Sentence(LABELS.get(name, name)))
+            )
         if name in NUMERIC:
             f[name] = digits(value)
     year = f.get("birth_year", "")
     if year and not (
         year.isascii() and year.isdigit() and len(year) == 4 and 1900 <= int(year) <= _this_year()
     ):
-        problems.append(f"year of birth: give a year like 1985 (from 1900 to {_this_year()})")
+        problems.append(
+            Sentence(
+                N_("year of birth: give a year like 1985 (from 1900 to %(year)s)"),
+                year=_this_year(),
+            )
+        )
         f["birth_year"] = ""
-    for name, label in (("birth_date", "date of birth"), ("arrest_date", "date of arrest")):
+    for name in ("birth_date", "arrest_date"):
         if f.get(name):
-            f[name] = _check_date(label, f[name], problems)
+            f[name] = _check_date(LABELS[name], f[name], problems)
     if f.get("sex") not in (None, "", "male", "female"):
-        problems.append("sex: male, female, or leave it empty")
+        problems.append(Sentence(N_("sex: male, female, or leave it empty")))
         f["sex"] = ""
     if len(form.marks) > MAX_MARKS:
-        problems.append(f"at most {MAX_MARKS} marks")
+        problems.append(Sentence(N_("at most %(count)s marks"), count=MAX_MARKS))
     if any(len(m) > 500 for m in form.marks):
-        problems.append("a mark is too long (500 characters at most)")
+        problems.append(Sentence(N_("a mark is too long (500 characters at most)")))
     if len(form.contact) > FIELD_LIMIT or len(form.consent) > FIELD_LIMIT:
-        problems.append(f"contact details and consent: {FIELD_LIMIT} characters at most each")
+        problems.append(
+            Sentence(
+                N_("contact details and consent: %(count)s characters at most each"),
+                count=FIELD_LIMIT,
+            )
+        )
     if not any(f.get(k) for k in ("full_name", "full_name_latin", "given_name")):
-        problems.append("give the missing person's name, in Arabic or in Latin letters")
+        problems.append(
+            Sentence(N_("give the missing person's name, in Arabic or in Latin letters"))
+        )
     return problems
 
 
@@ -312,7 +372,7 @@ def contacts_key(vault: Vault) -> str:
 def _form_page(
     request: Request,
     form: ReportForm | None = None,
-    problems: list[str] | None = None,
+    problems: list[str | Sentence] | None = None,
     status_code: int = 200,
 ) -> Response:
     typed_personal = form is not None and form.personal
@@ -357,9 +417,14 @@ async def report_add(request: Request, user: Families) -> Response:
         missing = contacts_key(vault)
         if missing:
             problems.append(
-                "contact details, consent and a photograph are sealed with the contacts key,"
-                f" which this vault does not have: {missing}. Nothing was saved; send the"
-                " report without them, or ask an administrator for the key."
+                Sentence(
+                    N_(
+                        "contact details, consent and a photograph are sealed with the contacts"
+                        " key, which this vault does not have: %(why)s. Nothing was saved; send"
+                        " the report without them, or ask an administrator for the key."
+                    ),
+                    why=missing,
+                )
             )
     if problems:
         return _form_page(request, form, problems, status_code=400)
@@ -386,7 +451,7 @@ def _add(vault: Vault, actor: str, form: ReportForm) -> str:
         )
 
 
-FACE_AID = "An aid only: face similarity cannot identify anyone."
+FACE_AID = N_("An aid only: face similarity cannot identify anyone.")
 """Shown with every face comparison (the same words as :data:`dalil.faces.AID`)."""
 
 Looked = Annotated[
@@ -402,7 +467,7 @@ def _view(
     looked: int | None = None,
     contact: dict[str, str] | None = None,
     faces: dict[str, dict[str, Any]] | None = None,
-    error: str = "",
+    error: str | Sentence = "",
     status_code: int = 200,
 ) -> Response:
     vault = _vault(request)
@@ -489,7 +554,7 @@ def report_faces(request: Request, ref: str, user: Families) -> Response:
     if not cases:
         return _view(
             request, user, report_id, status_code=400,
-            error="no case is a candidate yet: look for candidates first",
+            error=Sentence(N_("no case is a candidate yet: look for candidates first")),
         )  # fmt: skip
     try:
         with auth.connection(vault, readonly=False) as conn:
@@ -499,25 +564,40 @@ def report_faces(request: Request, ref: str, user: Families) -> Response:
     return _view(request, user, report_id, faces=faces.by_case(found.ranked))
 
 
+_WEIGHT_WORDS = {
+    (True, "strongly"): N_("counts strongly for"),
+    (True, ""): N_("counts for"),
+    (True, "slightly"): N_("counts slightly for"),
+    (False, "strongly"): N_("counts strongly against"),
+    (False, ""): N_("counts against"),
+    (False, "slightly"): N_("counts slightly against"),
+}
+
+
 def weight_words(weight: float) -> str:
-    """How strongly one field's agreement counted, in words."""
+    """How strongly one field's agreement counted, in words (the page's language)."""
     size = abs(weight)
     if size < 0.25:
-        return "counts neither way"
-    strength = "strongly " if size >= 3 else "" if size >= 1 else "slightly "
-    return f"counts {strength}{'for' if weight > 0 else 'against'}"
+        return gettext("counts neither way")
+    strength = "strongly" if size >= 3 else "" if size >= 1 else "slightly"
+    return gettext(_WEIGHT_WORDS[weight > 0, strength])
 
 
 def state_words(candidate: dict[str, Any]) -> str:
-    """A candidate's review state as a liaison officer would say it."""
+    """A candidate's review state as a liaison officer would say it (the page's language)."""
     state = candidate["state"]
     if state == "confirmed":
-        return "confirmed by two reviewers"
+        return gettext("confirmed by two reviewers")
     if state == "rejected":
-        return "rejected by a reviewer: not the same person"
+        return gettext("rejected by a reviewer: not the same person")
     if state == "conflict":
-        return "reviewers disagree: not confirmed"
-    return f"not yet confirmed — {candidate['confirmations']} reviewers"
+        return gettext("reviewers disagree: not confirmed")
+    # the library's "1 of 2": how many reviewers confirmed, of how many are needed
+    have, _, need = str(candidate["confirmations"]).partition(" of ")
+    return gettext("not yet confirmed — %(have)s of %(need)s reviewers") % {
+        "have": shown(have),
+        "need": shown(need),
+    }
 
 
 TEMPLATES.env.filters["weight_words"] = weight_words

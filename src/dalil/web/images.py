@@ -18,9 +18,10 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, HTTPException, Query, Request
 from fastapi.responses import FileResponse, RedirectResponse, Response
+from markupsafe import escape
 from PIL import Image, ImageFilter, ImageOps
 
-from dalil import users
+from dalil import i18n, users
 from dalil.catalog import atomic
 from dalil.catalog.queries import resolve_item
 from dalil.ingest import decode
@@ -30,7 +31,7 @@ from dalil.vault import Vault
 from dalil.web import auth
 from dalil.web.auth import Browse, Reveal
 from dalil.web.guard import GuardedRoute
-from dalil.web.render import look_of
+from dalil.web.render import language_of, look_of
 
 router = APIRouter(route_class=GuardedRoute)
 
@@ -43,8 +44,9 @@ PREVIEW_SIDE = 1600
 PLACEHOLDER = (
     '<svg xmlns="http://www.w3.org/2000/svg" width="256" height="192" viewBox="0 0 256 192">'
     '<rect width="256" height="192" fill="#d9d9d9"/><text x="128" y="100" font-size="16"'
-    ' text-anchor="middle" fill="#555" font-family="sans-serif">no picture</text></svg>'
+    ' text-anchor="middle" fill="#555" font-family="sans-serif">{words}</text></svg>'
 )
+"""What stands for an item that has no picture (``{words}``: "no picture", translated)."""
 
 
 def _vault(request: Request) -> Vault:
@@ -118,7 +120,9 @@ def thumb(request: Request, ref: str, user: Browse, look: LookParam = None) -> R
         return moved
     data = blurred_thumbnail(vault, sha, user.blur, user.greyscale)
     if data is None:
-        return Response(PLACEHOLDER, media_type="image/svg+xml")
+        gettext = i18n.translations(language_of(request, user)).gettext
+        shown = PLACEHOLDER.format(words=escape(gettext("no picture")))
+        return Response(shown, media_type="image/svg+xml")
     return blurred_response(look, data)
 
 
@@ -156,9 +160,10 @@ def reveal(request: Request, ref: str, user: Reveal) -> Response:
         sha = resolve_item(conn, ref)
     record_reveal(request, user, sha, sha, {"via": "web"})
     if request.headers.get("hx-request"):
+        gettext = i18n.translations(language_of(request, user)).gettext
+        alt = escape(gettext("unblurred picture"))
         return Response(
-            f'<img class="revealed" src="/items/{sha}/view" alt="unblurred picture">',
-            media_type="text/html",
+            f'<img class="revealed" src="/items/{sha}/view" alt="{alt}">', media_type="text/html"
         )
     return RedirectResponse(f"/items/{sha}?revealed=1", status_code=303)
 

@@ -34,6 +34,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 
 from dalil import signing
 from dalil.errors import VaultError
+from dalil.i18n import N_
 from dalil.vault import Vault
 from dalil.web.errors import public
 
@@ -41,6 +42,9 @@ RETRY_SECONDS = 2.0
 """How long a job waits before it looks again at a busy vault."""
 
 ACTIVE = ("queued", "ingesting")
+
+WORDS = (N_("queued"), N_("ingesting"), N_("done"), N_("failed"), N_("ingest"), N_("grouping"))
+"""A job's states and phases, marked for translation: the page shows ``_(job.state)``."""
 
 
 @dataclass(slots=True)

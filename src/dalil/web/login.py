@@ -17,6 +17,7 @@ from fastapi.responses import Response
 
 from dalil import signing, users
 from dalil.catalog import atomic
+from dalil.i18n import N_
 from dalil.vault import Vault
 from dalil.web import auth
 from dalil.web.auth import Own
@@ -27,10 +28,10 @@ from dalil.web.render import page
 router = APIRouter(route_class=GuardedRoute)
 
 MESSAGES = {
-    "wrong": "Wrong name or password.",
-    "expired": "The form expired; please try again.",
-    "throttled": "Too many failed attempts. Wait 15 minutes, or ask an admin.",
-    "busy": "Too many people are logging in at this moment; please try again.",
+    "wrong": N_("Wrong name or password."),
+    "expired": N_("The form expired; please try again."),
+    "throttled": N_("Too many failed attempts. Wait 15 minutes, or ask an admin."),
+    "busy": N_("Too many people are logging in at this moment; please try again."),
 }
 """Message codes of the login page (``/login?error=CODE``); any other code shows nothing."""
 

@@ -9,6 +9,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
+from dalil import i18n
 from dalil.cases import model, review
 from dalil.cases import search as finder
 from dalil.cases import vocabulary as vocab
@@ -18,12 +19,12 @@ from dalil.ingest.flags import FLAGS
 from dalil.ingest.flags import check as check_flag
 from dalil.similar import clusters as grouping
 from dalil.vault import Vault
-from dalil.web import auth, disclosure
+from dalil.web import auth, disclosure, evidence
 from dalil.web.auth import Audit, Browse, Edit, Search
 from dalil.web.guard import GuardedRoute
 from dalil.web.params import Before, PageNo
 from dalil.web.redirects import back as _back
-from dalil.web.render import page
+from dalil.web.render import language_of, page
 
 router = APIRouter(route_class=GuardedRoute)
 
@@ -186,7 +187,7 @@ def item_page(request: Request, ref: str, user: Browse, revealed: bool = False) 
             " JOIN cases c ON c.id = ci.case_pk WHERE ci.sha256 = ? ORDER BY c.id",
             (sha,),
         ).fetchall()
-    detail = disclosure.item(user, detail)
+    detail = disclosure.item(user, detail, i18n.translations(language_of(request, user)).gettext)
     meta = detail.get("metadata") or {}
     from dalil.web.images import granted as is_granted
 
@@ -200,6 +201,7 @@ def item_page(request: Request, ref: str, user: Browse, revealed: bool = False) 
         cluster=cluster,
         cases=[{"case_id": c[0], "title": c[1], "role": c[2]} for c in cases],
         evidence=_evidence_with(sha, cluster),
+        match_words=evidence.sentence,
         gps=_gps_plot(meta.get("gps_lat"), meta.get("gps_lon")),
         meta=meta,
         granted=granted,
@@ -224,7 +226,7 @@ def clusters_page(
 def cluster_page(request: Request, label: str, user: Browse) -> Response:
     with auth.connection(_vault(request)) as conn:
         detail = disclosure.cluster(user, grouping.cluster_detail(conn, label))
-    return page(request, "cluster.html", cluster=detail)
+    return page(request, "cluster.html", cluster=detail, match_words=evidence.sentence)
 
 
 # ---------------------------------------------------------------------------- cases

@@ -91,7 +91,9 @@ def settings_save(
     user: Own,
     blur: Annotated[int, Form(ge=min(users.BLUR_LEVELS), le=max(users.BLUR_LEVELS))],
     greyscale: Annotated[str, Form()] = "",
+    language: Annotated[str, Form()] = "",
+    digits: Annotated[str, Form()] = "western",
 ) -> Response:
     with auth.connection(_vault(request), readonly=False) as conn:
-        users.set_display(conn, user.name, blur, bool(greyscale))
+        users.set_display(conn, user.name, blur, bool(greyscale), language or None, digits)
     return _back("/settings?saved=1")

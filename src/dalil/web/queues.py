@@ -17,18 +17,91 @@ from fastapi.responses import HTMLResponse, Response
 
 from dalil import users
 from dalil.cases import model, review
+from dalil.cases import vocabulary as vocab
 from dalil.errors import UsageError
+from dalil.i18n import N_
 from dalil.vault import Vault
 from dalil.web import auth, crops, images
 from dalil.web.auth import Browse, Edit, Review
 from dalil.web.guard import GuardedRoute
 from dalil.web.params import AnnotationId, Offset
 from dalil.web.redirects import back, current_page
-from dalil.web.render import page
+from dalil.web.render import TEMPLATES, gettext, page, shown
+from dalil.web.sentences import Refused, Sentence
 
 router = APIRouter(route_class=GuardedRoute)
 
 PER_PAGE = 25
+
+CASE_WORDS = (
+    # case statuses (dalil.cases.vocabulary.STATUSES)
+    N_("proposed"),
+    N_("open"),
+    N_("candidate-identified"),
+    N_("identified"),
+    N_("closed"),
+    N_("rejected"),
+    N_("merged"),
+    # case kinds (KINDS)
+    N_("person"),
+    N_("incident"),
+    N_("place"),
+    # what a photograph shows of the case (ROLES)
+    N_("face"),
+    N_("full-body"),
+    N_("card"),
+    N_("detail"),
+    N_("other"),
+    # marks and injuries (MARKS)
+    N_("blindfold"),
+    N_("bruising"),
+    N_("burns"),
+    N_("emaciation"),
+    N_("fracture"),
+    N_("gunshot-wound"),
+    N_("ligature-marks"),
+    N_("restraint-marks"),
+    N_("scar"),
+    N_("stab-wound"),
+    N_("tattoo"),
+    N_("missing-teeth"),
+    N_("amputation"),
+    N_("eye-injury"),
+    N_("number-written-on-body"),
+    # attributes (ATTRIBUTES, "_" shown as " "), and the case's other facts
+    N_("sex"),
+    N_("age"),
+    N_("died on"),
+    N_("photographed on"),
+    N_("branch"),
+    N_("female"),
+    N_("male"),
+    N_("unknown"),
+    # the built-in identifier types' labels (IDENTIFIER_TYPES)
+    N_("Detainee number"),
+    N_("Security branch number"),
+    N_("Forensic report number"),
+    # claims: kinds, review states, the review queues (dalil.cases.review)
+    N_("identifier"),
+    N_("attribute"),
+    N_("mark"),
+    N_("note"),
+    N_("unverified"),
+    N_("verified"),
+    N_("superseded"),
+    N_("conflicts"),
+    N_("needs-reading"),
+)
+"""The controlled words of case work (:mod:`dalil.cases.vocabulary`, :mod:`dalil.cases.review`)
+as the case and review pages show them (``{{ _(status) }}``); what is stored and sent in forms
+stays these English words."""
+_SHOWN = {*vocab.STATUSES, *vocab.KINDS, *vocab.ROLES, *vocab.MARKS, *vocab.SEXES}
+_SHOWN |= {*review.QUEUES, *review.CLAIM_KINDS, *(t.label for t in vocab.BUILTIN_IDENTIFIERS)}
+_SHOWN |= {a.replace("_", " ") for a in vocab.ATTRIBUTES}
+assert set(CASE_WORDS) >= _SHOWN, f"not marked for translation: {_SHOWN - set(CASE_WORDS)}"
+
+REVIEWED = N_("reviewed by you")
+OWN = N_("yours: a second person confirms it")
 
 
 def _confidence(text: str) -> float | None:
@@ -40,8 +113,47 @@ def _confidence(text: str) -> float | None:
     except ValueError:
         value = -1.0
     if not 0 <= value <= 1:
-        raise UsageError(f"confidence at most {text!r}: give a number from 0 to 1, e.g. 0.8")
+        raise Refused(
+            Sentence(
+                N_("confidence at most %(given)s: give a number from 0 to 1, e.g. 0.8"),
+                given=repr(text),
+            )
+        )
     return value
+
+
+def progress(confirmations: dict[str, Any]) -> str:
+    """A claim's confirmations in words ("1 of 2 confirmations", :func:`review.confirmations`),
+    in the page's language."""
+    return gettext("%(have)s of %(need)s confirmations") % {
+        "have": shown(min(confirmations["have"], confirmations["need"])),
+        "need": shown(confirmations["need"]),
+    }
+
+
+def field_words(claim: dict[str, Any]) -> str:
+    """What a claim is about: an attribute's name in the page's language, an identifier's type
+    as searches write it (``detainee``), nothing for a mark or a note."""
+    kind, field = claim["kind"], str(claim["field"] or "")
+    if kind in ("mark", "note"):
+        return ""
+    return gettext(field.replace("_", " ")) if kind == "attribute" else field
+
+
+def conflict_words(conflict: dict[str, Any]) -> str:
+    """Why the review queue shows a conflict (:func:`review.conflicts` says it in English)."""
+    why = str(conflict["why"])
+    if why == "confirmed and rejected":
+        return gettext("confirmed and rejected")
+    claims = conflict.get("annotations") or []
+    if why.startswith("different ") and claims:
+        return gettext("different %(field)s values") % {"field": field_words(claims[0])}
+    return why
+
+
+TEMPLATES.env.filters["progress"] = progress
+TEMPLATES.env.filters["field_words"] = field_words
+TEMPLATES.env.filters["conflict_words"] = conflict_words
 
 
 def _vault(request: Request) -> Vault:
@@ -63,15 +175,7 @@ def card(
     a["may_reject"] = live and not reviewed
     a["may_confirm"] = live and not reviewed and not own
     a["done"] = not a["may_reject"]
-    a["why"] = (
-        a["state"]
-        if not live
-        else "reviewed by you"
-        if reviewed
-        else "yours: a second person confirms it"
-        if own
-        else ""
-    )
+    a["why"] = a["state"] if not live else REVIEWED if reviewed else OWN if own else ""
     a["frame"] = a["shown"] = None
     if a.get("item") and a.get("region"):
         a["frame"] = crops.upright_size(_vault(request).store().path(str(a["item"])))
@@ -96,7 +200,8 @@ def review_page(
         raise UsageError(f"queues: {', '.join(review.QUEUES)}")
     may_review = user.may("review")
     rows: list[dict[str, Any]] = []
-    total, error = 0, ""
+    total = 0
+    error: str | Sentence = ""
     with auth.connection(_vault(request)) as conn:
         try:  # a filter that names no case or no kind is explained, not "nothing to review"
             most = _confidence(max_confidence)
@@ -110,6 +215,8 @@ def review_page(
                 kind=kind or None,
                 max_confidence=most,
             )
+        except Refused as exc:
+            error = exc.sentence
         except UsageError as exc:
             error = str(exc)
     known = images.grants(request)
