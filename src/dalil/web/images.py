@@ -181,6 +181,35 @@ def grants(request: Request) -> set[str]:
     return {str(r[0]) for r in rows}
 
 
+def grant_until(request: Request, sha: str) -> float | None:
+    """Until when (epoch seconds) this session sees the item unblurred; None if it does not."""
+    session = auth.session_of(request)
+    if session is None:
+        return None
+    with auth.connection(request.app.state.vault) as conn:
+        row = conn.execute(
+            "SELECT until FROM reveal_grants WHERE token_hash = ? AND sha256 = ? AND until > ?",
+            (session.token_hash, sha, time.time()),
+        ).fetchone()
+    return float(row[0]) if row else None
+
+
+@router.post("/items/{ref}/hide")
+def hide(request: Request, ref: str, user: Browse) -> Response:
+    """Blur the picture again for this session now, before its reveal expires."""
+    session = auth.session_of(request)
+    with auth.connection(_vault(request), readonly=False) as conn:
+        sha = resolve_item(conn, ref)
+        if session is not None:
+            with atomic(conn):
+                conn.execute(
+                    "DELETE FROM reveal_grants WHERE token_hash = ? AND (sha256 = ? OR sha256"
+                    " LIKE ?)",
+                    (session.token_hash, sha, f"{sha}@%"),
+                )
+    return RedirectResponse(f"/items/{sha}", status_code=303)
+
+
 def granted(request: Request, sha: str, *also: str) -> bool:
     """Has this session revealed this item (or any of ``also``, e.g. a region of it) within
     the last :data:`REVEAL_SECONDS`?"""

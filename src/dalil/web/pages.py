@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
+from datetime import UTC, datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Form, HTTPException, Query, Request
@@ -39,13 +41,32 @@ def _vault(request: Request) -> Vault:
 # ---------------------------------------------------------------------------- dashboard
 
 
+CHART_BAR = 240  # the longest bar, in the chart's units (its labels and values beside it)
+CHART_MONTHS = 36  # more months than this: one bar per year
+
+
 def _by_month(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+    """One horizontal bar per capture month (per year when there are many), with its count:
+    ``label``, ``count``, ``length`` (chart units) and ``y``."""
     rows = conn.execute(
         "SELECT substr(captured_at, 1, 7) AS month, COUNT(*) FROM metadata"
         " WHERE captured_at IS NOT NULL GROUP BY month ORDER BY month"
     ).fetchall()
-    most = max((r[1] for r in rows), default=1)
-    return [{"month": r[0], "count": r[1], "height": round(100 * r[1] / most)} for r in rows]
+    if len(rows) > CHART_MONTHS:
+        years: dict[str, int] = {}
+        for month, n in rows:
+            years[str(month)[:4]] = years.get(str(month)[:4], 0) + int(n)
+        rows = list(years.items())
+    most = max((int(r[1]) for r in rows), default=1)
+    return [
+        {
+            "label": str(r[0]),
+            "count": int(r[1]),
+            "length": max(1, round(CHART_BAR * int(r[1]) / most)),
+            "y": 4 + 18 * k,
+        }
+        for k, r in enumerate(rows)
+    ]
 
 
 _DASHBOARD: dict[str, tuple[int, dict[str, Any]]] = {}
@@ -147,9 +168,27 @@ def items_page(
             conn, after=after, media=media, flag=flag, camera=camera, acquisition=acquisition
         )
         flags = [r[0] for r in conn.execute("SELECT DISTINCT flag FROM item_flags ORDER BY flag")]
+        names = file_names(conn, [r["sha256"] for r in rows]) if user.may("provenance") else {}
     filters = {"media": media, "flag": flag, "camera": camera, "acquisition": acquisition}
     template = "_items_more.html" if after else "items.html"
-    return page(request, template, rows=rows, filters=filters, flags=flags, page_size=PAGE)
+    return page(
+        request, template, rows=rows, filters=filters, flags=flags, page_size=PAGE, names=names
+    )
+
+
+def file_names(conn: sqlite3.Connection, shas: list[str]) -> dict[str, str]:
+    """The name each item was first found under (its first occurrence's file name): what
+    people call a picture. Shown only to roles that see where files were found."""
+    names: dict[str, str] = {}
+    for start in range(0, len(shas), 500):
+        chunk = shas[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for sha, path in conn.execute(
+            f"SELECT sha256, path_text FROM occurrences WHERE sha256 IN ({marks}) ORDER BY id",
+            chunk,
+        ):
+            names.setdefault(sha, str(path).replace("\\", "/").rsplit("/", 1)[-1])
+    return names
 
 
 def _gps_plot(lat: float | None, lon: float | None) -> dict[str, float] | None:
@@ -189,9 +228,11 @@ def item_page(request: Request, ref: str, user: Browse, revealed: bool = False) 
         ).fetchall()
     detail = disclosure.item(user, detail, i18n.translations(language_of(request, user)).gettext)
     meta = detail.get("metadata") or {}
-    from dalil.web.images import granted as is_granted
+    from dalil.web.images import grant_until
 
-    granted = bool(revealed) and is_granted(request, sha)
+    until = grant_until(request, sha) if revealed else None
+    granted = until is not None
+    minutes = max(1, round((until - time.time()) / 60)) if until is not None else 0
     return page(
         request,
         "item.html",
@@ -205,6 +246,8 @@ def item_page(request: Request, ref: str, user: Browse, revealed: bool = False) 
         gps=_gps_plot(meta.get("gps_lat"), meta.get("gps_lon")),
         meta=meta,
         granted=granted,
+        minutes_left=minutes,
+        until=datetime.fromtimestamp(until, UTC).isoformat() if until is not None else "",
         may_reveal=user.may("reveal"),
         provenance=user.may("provenance"),
     )

@@ -1,0 +1,78 @@
+"""What a new user found unfinished: a reveal that could not be undone or said when it ends,
+a new account that defaulted to administrator, items known only by their hash, a chart of
+giant bars."""
+
+from __future__ import annotations
+
+import re
+import sqlite3
+
+from fastapi.testclient import TestClient
+
+from dalil.vault import Vault
+from dalil.web.app import create_app
+from tests.web.conftest import ROLE_USERS, login
+
+
+def _image(vault: Vault) -> str:
+    conn = sqlite3.connect(vault.catalog_path)
+    try:
+        return str(
+            conn.execute(
+                "SELECT sha256 FROM items WHERE media_type LIKE 'image/%' ORDER BY sha256"
+            ).fetchone()[0]
+        )
+    finally:
+        conn.close()
+
+
+def test_a_reveal_says_when_it_ends_and_can_be_hidden_again(web_vault: Vault) -> None:
+    sha = _image(web_vault)
+    with TestClient(create_app(web_vault.root)) as client:
+        csrf = login(client, ROLE_USERS["investigator"])
+        shown = client.post(f"/items/{sha}/reveal", data={"csrf": csrf})
+        assert shown.status_code == 200 and 'class="revealed"' in shown.text
+        assert "Hide again" in shown.text and re.search(
+            r"until \d+ \w+ \d{4}, \d\d:\d\d UTC", shown.text
+        )
+        assert client.get(f"/items/{sha}/view").status_code == 200
+        hidden = client.post(f"/items/{sha}/hide", data={"csrf": csrf})
+        assert hidden.status_code == 200 and 'class="revealed"' not in hidden.text
+        assert client.get(f"/items/{sha}/view").status_code == 428  # reveal again to see it
+        assert 'class="revealed"' not in client.get(f"/items/{sha}?revealed=1").text
+
+
+def test_a_new_account_has_no_role_until_one_is_chosen(web_vault: Vault) -> None:
+    with TestClient(create_app(web_vault.root)) as client:
+        csrf = login(client, ROLE_USERS["admin"])
+        form = client.get("/users").text.split("Add a user")[1]
+        assert re.search(r'<option value="" selected disabled>', form)
+        refused = client.post(
+            "/users",
+            data={"csrf": csrf, "name": "newcomer", "role": "", "password": "a long password!"},
+        )
+        assert refused.status_code == 400
+        assert "newcomer" not in client.get("/users").text
+
+
+def test_items_show_their_file_name_to_those_who_may_see_it(web_vault: Vault) -> None:
+    with TestClient(create_app(web_vault.root)) as client:
+        login(client, ROLE_USERS["investigator"])
+        names = re.findall(r"<b><bdi>([^<]+)</bdi></b>", client.get("/items").text)
+        assert names and all("/" not in n for n in names)
+        assert any(n.lower().endswith((".jpg", ".jpeg", ".png")) for n in names), names
+    with TestClient(create_app(web_vault.root)) as client:
+        login(client, ROLE_USERS["liaison"])  # does not see where files were found
+        assert "<bdi>" not in client.get("/items").text.split('class="grid"')[1]
+
+
+def test_the_capture_chart_has_a_bar_and_a_value_per_month(web_vault: Vault) -> None:
+    with TestClient(create_app(web_vault.root)) as client:
+        login(client, ROLE_USERS["investigator"])
+        page = client.get("/").text
+        chart = page.split('<svg class="chart"')[1].split("</svg>")[0]
+        bars = re.findall(r'<rect x="70" y="\d+" width="(\d+)" height="14">', chart)
+        values = re.findall(r'class="value">(\d+)</text>', chart)
+        assert bars and len(bars) == len(values)
+        assert max(int(b) for b in bars) == 240  # the longest bar fills the width, no more
+        assert 'width="400"' in page.split('<svg class="chart"')[1].split(">")[0]
