@@ -76,3 +76,21 @@ def test_the_capture_chart_has_a_bar_and_a_value_per_month(web_vault: Vault) -> 
         assert bars and len(bars) == len(values)
         assert max(int(b) for b in bars) == 240  # the longest bar fills the width, no more
         assert 'width="400"' in page.split('<svg class="chart"')[1].split(">")[0]
+
+
+def test_a_position_is_coordinates_and_a_link_to_the_readers_own_map(web_vault: Vault) -> None:
+    conn = sqlite3.connect(web_vault.catalog_path)
+    row = conn.execute(
+        "SELECT sha256, gps_lat, gps_lon FROM metadata WHERE gps_lat IS NOT NULL LIMIT 1"
+    ).fetchone()
+    conn.close()
+    assert row, "the demo collection has photographs with a GPS position"
+    with TestClient(create_app(web_vault.root)) as client:
+        login(client, ROLE_USERS["investigator"])
+        page = client.get(f"/items/{row[0]}").text
+        assert f'href="geo:{row[1]:.6f},{row[2]:.6f}"' in page
+        assert f"{abs(row[1]):.5f}° {'N' if row[1] >= 0 else 'S'}" in page
+        assert '<svg class="map"' not in page
+    with TestClient(create_app(web_vault.root)) as client:
+        login(client, ROLE_USERS["liaison"])  # positions are provenance
+        assert "geo:" not in client.get(f"/items/{row[0]}").text

@@ -191,10 +191,20 @@ def file_names(conn: sqlite3.Connection, shas: list[str]) -> dict[str, str]:
     return names
 
 
-def _gps_plot(lat: float | None, lon: float | None) -> dict[str, float] | None:
-    if lat is None or lon is None:
+def _position(meta: dict[str, Any]) -> dict[str, str] | None:
+    """The GPS position as people read it (``33.51230° N, 36.29170° E``, altitude) and as a
+    ``geo:`` link (RFC 5870), which opens the reader's own map application: the workspace
+    draws no map of its own (it has no map data, and fetches nothing from the Internet)."""
+    lat, lon = meta.get("gps_lat"), meta.get("gps_lon")
+    if not isinstance(lat, int | float) or not isinstance(lon, int | float):
         return None
-    return {"x": round((lon + 180) / 360 * 360, 1), "y": round((90 - lat) / 180 * 180, 1)}
+    alt = meta.get("gps_alt")
+    return {
+        "lat": f"{abs(lat):.5f}° {'N' if lat >= 0 else 'S'}",
+        "lon": f"{abs(lon):.5f}° {'E' if lon >= 0 else 'W'}",
+        "alt": f"{alt:.0f}" if isinstance(alt, int | float) else "",
+        "geo": f"geo:{lat:.6f},{lon:.6f}",
+    }
 
 
 def _evidence_with(sha: str, cluster: dict[str, Any] | None) -> dict[str, dict[str, Any]]:
@@ -243,7 +253,7 @@ def item_page(request: Request, ref: str, user: Browse, revealed: bool = False) 
         cases=[{"case_id": c[0], "title": c[1], "role": c[2]} for c in cases],
         evidence=_evidence_with(sha, cluster),
         match_words=evidence.sentence,
-        gps=_gps_plot(meta.get("gps_lat"), meta.get("gps_lon")),
+        gps=_position(meta),
         meta=meta,
         granted=granted,
         minutes_left=minutes,
