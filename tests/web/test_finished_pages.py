@@ -94,3 +94,14 @@ def test_a_position_is_coordinates_and_a_link_to_the_readers_own_map(web_vault: 
     with TestClient(create_app(web_vault.root)) as client:
         login(client, ROLE_USERS["liaison"])  # positions are provenance
         assert "geo:" not in client.get(f"/items/{row[0]}").text
+
+
+def test_clusters_are_shown_by_their_pictures(web_vault: Vault) -> None:
+    with TestClient(create_app(web_vault.root)) as client:
+        login(client, ROLE_USERS["investigator"])
+        page = client.get("/clusters").text
+        sections = page.split('<section class="cluster-row">')[1:]
+        assert sections
+        for section in sections:
+            thumbs = re.findall(r'src="/items/([0-9a-f]{64})/thumb\?look=', section)
+            assert 1 <= len(thumbs) <= 4, section

@@ -272,7 +272,27 @@ def clusters_page(
 ) -> Response:
     with auth.connection(_vault(request)) as conn:
         rows = grouping.list_clusters(conn, limit)
-    return page(request, "clusters.html", rows=rows)
+        shown = _first_members(conn, [str(r["cluster"]) for r in rows])
+    return page(request, "clusters.html", rows=rows, members=shown, per_cluster=CLUSTER_THUMBS)
+
+
+CLUSTER_THUMBS = 4  # thumbnails shown for each cluster in the list
+
+
+def _first_members(conn: sqlite3.Connection, labels: list[str]) -> dict[str, list[str]]:
+    """The first :data:`CLUSTER_THUMBS` items of each cluster, by hash."""
+    out: dict[str, list[str]] = {}
+    for start in range(0, len(labels), 500):
+        chunk = labels[start : start + 500]
+        marks = ",".join("?" * len(chunk))
+        for label, sha in conn.execute(
+            "SELECT c.label, m.sha256 FROM clusters c JOIN cluster_members m"
+            f" ON m.cluster_id = c.id WHERE c.label IN ({marks}) ORDER BY c.label, m.sha256",
+            chunk,
+        ):
+            if len(out.setdefault(str(label), [])) < CLUSTER_THUMBS:
+                out[str(label)].append(str(sha))
+    return out
 
 
 @router.get("/clusters/{label}", response_class=HTMLResponse)
