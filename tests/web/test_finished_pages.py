@@ -105,3 +105,18 @@ def test_clusters_are_shown_by_their_pictures(web_vault: Vault) -> None:
         for section in sections:
             thumbs = re.findall(r'src="/items/([0-9a-f]{64})/thumb\?look=', section)
             assert 1 <= len(thumbs) <= 4, section
+
+
+def test_accepting_a_proposal_on_its_page_stays_on_that_page(web_vault: Vault) -> None:
+    conn = sqlite3.connect(web_vault.catalog_path)
+    case_id = conn.execute("SELECT case_id FROM cases WHERE status = 'proposed' LIMIT 1").fetchone()
+    conn.close()
+    assert case_id, "the test vault has a proposed case"
+    with TestClient(create_app(web_vault.root)) as client:
+        csrf = login(client, ROLE_USERS["investigator"])
+        page = client.get(f"/cases/{case_id[0]}").text
+        assert 'name="stay"' in page
+        r = client.post(
+            f"/cases/{case_id[0]}/accept", data={"csrf": csrf, "stay": "1"}, follow_redirects=False
+        )
+        assert r.status_code == 303 and r.headers["location"] == f"/cases/{case_id[0]}"

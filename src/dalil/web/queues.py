@@ -293,11 +293,15 @@ def review_reject(
 
 
 @router.post("/cases/{case_id}/accept")
-def case_accept(request: Request, case_id: str, user: Edit) -> Response:
+def case_accept(
+    request: Request, case_id: str, user: Edit, stay: Annotated[str, Form()] = ""
+) -> Response:
+    """Accept a proposed case; back to the case itself when accepted from its page (``stay``),
+    else to the queue of proposals."""
     vault = _vault(request)
     with auth.connection(vault, readonly=False) as conn:
         model.accept(conn, vault.ledger(conn), model.Actor(user.name), [case_id])
-    return back("/review?queue=proposed")
+    return back(f"/cases/{case_id}" if stay else "/review?queue=proposed")
 
 
 @router.post("/cases/{case_id}/reject")
