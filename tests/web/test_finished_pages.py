@@ -120,3 +120,20 @@ def test_accepting_a_proposal_on_its_page_stays_on_that_page(web_vault: Vault) -
             f"/cases/{case_id[0]}/accept", data={"csrf": csrf, "stay": "1"}, follow_redirects=False
         )
         assert r.status_code == 303 and r.headers["location"] == f"/cases/{case_id[0]}"
+
+
+def test_a_refused_identifier_keeps_what_was_typed_and_says_why(web_vault: Vault) -> None:
+    conn = sqlite3.connect(web_vault.catalog_path)
+    case_id = conn.execute("SELECT case_id FROM cases WHERE status = 'open' LIMIT 1").fetchone()[0]
+    conn.close()
+    typed = "12ab!?"
+    with TestClient(create_app(web_vault.root)) as client:
+        csrf = login(client, ROLE_USERS["investigator"])
+        r = client.post(
+            f"/cases/{case_id}/claims",
+            data={"csrf": csrf, "kind": "identifier", "field": "detainee", "value": typed},
+        )
+        assert r.status_code == 400
+        assert "Not added:" in r.text and "<nav" in r.text  # the case page, not a bare error
+        assert f'value="{typed}" autofocus' in r.text
+        assert re.search(r'<option value="detainee" selected>', r.text)

@@ -11,12 +11,12 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Form, HTTPException, Query, Request
 from fastapi.responses import HTMLResponse, Response
 
-from dalil import i18n
+from dalil import i18n, users
 from dalil.cases import model, review
 from dalil.cases import search as finder
 from dalil.cases import vocabulary as vocab
 from dalil.catalog.queries import item_detail, list_acquisitions, resolve_item
-from dalil.errors import UsageError
+from dalil.errors import NotFound, UsageError
 from dalil.ingest.flags import FLAGS
 from dalil.ingest.flags import check as check_flag
 from dalil.similar import clusters as grouping
@@ -349,12 +349,21 @@ def with_progress(detail: dict[str, Any]) -> dict[str, Any]:
 
 @router.get("/cases/{case_id}", response_class=HTMLResponse)
 def case_page(request: Request, case_id: str, user: Browse) -> Response:
+    return _case_page(request, case_id, user)
+
+
+def _case_page(
+    request: Request, case_id: str, user: users.User, status_code: int = 200, **extra: Any
+) -> Response:
+    """The case's page; ``extra``: what a refused form gives back (its message and input)."""
     with auth.connection(_vault(request)) as conn:
         detail = with_progress(model.case_detail(conn, case_id))
         types = list(model.identifier_types(conn).values())
     return page(
         request,
         "case.html",
+        status_code=status_code,
+        claim=extra,
         case=detail,
         types=types,
         roles=vocab.ROLES,
@@ -380,9 +389,16 @@ def case_claim(
         field = "mark"
     if kind == "note":
         field = "note"
-    with auth.connection(vault, readonly=False) as conn:
-        model.add_annotation(
-            conn, vault.ledger(conn), model.Actor(user.name), case_id, kind, field, value
+    try:
+        with auth.connection(vault, readonly=False) as conn:
+            model.add_annotation(
+                conn, vault.ledger(conn), model.Actor(user.name), case_id, kind, field, value
+            )
+    except NotFound:
+        raise
+    except UsageError as refused:  # the page again, saying why, with what was typed
+        return _case_page(
+            request, case_id, user, 400, error=str(refused), kind=kind, field=field, value=value
         )
     return _back(f"/cases/{case_id.upper()}")
 
