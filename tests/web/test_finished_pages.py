@@ -137,3 +137,46 @@ def test_a_refused_identifier_keeps_what_was_typed_and_says_why(web_vault: Vault
         assert "Not added:" in r.text and "<nav" in r.text  # the case page, not a bare error
         assert f'value="{typed}" autofocus' in r.text
         assert re.search(r'<option value="detainee" selected>', r.text)
+
+
+def test_a_cluster_is_split_and_merged_from_its_page(web_vault: Vault) -> None:
+    conn = sqlite3.connect(web_vault.catalog_path)
+    label, _size = conn.execute(
+        "SELECT c.label, COUNT(*) FROM clusters c JOIN cluster_members m ON m.cluster_id = c.id"
+        " GROUP BY c.id HAVING COUNT(*) >= 2 ORDER BY c.label LIMIT 1"
+    ).fetchone()
+    members = [
+        r[0]
+        for r in conn.execute(
+            "SELECT m.sha256 FROM cluster_members m JOIN clusters c ON c.id = m.cluster_id"
+            " WHERE c.label = ? ORDER BY m.sha256",
+            (label,),
+        )
+    ]
+    conn.close()
+    with TestClient(create_app(web_vault.root)) as client:
+        login(client, ROLE_USERS["liaison"])
+        assert 'name="item"' not in client.get(f"/clusters/{label}").text
+    with TestClient(create_app(web_vault.root)) as client:
+        csrf = login(client, ROLE_USERS["investigator"])
+        assert 'form="split"' in client.get(f"/clusters/{label}").text
+        split = client.post(f"/clusters/{label}/split", data={"csrf": csrf, "item": members[:1]})
+        assert split.status_code == 200 and members[0] not in split.text.split("<h2>")[0]
+        after = sqlite3.connect(web_vault.catalog_path)
+        together_sql = (
+            "SELECT COUNT(*) FROM cluster_members a JOIN cluster_members b"
+            " ON a.cluster_id = b.cluster_id WHERE a.sha256 = ? AND b.sha256 = ?"
+        )
+        assert after.execute(together_sql, (members[0], members[1])).fetchone()[0] == 0
+        merged = client.post(
+            f"/clusters/{split.url.path.rsplit('/', 1)[-1]}/merge",
+            data={"csrf": csrf, "other": members[0]},
+        )
+        assert merged.status_code == 200, merged.text
+        together = after.execute(together_sql, (members[0], members[1])).fetchone()[0]
+        after.close()
+        opened = web_vault.connect()
+        actions = [e["action"] for e in web_vault.ledger(opened, signing=False).events()][-5:]
+        opened.close()
+        assert together == 1
+        assert any("split" in a for a in actions) and any("merge" in a for a in actions), actions

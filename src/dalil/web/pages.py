@@ -299,7 +299,36 @@ def _first_members(conn: sqlite3.Connection, labels: list[str]) -> dict[str, lis
 def cluster_page(request: Request, label: str, user: Browse) -> Response:
     with auth.connection(_vault(request)) as conn:
         detail = disclosure.cluster(user, grouping.cluster_detail(conn, label))
-    return page(request, "cluster.html", cluster=detail, match_words=evidence.sentence)
+    return page(
+        request,
+        "cluster.html",
+        cluster=detail,
+        match_words=evidence.sentence,
+        may_decide=user.may("cases.edit"),
+    )
+
+
+@router.post("/clusters/{label}/split")
+def cluster_split(
+    request: Request, label: str, user: Edit, item: Annotated[list[str], Form()]
+) -> Response:
+    """Move the chosen pictures out of the cluster (a decision in the ledger, kept when the
+    clusters are recomputed)."""
+    vault = _vault(request)
+    with auth.connection(vault, readonly=False) as conn:
+        kept, moved = grouping.split(conn, vault.ledger(conn), user.name, label, item)
+    return _back(f"/clusters/{kept or moved}" if kept or moved else "/clusters")
+
+
+@router.post("/clusters/{label}/merge")
+def cluster_merge(
+    request: Request, label: str, user: Edit, other: Annotated[str, Form()]
+) -> Response:
+    """Put another cluster (or a single item) together with this one (a ledger decision)."""
+    vault = _vault(request)
+    with auth.connection(vault, readonly=False) as conn:
+        merged = grouping.merge(conn, vault.ledger(conn), user.name, [label, other.strip()])
+    return _back(f"/clusters/{merged}" if merged else "/clusters")
 
 
 # ---------------------------------------------------------------------------- cases
