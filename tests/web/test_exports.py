@@ -24,6 +24,7 @@ def test_cases_and_identifiers_as_csv_and_xlsx(web_vault: Vault) -> None:
         for title in TITLES:
             r = client.post("/cases", data={"csrf": csrf, "title": title, "kind": "person"})
             assert r.status_code in (200, 303), r.text
+        assert 'href="/export/cases.xlsx"' in client.get("/cases").text
         r = client.get("/export/cases.csv")
         assert r.status_code == 200 and r.headers["content-type"].startswith("text/csv")
         assert 'filename="cases.csv"' in r.headers["content-disposition"]
