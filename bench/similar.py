@@ -57,6 +57,8 @@ FAMILY_ORDER = (
     "mirror-crop",
     "tone",
     "greyscale",
+    "negative",
+    "sepia",
     "text",
     "caption-band",
     "collage",

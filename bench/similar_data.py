@@ -12,7 +12,8 @@ The labelled set (cached in ``WORKDIR/similar-vN/``):
 * **queries**, each labelled with the original it derives from (or none):
 
   - ``copy``: Pillow transforms of every original, in families (jpeg, resize, crop, rotate,
-    rotate-90s, flip, mirror-crop, tone, greyscale, text, caption-band, collage, screenshot),
+    rotate-90s, flip, mirror-crop, tone, greyscale, text, caption-band, collage, screenshot,
+    negative, sepia),
     and the demo collection's own
     re-circulated copies (family ``demo-copy``);
   - ``same-scene``: the other shots of an indexed card (a different photograph of the same
@@ -42,7 +43,7 @@ import numpy as np
 import numpy.typing as npt
 from PIL import Image, ImageDraw, ImageEnhance, ImageFont, ImageOps
 
-DATA_VERSION = 2  # bump when transforms or labelling change: the cache is then rebuilt
+DATA_VERSION = 3  # bump when transforms or labelling change: the cache is then rebuilt
 CORPUS_ROOT = Path(__file__).resolve().parents[1].parent / "shared" / "corpus"
 CORPUS_PHOTOS = CORPUS_ROOT / "exif-samples" / "jpg"
 IMAGE_SUFFIXES = {".jpg", ".jpeg", ".png", ".tif", ".tiff", ".webp", ".bmp", ".gif"}
@@ -299,6 +300,10 @@ def transforms(img: Image.Image, rng: random.Random) -> list[Transformed]:
         out.append(("caption-band", f"caption-band-{pct}", caption_band(img, pct / 100), "JPEG"))
     out.append(("collage", "collage-2x2", collage(img, rng), "JPEG"))
     out.append(("screenshot", "phone-screenshot", screenshot(img), "PNG"))
+    # strong colour changes: light and dark swapped; an old-photo brown tint
+    out.append(("negative", "negative", ImageOps.invert(img), "JPEG"))
+    sepia = ImageOps.colorize(img.convert("L"), black=(43, 26, 14), white=(243, 226, 192))
+    out.append(("sepia", "sepia", sepia, "JPEG"))
     return out
 
 

@@ -98,7 +98,7 @@ def similar(
         index, keypoints = open_indexes(opened, conn, features)
         if thorough:
             settings = replace(settings, candidates=max(1, len(index)))
-        matcher = Matcher(index, features, settings, keypoints)
+        matcher = Matcher(index, features, settings, keypoints, query=True)
         exclude: str | None = None
         if item is not None:
             exclude = resolve_item(conn, item)

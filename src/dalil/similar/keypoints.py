@@ -46,6 +46,12 @@ collected 13 votes or more for their original (median 26-50); unrelated images 7
 99 % of cases. Below 8, pictures of different cards on one printed form nominate each other
 (3-7 votes) and cost a geometric check each for nothing."""
 
+LEADER_VOTES, LEADER_LEAD = 4, 1.6
+"""A query (``dalil similar``, not ingest) also checks the most-voted item below
+:data:`MIN_VOTES` when it has at least 4 votes and 1.6 times the runner-up's: a picture with
+little texture, cut by a caption band, gives its original only 4-7 votes (set v3: 5 against
+3 for the next), and one more geometric check costs about a millisecond."""
+
 IVF_FROM = 20_000
 """From this many indexed descriptors on (about 300 items), an inverted-file index replaces the
 exact one: an exact search costs O(N) per query (15 ms at 300 items, 100 ms at 2,000), the
@@ -161,14 +167,20 @@ class KeypointIndex:
         return out
 
     def candidates(
-        self, descriptors: U8, most: int, *, exclude: str | None = None
+        self, descriptors: U8, most: int, *, exclude: str | None = None, leader: bool = False
     ) -> list[tuple[str, int]]:
-        """Up to ``most`` items with at least :data:`MIN_VOTES` votes, most votes first."""
+        """Up to ``most`` items with at least :data:`MIN_VOTES` votes, most votes first; with
+        ``leader``, also the most-voted item when it leads clearly (:data:`LEADER_VOTES`)."""
         ranked = sorted(
             ((sha, n) for sha, n in self.votes(descriptors, exclude=exclude).items()),
             key=lambda x: (-x[1], x[0]),
         )
-        return [(sha, n) for sha, n in ranked if n >= MIN_VOTES][:most]
+        chosen = [(sha, n) for sha, n in ranked if n >= MIN_VOTES][:most]
+        if leader and not chosen and ranked:
+            first, second = ranked[0][1], ranked[1][1] if len(ranked) > 1 else 0
+            if first >= LEADER_VOTES and first >= LEADER_LEAD * second:
+                chosen = ranked[:1]
+        return chosen
 
     # -- persistence ------------------------------------------------------------------------
 

@@ -84,11 +84,16 @@ class Matcher:
         features: FeatureSource,
         thresholds: Thresholds,
         keypoints: KeypointIndex | None = None,
+        *,
+        query: bool = False,
     ) -> None:
+        """``query``: matching pictures brought to ``dalil similar`` (not ingest's grouping),
+        which may spend a little more (the keypoint leader below the usual votes)."""
         self.index = index
         self.features = features
         self.t = thresholds
         self.keypoints = keypoints
+        self.query = query
 
     def match_parts(
         self, parts: list[tuple[str, Probe]], found: list[Match], *, exclude: str | None = None
@@ -97,7 +102,10 @@ class Matcher:
         besides; a part's match says ``part:<which>`` as its variant."""
         out = {m.item: m for m in found}
         for name, probe in parts:
-            for m in self.match(probe, exclude=exclude, nearest=False, votes=PART_VOTES, part=True):
+            # the picture with a caption band cut away is the whole picture, not a part of it
+            whole = name == UNCOVERED
+            votes = None if whole else PART_VOTES
+            for m in self.match(probe, exclude=exclude, nearest=whole, votes=votes, part=not whole):
                 if m.item not in out:
                     out[m.item] = replace(m, variant=f"part:{name}")
         return sorted(out.values(), key=lambda m: (m.stage != "pdq", m.distance, m.item))
@@ -151,7 +159,10 @@ class Matcher:
             mine = probe.features()
             if mine is not None:
                 for item, _votes in self.keypoints.candidates(
-                    mine.descriptors, self.t.candidates if votes is None else votes, exclude=exclude
+                    mine.descriptors,
+                    self.t.candidates if votes is None else votes,
+                    exclude=exclude,
+                    leader=self.query,
                 ):
                     if item not in found and item not in near and item in self.index:
                         near[item] = self.index.distance(probe.code, item)
@@ -245,12 +256,59 @@ def given(features: geometry.Features | None) -> geometry.Features | None:
     return features
 
 
+BAND_FLAT = 0.6  # a band's edge row: this share of its pixels within BAND_TOLERANCE
+BAND_TOLERANCE = 24  # ... of the row's median colour (0-255 per channel)
+BAND_TEXT = 0.35  # a row further in, across the band's lettering: at least this share
+BAND_MIN, BAND_MAX = 0.08, 0.6  # a band this share of the side is cut away for a probe
+UNCOVERED = "uncovered"  # that probe's name: checked by the whole picture's rules
+
+
+def uncovered_box(view: Image.Image) -> tuple[int, int, int, int] | None:
+    """The query without the solid bands laid along its edges (a caption bar, a banner, the
+    blank margin of a screenshot): rows (columns) from an edge that are mostly one colour, the
+    same colour all the way. None when there is no such band (or it is too thin or too
+    large to be one). The keypoints of a caption's letters otherwise crowd out the picture's."""
+    import numpy as np
+
+    pixels = np.asarray(view.convert("RGB"), dtype=np.int16)
+    h, w = pixels.shape[:2]
+
+    def run(lines: np.ndarray) -> int:
+        """How many of ``lines`` (each an array of pixels), from the first, are the band."""
+        first: np.ndarray | None = None
+        count = 0
+        for line in lines:
+            if first is None:
+                median = np.median(line, axis=0)
+                if (np.abs(line - median).max(axis=1) <= BAND_TOLERANCE).mean() < BAND_FLAT:
+                    break
+                first = median
+            elif (np.abs(line - first).max(axis=1) <= BAND_TOLERANCE).mean() < BAND_TEXT:
+                break  # no longer the band's colour (its letters cover less than this)
+            count += 1
+        return count
+
+    top = run(pixels)
+    bottom = run(pixels[::-1])
+    left = run(pixels.transpose(1, 0, 2))
+    right = run(pixels.transpose(1, 0, 2)[::-1])
+    cut = [
+        n if BAND_MIN * side <= n <= BAND_MAX * side else 0
+        for n, side in ((top, h), (bottom, h), (left, w), (right, w))
+    ]
+    if not any(cut):
+        return None
+    box = (cut[2], cut[0], w - cut[3], h - cut[1])
+    return box if box[2] - box[0] >= 32 and box[3] - box[1] >= 32 else None
+
+
 def part_probes(view: Image.Image | None) -> list[tuple[str, Probe]]:
     """Probes for the parts of the query — its four quarters, and its halves side by side and
     one above the other — each with its own fingerprint and local features, so that a picture
     that is one tile of a collage, one photo of a screenshot of a post, or a picture inside a
     page is found by the part that holds it (the whole image's keypoints are spread over every
-    tile, too few on the one that matters). Mirror images are not tried for parts."""
+    tile, too few on the one that matters); and the picture without a caption band laid over
+    an edge (:func:`uncovered_box`). Mirror images are not tried for parts."""
     from dalil.media import pdq
     from dalil.similar import FEATURES
 
@@ -267,6 +325,9 @@ def part_probes(view: Image.Image | None) -> list[tuple[str, Probe]]:
         "top": (0, 0, w, h // 2),
         "bottom": (0, h // 2, w, h),
     }
+    uncovered = uncovered_box(view)
+    if uncovered is not None:
+        boxes[UNCOVERED] = uncovered
     out: list[tuple[str, Probe]] = []
     for name, box in boxes.items():
         part = view.crop(box)
@@ -313,7 +374,7 @@ class ImageSetMatcher:
                 if fp.features is not None:
                     keypoints.add([(str(i), fp.features.descriptors)])
         chosen = thresholds or Thresholds.from_settings(Settings())
-        self.matcher = Matcher(index, self._features.get, chosen, keypoints)
+        self.matcher = Matcher(index, self._features.get, chosen, keypoints, query=True)
 
     def query(self, path: Path) -> list[tuple[int, Match]]:
         """(position in ``paths``, match) for every original that ``path`` matches."""
