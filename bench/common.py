@@ -461,8 +461,15 @@ class CpuWatch:
 # -- running commands ----------------------------------------------------------------------
 
 
+BENCH_PASSWORD = "throwaway benchmark vault password"
+"""The benchmarks' vaults are throwaway: their first account's password, given to ``dalil``
+through ``$DALIL_PASSWORD`` when the caller has not set one (``dalil init`` asks otherwise)."""
+
+
 def dalil_executable() -> str:
-    """The ``dalil`` next to this interpreter (the project's venv), else the one on PATH."""
+    """The ``dalil`` next to this interpreter (the project's venv), else the one on PATH; the
+    benchmark vaults' password is set for it (:data:`BENCH_PASSWORD`)."""
+    os.environ.setdefault("DALIL_PASSWORD", BENCH_PASSWORD)
     beside = Path(sys.executable).parent / "dalil"
     if beside.exists():
         return str(beside)
