@@ -39,6 +39,7 @@ def _path_values(vault: Vault) -> dict[str, str]:
         "job_id": "000000000000",
         "queue": "unverified",
         "form": "csv",
+        "task_id": "000000000000",
         "number": "1",  # a saved estimate (none: 404 for those allowed)
     }
 

@@ -325,6 +325,24 @@ def actor_name(given: str | None) -> str:
         return "unknown"
 
 
+KeyStdinOption = Annotated[
+    bool,
+    typer.Option(
+        "--key-stdin",
+        hidden=True,
+        help="Read the actor's unlocked key from standard input (the web workspace's jobs).",
+    ),
+]
+
+
+def key_from_stdin(vault: Vault, actor: str | None) -> None:
+    """Take the acting person's unlocked key from a line of standard input (a pipe from the
+    web workspace: never in the arguments or the environment), for this process."""
+    from dalil import signing
+
+    signing.remember(vault.origin, actor_name(actor), signing.import_key(sys.stdin.readline()))
+
+
 def open_vault(path: Path) -> Vault:
     return Vault.open(path)
 

@@ -16,6 +16,7 @@ from dalil.cli.app import (
     ActorOption,
     AllOption,
     JsonOption,
+    KeyStdinOption,
     LimitOption,
     VaultOption,
     actor_name,
@@ -24,6 +25,8 @@ from dalil.cli.app import (
     emit_json,
     emit_list,
     how_many,
+    key_from_stdin,
+    open_vault,
     print_count,
     reading,
     shown,
@@ -351,11 +354,14 @@ def cases_ocr(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")
     ] = 0,
+    key_stdin: KeyStdinOption = False,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     as_: ActorOption = None,
     json_: JsonOption = False,
 ) -> None:
     """Read the numbers on cases' photographs; each becomes an unverified identifier claim."""
+    if key_stdin:
+        key_from_stdin(open_vault(vault), as_)
     from dalil.cases.reading import read_cases
     from dalil.cli.app import console_err
     from dalil.cli.progress import counter

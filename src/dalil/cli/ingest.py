@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sys
 from pathlib import Path
 from typing import TYPE_CHECKING, Annotated
 
@@ -22,12 +21,14 @@ from dalil.cli.app import (
     DEFAULT_VAULT_PATH,
     ActorOption,
     JsonOption,
+    KeyStdinOption,
     VaultOption,
     actor_name,
     app,
     console,
     console_err,
     emit_json,
+    key_from_stdin,
     open_vault,
     shown,
 )
@@ -110,14 +111,7 @@ def ingest(
             " it (needed when its vault's key differs from the one pinned earlier).",
         ),
     ] = None,
-    key_stdin: Annotated[
-        bool,
-        typer.Option(
-            "--key-stdin",
-            hidden=True,
-            help="Read the actor's unlocked key from standard input (the web workspace's uploads).",
-        ),
-    ] = False,
+    key_stdin: KeyStdinOption = False,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     as_: ActorOption = None,
     json_: JsonOption = False,
@@ -125,9 +119,7 @@ def ingest(
     """Store every file byte for byte, describe and fingerprint it, and sign the ledger."""
     opened = open_vault(vault)
     if key_stdin:
-        from dalil import signing
-
-        signing.remember(opened.origin, actor_name(as_), signing.import_key(sys.stdin.readline()))
+        key_from_stdin(opened, as_)
     from dalil.ingest.session import IngestOptions
 
     options = IngestOptions(paths, source, actor_name(as_), note, jobs, group)

@@ -120,10 +120,14 @@ def create_app(vault_root: Path, *, secure_cookies: bool = False) -> FastAPI:
         pages,
         people,
         queues,
+        tasks,
         upload,
     )
 
-    modules = (login, pages, queues, people, images, crops, api, upload, family, estimates, exports)
+    modules = (
+        login, pages, queues, people, images, crops, api, upload, family, estimates, exports,
+        tasks,
+    )  # fmt: skip
     routers = [module.router for module in modules]
     for router in routers:
         app.include_router(router)

@@ -92,7 +92,7 @@ class Job:
 
 
 @contextmanager
-def _flock(path: Path, *, wait: bool) -> Iterator[bool]:
+def flock(path: Path, *, wait: bool) -> Iterator[bool]:
     """Hold an exclusive lock on ``path`` (True), or — without ``wait`` — False if taken."""
     fd = os.open(path, os.O_RDWR | os.O_CREAT | os.O_CLOEXEC, 0o644)
     try:
@@ -117,7 +117,7 @@ def run(vault: Vault, job: Job, key: Ed25519PrivateKey | None = None) -> None:
     """Wait for the job's turn, ingest, and go back to the queue while the vault is busy."""
     uploads = vault.uploads_dir
     try:
-        with _flock(uploads / f"{job.id}.lock", wait=False) as mine:
+        with flock(uploads / f"{job.id}.lock", wait=False) as mine:
             if not mine:
                 return  # another thread or process runs this job
             fresh = Job.load(uploads, job.id)  # it may have finished since it was read
@@ -127,8 +127,7 @@ def run(vault: Vault, job: Job, key: Ed25519PrivateKey | None = None) -> None:
             while True:
                 job.state, job.phase = "queued", ""
                 job.save(uploads)
-                with _flock(uploads / "queue.lock", wait=True):
-                    _wait_for_vault(vault)
+                with one_at_a_time(vault):
                     busy = _ingest(vault, job, key)
                 if not busy:
                     break
@@ -139,6 +138,16 @@ def run(vault: Vault, job: Job, key: Ed25519PrivateKey | None = None) -> None:
         job.state, job.error = "failed", public(f"the ingest stopped: {exc}", vault)
         with contextlib.suppress(OSError):  # the vault is gone or full: nothing more to say
             job.save(uploads)
+
+
+@contextmanager
+def one_at_a_time(vault: Vault) -> Iterator[None]:
+    """This thread's turn in the vault's queue of browser-started work (uploads and tasks,
+    every server process), once no other Dalil process holds the vault."""
+    vault.uploads_dir.mkdir(parents=True, exist_ok=True)
+    with flock(vault.uploads_dir / "queue.lock", wait=True):
+        _wait_for_vault(vault)
+        yield
 
 
 def _wait_for_vault(vault: Vault) -> None:
@@ -227,7 +236,7 @@ def resume_if_orphaned(vault: Vault, job: Job) -> None:
     """Start ``job`` again if it is queued or ingesting but no thread of any server runs it."""
     if job.state not in ACTIVE or not job.folder(vault).is_dir():
         return
-    with _flock(vault.uploads_dir / f"{job.id}.lock", wait=False) as free:
+    with flock(vault.uploads_dir / f"{job.id}.lock", wait=False) as free:
         if not free:
             return
     start(vault, job)
