@@ -180,3 +180,10 @@ def test_a_cluster_is_split_and_merged_from_its_page(web_vault: Vault) -> None:
         opened.close()
         assert together == 1
         assert any("split" in a for a in actions) and any("merge" in a for a in actions), actions
+
+
+def test_cases_are_listed_with_a_picture(web_vault: Vault) -> None:
+    with TestClient(create_app(web_vault.root)) as client:
+        login(client, ROLE_USERS["investigator"])
+        rows = client.get("/cases").text.split('<table class="cases">')[1].split("</table>")[0]
+        assert re.search(r'<img class="mini" loading="lazy" src="/items/[0-9a-f]{64}/thumb', rows)

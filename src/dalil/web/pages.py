@@ -334,14 +334,32 @@ def cluster_merge(
 # ---------------------------------------------------------------------------- cases
 
 
+def _first_photos(conn: sqlite3.Connection, case_ids: list[str]) -> dict[str, str]:
+    """Each case's first photograph (by hash), for a thumbnail in the list."""
+    found: dict[str, str] = {}
+    if not case_ids:
+        return found
+    marks = ",".join("?" * len(case_ids))
+    for case_id, sha in conn.execute(
+        "SELECT c.case_id, MIN(ci.sha256) FROM cases c JOIN case_items ci ON ci.case_pk = c.id"
+        " JOIN items i ON i.sha256 = ci.sha256 AND i.media_type LIKE 'image/%'"
+        f" WHERE c.case_id IN ({marks}) GROUP BY c.case_id",
+        case_ids,
+    ):
+        found[str(case_id)] = str(sha)
+    return found
+
+
 @router.get("/cases", response_class=HTMLResponse)
 def cases_page(request: Request, user: Browse, status: str = "", page_no: PageNo = 1) -> Response:
     with auth.connection(_vault(request)) as conn:
         rows = model.list_cases(conn, status=status or None, limit=50, offset=(page_no - 1) * 50)
+        firsts = _first_photos(conn, [str(r["case_id"]) for r in rows])
     return page(
         request,
         "cases.html",
         rows=rows,
+        firsts=firsts,
         status=status,
         statuses=vocab.STATUSES,
         page_no=page_no,
