@@ -99,6 +99,12 @@ SETTINGS: tuple[Setting, ...] = (
         "Path (relative to the vault folder, or absolute) of the collection's own OCR labels"
         " file, one field<TAB>label per line; empty: the labels shipped with Dalil.",
     ),
+    Setting(
+        "exports_dir",
+        "",
+        "Folder (outside the vault) where court bundles made in the web workspace are written"
+        " before they are downloaded; empty: <vault folder>-exports beside the vault.",
+    ),
 )
 
 
@@ -123,6 +129,7 @@ class Settings:
     contacts_key_file: str = ""
     similar_min_inliers: int = 15
     ocr_labels: str = ""
+    exports_dir: str = ""
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> Settings:

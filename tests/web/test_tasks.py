@@ -3,7 +3,11 @@
 
 from __future__ import annotations
 
+import subprocess
+import sys
 import time
+import zipfile
+from pathlib import Path
 
 from fastapi.testclient import TestClient
 
@@ -51,3 +55,43 @@ def test_a_task_whose_server_stopped_says_so_and_can_be_started_again(web_vault:
         assert "server stopped" in shown and 'action="/cases/ocr"' in shown
         assert "hx-get" not in shown  # the page no longer waits for it
     assert Task.load(folder_of(web_vault), orphan.id).state == "failed"  # type: ignore[union-attr]
+
+
+def test_a_court_bundle_from_the_cases_page_downloads_and_verifies(
+    web_vault: Vault, tmp_path: Path
+) -> None:
+    conn = web_vault.connect()
+    case_id = conn.execute("SELECT case_id FROM cases WHERE status = 'open' LIMIT 1").fetchone()[0]
+    conn.close()
+    with TestClient(create_app(web_vault.root)) as client:
+        csrf = login(client, ROLE_USERS["investigator"])
+        assert f'action="/cases/{case_id}/bundle"' in client.get(f"/cases/{case_id}").text
+        started = client.post(
+            f"/cases/{case_id}/bundle", data={"csrf": csrf, "language": "ar"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert started.status_code == 303, started.text
+        where = started.headers["location"]
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            shown = client.get(where, headers={"hx-request": "true"})
+            if "hx-get" not in shown.text:
+                break
+            time.sleep(1)
+        assert "Download the bundle" in shown.text, shown.text
+        got = client.get(f"{where}/download")
+        assert got.status_code == 200 and got.headers["content-type"] == "application/zip"
+    with TestClient(create_app(web_vault.root)) as client:
+        login(client, ROLE_USERS["reviewer"])  # may not make bundles, nor take someone's
+        assert client.get(f"{where}/download").status_code == 403
+    archive = tmp_path / "bundle.zip"
+    archive.write_bytes(got.content)
+    with zipfile.ZipFile(archive) as z:
+        z.extractall(tmp_path / "out")
+    (bag,) = (tmp_path / "out").iterdir()
+    assert not bag.is_relative_to(web_vault.root)
+    checked = subprocess.run(
+        [sys.executable, "verify_bundle.py"], cwd=bag, capture_output=True, text=True
+    )
+    assert checked.returncode == 0, checked.stdout + checked.stderr
+    assert (bag / "report.pdf").is_file()

@@ -12,12 +12,15 @@ from dalil.cli.app import (
     DEFAULT_VAULT_PATH,
     ActorOption,
     JsonOption,
+    KeyStdinOption,
     VaultOption,
     actor_name,
     app,
     console,
     console_err,
     emit_json,
+    key_from_stdin,
+    open_vault,
     writing,
 )
 from dalil.errors import UsageError
@@ -52,12 +55,16 @@ def export_bundle_command(
         str,
         typer.Option("--language", help="The report's language: en, or ar (right to left)."),
     ] = "en",
+    key_stdin: KeyStdinOption = False,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     as_: ActorOption = None,
     json_: JsonOption = False,
 ) -> None:
     """A court bundle: originals, metadata, custody events with proofs, a standalone verifier."""
     from dalil.export.bundle import export_bundle
+
+    if key_stdin:
+        key_from_stdin(open_vault(vault), as_)
 
     refs: list[str] = []
     if items is not None:

@@ -1,5 +1,6 @@
-"""Long work started from the browser: reading the numbers on cases' photographs (``dalil
-cases ocr``), for the roles that edit cases.
+"""Long work started from the browser, for the roles that edit cases: reading the numbers on
+cases' photographs (``dalil cases ocr``) and a case's court bundle (``dalil export bundle``,
+written to ``exports_dir`` outside the vault, then downloaded as a zip).
 
 A task waits its turn in the same queue as uploads (:func:`dalil.web.jobs.one_at_a_time`: one
 piece of browser-started work at a time, and none while another Dalil process holds the
@@ -18,6 +19,7 @@ import json
 import os
 import re
 import secrets
+import shutil
 import subprocess
 import sys
 import threading
@@ -26,14 +28,15 @@ from pathlib import Path
 from typing import Annotated, Any
 
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
-from fastapi import APIRouter, Request
+from fastapi import APIRouter, Form, HTTPException, Request
 from fastapi import Path as PathParam
-from fastapi.responses import Response
+from fastapi.responses import FileResponse, Response
 
 from dalil import signing
-from dalil.errors import NotFound
+from dalil.errors import NotFound, UsageError
 from dalil.i18n import N_
 from dalil.vault import Vault
+from dalil.web import auth
 from dalil.web.auth import Browse, Edit
 from dalil.web.errors import public
 from dalil.web.guard import GuardedRoute
@@ -43,7 +46,10 @@ from dalil.web.render import page
 
 router = APIRouter(route_class=GuardedRoute)
 
-KINDS = {"ocr": N_("Reading the numbers on the cases' photographs")}
+KINDS = {
+    "ocr": N_("Reading the numbers on the cases' photographs"),
+    "bundle": N_("A court bundle"),
+}
 WORDS = (N_("queued"), N_("running"), N_("done"), N_("failed"))
 """A task's states, marked for translation: the page shows ``_(task.state)``."""
 ACTIVE = ("queued", "running")
@@ -62,6 +68,7 @@ class Task:
     total: int = 0
     report: dict[str, Any] = field(default_factory=dict)
     error: str = ""
+    args: dict[str, str] = field(default_factory=dict)  # what the task is about (a case...)
 
     def save(self, folder: Path) -> None:
         folder.mkdir(parents=True, exist_ok=True)
@@ -82,14 +89,31 @@ def folder_of(vault: Vault) -> Path:
     return vault.uploads_dir / "tasks"
 
 
+def exports_dir(vault: Vault) -> Path:
+    """Where the web workspace writes court bundles (``exports_dir``; outside the vault)."""
+    chosen = vault.settings.exports_dir
+    if not chosen:
+        return vault.root.parent / f"{vault.root.name}-exports"
+    path = Path(chosen)
+    return path if path.is_absolute() else vault.root.parent / path
+
+
+def bundle_folder(vault: Vault, task: Task) -> Path:
+    return exports_dir(vault) / f"bundle-{task.args.get('case', 'x')}-{task.id}"
+
+
 def command(vault: Vault, task: Task) -> list[str]:
     """The command line a task runs (``--opt=value``: a value never reads as an option)."""
-    if task.kind != "ocr":
-        raise NotFound(f"no task of kind {task.kind!r}")
-    return [
-        sys.executable, "-m", "dalil", "cases", "ocr", "--json", "--key-stdin",
-        f"--vault={vault.root}", f"--as={task.user}",
-    ]  # fmt: skip
+    common = ["--json", "--key-stdin", f"--vault={vault.root}", f"--as={task.user}"]
+    if task.kind == "ocr":
+        return [sys.executable, "-m", "dalil", "cases", "ocr", *common]
+    if task.kind == "bundle":
+        return [
+            sys.executable, "-m", "dalil", "export", "bundle", *common,
+            f"--case={task.args['case']}", f"--language={task.args.get('language', 'en')}",
+            "--", str(bundle_folder(vault, task)),
+        ]  # fmt: skip
+    raise NotFound(f"no task of kind {task.kind!r}")
 
 
 def run(vault: Vault, task: Task, holding: threading.Event | None = None) -> None:
@@ -148,6 +172,9 @@ def _run_in_turn(vault: Vault, task: Task, key: Ed25519PrivateKey | None, folder
             task.report = json.loads("".join(out))
         except ValueError:
             task.report = {}
+        if task.kind == "bundle":  # one file to download; the folder stays beside it
+            folder_out = bundle_folder(vault, task)
+            shutil.make_archive(str(folder_out), "zip", folder_out.parent, folder_out.name)
         task.state, task.error = "done", ""
     else:
         task.state = "failed"
@@ -155,9 +182,9 @@ def _run_in_turn(vault: Vault, task: Task, key: Ed25519PrivateKey | None, folder
     task.save(folder)
 
 
-def start(vault: Vault, user: str, kind: str) -> Task:
+def start(vault: Vault, user: str, kind: str, **args: str) -> Task:
     """Queue a task of ``kind`` for ``user``; returns once its thread holds the task."""
-    task = Task(secrets.token_hex(6), user, kind)
+    task = Task(secrets.token_hex(6), user, kind, args=args)
     command(vault, task)  # a kind that does not exist is refused before anything is kept
     task.save(folder_of(vault))
     holding = threading.Event()
@@ -176,6 +203,39 @@ def ocr_start(request: Request, user: Edit) -> Response:
     """Read the numbers on every live case's photographs not read yet (a task)."""
     task = start(_vault(request), user.name, "ocr")
     return back(f"/tasks/{task.id}")
+
+
+@router.post("/cases/{case_id}/bundle")
+def bundle_start(
+    request: Request, case_id: str, user: Edit, language: Annotated[str, Form()] = "en"
+) -> Response:
+    """A court bundle of the case (pictures blurred in its report), made as a task and then
+    downloaded as a zip; the export is recorded in the ledger like the command's."""
+    from dalil import i18n
+    from dalil.cases import model
+
+    if language not in i18n.LANGUAGES:
+        raise UsageError(f"unknown report language {language!r}")
+    vault = _vault(request)
+    with auth.connection(vault) as conn:
+        case = model.case_detail(conn, case_id)["case_id"]  # a case that exists, as named
+    task = start(vault, user.name, "bundle", case=str(case), language=language)
+    return back(f"/tasks/{task.id}")
+
+
+@router.get("/tasks/{task_id}/download")
+def task_download(request: Request, task_id: TaskId, user: Edit) -> Response:
+    """The zip of a court bundle made by a task — for the person who made it (or an admin)."""
+    vault = _vault(request)
+    task = Task.load(folder_of(vault), task_id)
+    if task is None or task.kind != "bundle" or task.state != "done":
+        raise NotFound(f"no finished bundle {task_id}")
+    if task.user != user.name and not user.may("users"):
+        raise HTTPException(403, "this bundle was made by someone else")
+    archive = bundle_folder(vault, task).with_suffix(".zip")
+    if not archive.is_file():
+        raise NotFound(f"the bundle of task {task_id} is no longer there")
+    return FileResponse(archive, media_type="application/zip", filename=archive.name)
 
 
 @router.get("/tasks/{task_id}")
