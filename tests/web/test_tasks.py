@@ -95,3 +95,43 @@ def test_a_court_bundle_from_the_cases_page_downloads_and_verifies(
     )
     assert checked.returncode == 0, checked.stdout + checked.stderr
     assert (bag / "report.pdf").is_file()
+
+
+def test_a_public_release_from_the_cases_page_has_no_identifying_metadata(
+    web_vault: Vault, tmp_path: Path
+) -> None:
+    from PIL import Image
+
+    conn = web_vault.connect()
+    case_id = conn.execute("SELECT case_id FROM cases WHERE status = 'open' LIMIT 1").fetchone()[0]
+    conn.close()
+    with TestClient(create_app(web_vault.root)) as client:
+        csrf = login(client, ROLE_USERS["investigator"])
+        started = client.post(
+            f"/cases/{case_id}/release", data={"csrf": csrf, "max_side": "800", "blur": "0"},
+            follow_redirects=False,
+        )  # fmt: skip
+        assert started.status_code == 303, started.text
+        where = started.headers["location"]
+        deadline = time.monotonic() + 240
+        while time.monotonic() < deadline:
+            shown = client.get(where, headers={"hx-request": "true"})
+            if "hx-get" not in shown.text:
+                break
+            time.sleep(1)
+        assert "Download the release" in shown.text, shown.text
+        got = client.get(f"{where}/download")
+        assert got.status_code == 200
+        refused = client.post(f"/cases/{case_id}/release", data={"csrf": csrf, "max_side": "99999"})
+        assert refused.status_code == 400
+    archive = tmp_path / "release.zip"
+    archive.write_bytes(got.content)
+    with zipfile.ZipFile(archive) as z:
+        z.extractall(tmp_path / "out")
+    photos = [p for p in (tmp_path / "out").rglob("*.jpg")]
+    assert photos
+    for photo in photos:
+        with Image.open(photo) as im:
+            assert max(im.size) <= 800
+            exif = im.getexif()
+            assert not exif.get(0xA431) and not exif.get_ifd(0x8825)  # no serial, no GPS

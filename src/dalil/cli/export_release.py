@@ -13,11 +13,14 @@ from dalil.cli.app import (
     DEFAULT_VAULT_PATH,
     ActorOption,
     JsonOption,
+    KeyStdinOption,
     VaultOption,
     actor_name,
     console,
     console_err,
     emit_json,
+    key_from_stdin,
+    open_vault,
     writing,
 )
 from dalil.cli.export import export_app
@@ -68,6 +71,7 @@ def release(
     force: Annotated[
         bool, typer.Option("--force", help="Write into OUT even if it is not empty.")
     ] = False,
+    key_stdin: KeyStdinOption = False,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     as_: ActorOption = None,
     json_: JsonOption = False,
@@ -76,6 +80,8 @@ def release(
     case identifiers for families. Each copy is recorded in the ledger."""
     if not case and not item:
         raise UsageError("name what to release: --case ID or --item HASH (repeatable)")
+    if key_stdin:
+        key_from_stdin(open_vault(vault), as_)
     box = _crop(crop)
     with (
         writing(vault) as (opened, conn),

@@ -49,7 +49,9 @@ router = APIRouter(route_class=GuardedRoute)
 KINDS = {
     "ocr": N_("Reading the numbers on the cases' photographs"),
     "bundle": N_("A court bundle"),
+    "release": N_("A public release"),
 }
+DOWNLOADS = ("bundle", "release")  # kinds whose result is a folder, downloaded as a zip
 WORDS = (N_("queued"), N_("running"), N_("done"), N_("failed"))
 """A task's states, marked for translation: the page shows ``_(task.state)``."""
 ACTIVE = ("queued", "running")
@@ -99,7 +101,8 @@ def exports_dir(vault: Vault) -> Path:
 
 
 def bundle_folder(vault: Vault, task: Task) -> Path:
-    return exports_dir(vault) / f"bundle-{task.args.get('case', 'x')}-{task.id}"
+    """The folder a bundle or release task writes (its zip: the same name, ``.zip``)."""
+    return exports_dir(vault) / f"{task.kind}-{task.args.get('case', 'x')}-{task.id}"
 
 
 def command(vault: Vault, task: Task) -> list[str]:
@@ -112,6 +115,12 @@ def command(vault: Vault, task: Task) -> list[str]:
             sys.executable, "-m", "dalil", "export", "bundle", *common,
             f"--case={task.args['case']}", f"--language={task.args.get('language', 'en')}",
             "--", str(bundle_folder(vault, task)),
+        ]  # fmt: skip
+    if task.kind == "release":
+        return [
+            sys.executable, "-m", "dalil", "export", "release", *common,
+            f"--case={task.args['case']}", f"--max-side={task.args.get('max_side', '1600')}",
+            f"--blur={task.args.get('blur', '0')}", "--", str(bundle_folder(vault, task)),
         ]  # fmt: skip
     raise NotFound(f"no task of kind {task.kind!r}")
 
@@ -172,7 +181,7 @@ def _run_in_turn(vault: Vault, task: Task, key: Ed25519PrivateKey | None, folder
             task.report = json.loads("".join(out))
         except ValueError:
             task.report = {}
-        if task.kind == "bundle":  # one file to download; the folder stays beside it
+        if task.kind in DOWNLOADS:  # one file to download; the folder stays beside it
             folder_out = bundle_folder(vault, task)
             shutil.make_archive(str(folder_out), "zip", folder_out.parent, folder_out.name)
         task.state, task.error = "done", ""
@@ -223,13 +232,35 @@ def bundle_start(
     return back(f"/tasks/{task.id}")
 
 
+@router.post("/cases/{case_id}/release")
+def release_start(
+    request: Request,
+    case_id: str,
+    user: Edit,
+    max_side: Annotated[int, Form(ge=256, le=8192)] = 1600,
+    blur: Annotated[float, Form(ge=0, le=50)] = 0,
+) -> Response:
+    """A public release of the case's photographs — re-encoded, every identifying field
+    removed (camera serials, GPS, names of photographers), each copy in the ledger — made as
+    a task and then downloaded as a zip."""
+    from dalil.cases import model
+
+    vault = _vault(request)
+    with auth.connection(vault) as conn:
+        case = model.case_detail(conn, case_id)["case_id"]
+    task = start(
+        vault, user.name, "release", case=str(case), max_side=str(max_side), blur=f"{blur:g}"
+    )
+    return back(f"/tasks/{task.id}")
+
+
 @router.get("/tasks/{task_id}/download")
 def task_download(request: Request, task_id: TaskId, user: Edit) -> Response:
     """The zip of a court bundle made by a task — for the person who made it (or an admin)."""
     vault = _vault(request)
     task = Task.load(folder_of(vault), task_id)
-    if task is None or task.kind != "bundle" or task.state != "done":
-        raise NotFound(f"no finished bundle {task_id}")
+    if task is None or task.kind not in DOWNLOADS or task.state != "done":
+        raise NotFound(f"no finished bundle or release {task_id}")
     if task.user != user.name and not user.may("users"):
         raise HTTPException(403, "this bundle was made by someone else")
     archive = bundle_folder(vault, task).with_suffix(".zip")
