@@ -187,3 +187,11 @@ def test_cases_are_listed_with_a_picture(web_vault: Vault) -> None:
         login(client, ROLE_USERS["investigator"])
         rows = client.get("/cases").text.split('<table class="cases">')[1].split("</table>")[0]
         assert re.search(r'<img class="mini" loading="lazy" src="/items/[0-9a-f]{64}/thumb', rows)
+
+
+def test_search_results_show_a_picture_of_each_case(web_vault: Vault) -> None:
+    with TestClient(create_app(web_vault.root)) as client:
+        login(client, ROLE_USERS["investigator"])
+        page = client.get("/search", params={"identifier": "detainee:4721"}).text
+        rows = page.split('<table class="cases">')[1].split("</table>")[0]
+        assert "<bdi>" in rows and '<img class="mini"' in rows

@@ -509,6 +509,7 @@ def search_page(
     page_no: PageNo = 1,
 ) -> Response:
     found = None
+    firsts: dict[str, str] = {}
     error = ""
     params = {
         "q": q,
@@ -537,12 +538,14 @@ def search_page(
                 found = finder.search(conn, query)
                 for r in found["results"]:  # each identifier with its confirmations
                     r["identifiers"] = review.live_claims(conn, r["case_id"], "identifier")
+                firsts = _first_photos(conn, [str(r["case_id"]) for r in found["results"]])
             except UsageError as exc:
                 error = in_words_of(str(exc), {"--from": "from", "--to": "to"})
     return page(
         request,
         "search.html",
         found=found,
+        firsts=firsts,
         params=params,
         error=error,
         statuses=vocab.STATUSES,
