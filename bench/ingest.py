@@ -145,6 +145,8 @@ def run_dalil(
     marker = ingest_marker(workdir, n)
     marker.unlink(missing_ok=True)
     common.remove(vault)
+    for kept in vault.parent.glob(f"{vault.name}.checkpoint-*.txt"):  # dalil init's, beside it
+        kept.unlink()
     common.remove(workdir / "floor-copy")  # leave the page cache to the vault
     init = common.measure([dalil, "init", "--vault", str(vault), "--json"])
     if init.returncode != 0:

@@ -67,8 +67,9 @@ SETTINGS: tuple[Setting, ...] = (
     ),
     Setting(
         "similar_candidate_radius",
-        120,
-        "PDQ distance up to which a near neighbour is a candidate for the local-feature stage.",
+        90,
+        "PDQ distance up to which a near neighbour is a candidate for the local-feature stage"
+        " at ingest (dalil similar looks up to 120 at least).",
     ),
     Setting(
         "similar_time_window",
@@ -123,7 +124,7 @@ class Settings:
     similar_threshold: int = 31
     similar_min_quality: int = 50
     similar_candidates: int = 6
-    similar_candidate_radius: int = 120
+    similar_candidate_radius: int = 90
     similar_time_window: int = 120
     clock_tolerance: int = 300
     contacts_key_file: str = ""

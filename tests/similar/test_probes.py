@@ -62,3 +62,32 @@ def test_a_query_also_checks_a_clear_leader_below_the_usual_votes() -> None:
     assert index.candidates(three_of_a, 6, leader=True) == []  # too few to lead
     tied = np.vstack([a[:5], b[:4], noise])
     assert index.candidates(tied, 6, leader=True) == []  # no clear lead
+
+
+def test_ingest_checks_nearer_fingerprints_than_a_query() -> None:
+    """A fingerprint 100 bits away is an unrelated picture at ingest (not checked: radius 90)
+    but still worth a look for ``dalil similar`` (120)."""
+    from dalil.settings import Settings
+    from dalil.similar.index import FingerprintIndex
+    from dalil.similar.matcher import Matcher, Probe, Thresholds
+
+    rng = np.random.default_rng(5)
+    theirs = rng.integers(0, 256, 32, dtype=np.uint8)
+    bits = np.unpackbits(theirs)
+    bits[:100] ^= 1  # 100 bits apart
+    mine = np.packbits(bits).tobytes()
+    index = FingerprintIndex()
+    index.add(["a"], [theirs.tobytes() * 8], [100])
+    from dalil.similar import geometry
+
+    features = geometry.extract(_textured())
+    for query, looked in ((False, []), (True, ["a"])):
+        asked: list[str] = []
+        matcher = Matcher(
+            index,
+            lambda item, asked=asked: asked.append(item),  # type: ignore[misc]
+            Thresholds.from_settings(Settings()),
+            query=query,
+        )
+        assert matcher.match(Probe(mine, 100, lambda: features)) == []
+        assert asked == looked, (query, asked)
