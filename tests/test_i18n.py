@@ -98,3 +98,13 @@ def test_an_embedded_value_stays_whole_and_lines_break_in_reading_order() -> Non
     command = rtl.embed("sha256sum -c manifest-sha256.txt")
     broken = rtl.lines(f"يكفي الأمر {command} للملفات", 60, lambda s: float(len(s) * 4))
     assert any("sha256sum\u00a0-c\u00a0manifest-sha256.txt" in line for line in broken)
+
+
+def test_the_pages_time_filter_takes_text_and_datetimes() -> None:
+    from datetime import UTC, datetime
+
+    from dalil.web.render import when
+
+    assert when("2026-12-01T10:00:00Z") == "1 Dec 2026, 10:00 UTC"
+    assert when(datetime(2026, 1, 2, 3, 4, tzinfo=UTC)) == "2 Jan 2026, 03:04 UTC"
+    assert when(None) == "" and when("not a time") == "not a time"

@@ -10,6 +10,7 @@ other languages never mix."""
 from __future__ import annotations
 
 from contextvars import ContextVar
+from datetime import datetime
 from pathlib import Path
 from typing import Any, cast
 
@@ -50,8 +51,9 @@ def shown(value: object) -> str:
 
 def when(value: object) -> str:
     """A time as people read it, in the page's language and digits."""
-    text = i18n.format_time(value if isinstance(value, str) else None, _LANGUAGE.get())
-    return shown(text)
+    if not isinstance(value, str | datetime):
+        return shown("" if value is None else str(value))
+    return shown(i18n.format_time(value, _LANGUAGE.get()))
 
 
 TEMPLATES.env.install_gettext_callables(gettext, ngettext, newstyle=True)  # type: ignore[attr-defined]
