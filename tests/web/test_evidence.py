@@ -21,6 +21,7 @@ VARIANTS = [
     "part:top-left",
     "part:bottom",
     "part:somewhere-else",
+    "part:uncovered",
     "unknown",
 ]
 SIGNALS: list[dict[str, Any] | None] = [
@@ -43,3 +44,21 @@ def test_the_english_is_the_librarys() -> None:
 def test_a_link_is_described_from_its_fields() -> None:
     link = {"a": "x", "b": "y", "stage": "pdq", "variant": "flip-y", "distance": 0}
     assert evidence.sentence(link) == "identical picture, mirror image"
+
+
+def test_the_picture_without_its_band_is_not_called_a_part() -> None:
+    said = words.describe("orb", "part:uncovered", 90, 40, None, 0.3)
+    assert said.startswith("same picture with a band along its edge left out"), said
+    assert "part of the picture" not in said
+
+
+def test_a_page_in_arabic_translates_and_shows_its_digits() -> None:
+    from dalil.web import render
+
+    tokens = (render._LANGUAGE.set("ar"), render._DIGITS.set("arabic-indic"))
+    try:
+        said = evidence.describe("orb", "mirrored", 90, 57)
+    finally:
+        render._DIGITS.reset(tokens[1])
+        render._LANGUAGE.reset(tokens[0])
+    assert "mirror" not in said and "\u0665\u0667" in said, said  # 57 in Arabic-Indic digits

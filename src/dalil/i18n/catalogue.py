@@ -19,6 +19,7 @@ METHODS: list[tuple[str, str]] = [
     ("web/**.py", "python"),
     ("export/report.py", "python"),
     ("i18n/__init__.py", "python"),
+    ("similar/words.py", "python"),
 ]
 """Where readers' texts are, relative to the ``dalil`` package, and how to read each."""
 
