@@ -16,6 +16,22 @@ from dalil.web.app import create_app
 from tests.web.conftest import ROLE_USERS, login
 
 
+def _started(client: TestClient, path: str, data: dict[str, str]) -> tuple[str, str]:
+    """Start a task with a form POST and follow its page until it stops polling (done or
+    failed; the page polls itself while the task runs): (its address, its last state)."""
+    started = client.post(path, data=data, follow_redirects=False)
+    assert started.status_code == 303, started.text
+    where = started.headers["location"]
+    assert where.startswith("/tasks/")
+    deadline = time.monotonic() + 240  # a generous bound, not a measured figure
+    while True:
+        shown = client.get(where, headers={"hx-request": "true"})
+        assert shown.status_code == 200
+        if "hx-get" not in shown.text or time.monotonic() > deadline:
+            return where, shown.text
+        time.sleep(1)
+
+
 def test_an_ocr_run_from_the_cases_page(web_vault: Vault) -> None:
     with TestClient(create_app(web_vault.root)) as client:
         login(client, ROLE_USERS["liaison"])
@@ -23,18 +39,9 @@ def test_an_ocr_run_from_the_cases_page(web_vault: Vault) -> None:
     with TestClient(create_app(web_vault.root)) as client:
         csrf = login(client, ROLE_USERS["investigator"])
         assert 'action="/cases/ocr"' in client.get("/cases").text
-        started = client.post("/cases/ocr", data={"csrf": csrf}, follow_redirects=False)
-        assert started.status_code == 303 and started.headers["location"].startswith("/tasks/")
-        where = started.headers["location"]
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            shown = client.get(where, headers={"hx-request": "true"})
-            assert shown.status_code == 200
-            if "hx-get" not in shown.text:  # no longer polling: done or failed
-                break
-            time.sleep(1)
-        assert "done" in shown.text and 'class="error"' not in shown.text, shown.text
-        assert "Review the claims" in shown.text
+        _, shown = _started(client, "/cases/ocr", {"csrf": csrf})
+        assert "done" in shown and 'class="error"' not in shown, shown
+        assert "Review the claims" in shown
         assert client.get("/tasks/zzzzzzzzzzzz").status_code in (400, 404)
         assert client.get("/tasks/" + "0" * 12).status_code == 404
     conn = web_vault.connect()
@@ -66,19 +73,10 @@ def test_a_court_bundle_from_the_cases_page_downloads_and_verifies(
     with TestClient(create_app(web_vault.root)) as client:
         csrf = login(client, ROLE_USERS["investigator"])
         assert f'action="/cases/{case_id}/bundle"' in client.get(f"/cases/{case_id}").text
-        started = client.post(
-            f"/cases/{case_id}/bundle", data={"csrf": csrf, "language": "ar"},
-            follow_redirects=False,
-        )  # fmt: skip
-        assert started.status_code == 303, started.text
-        where = started.headers["location"]
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            shown = client.get(where, headers={"hx-request": "true"})
-            if "hx-get" not in shown.text:
-                break
-            time.sleep(1)
-        assert "Download the bundle" in shown.text, shown.text
+        where, shown = _started(
+            client, f"/cases/{case_id}/bundle", {"csrf": csrf, "language": "ar"}
+        )
+        assert "Download the bundle" in shown, shown
         got = client.get(f"{where}/download")
         assert got.status_code == 200 and got.headers["content-type"] == "application/zip"
     with TestClient(create_app(web_vault.root)) as client:
@@ -107,19 +105,10 @@ def test_a_public_release_from_the_cases_page_has_no_identifying_metadata(
     conn.close()
     with TestClient(create_app(web_vault.root)) as client:
         csrf = login(client, ROLE_USERS["investigator"])
-        started = client.post(
-            f"/cases/{case_id}/release", data={"csrf": csrf, "max_side": "800", "blur": "0"},
-            follow_redirects=False,
-        )  # fmt: skip
-        assert started.status_code == 303, started.text
-        where = started.headers["location"]
-        deadline = time.monotonic() + 240
-        while time.monotonic() < deadline:
-            shown = client.get(where, headers={"hx-request": "true"})
-            if "hx-get" not in shown.text:
-                break
-            time.sleep(1)
-        assert "Download the release" in shown.text, shown.text
+        where, shown = _started(
+            client, f"/cases/{case_id}/release", {"csrf": csrf, "max_side": "800", "blur": "0"}
+        )
+        assert "Download the release" in shown, shown
         got = client.get(f"{where}/download")
         assert got.status_code == 200
         refused = client.post(f"/cases/{case_id}/release", data={"csrf": csrf, "max_side": "99999"})
