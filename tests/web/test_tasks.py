@@ -62,6 +62,9 @@ def test_a_task_whose_server_stopped_says_so_and_can_be_started_again(web_vault:
         assert "server stopped" in shown and 'action="/cases/ocr"' in shown
         assert "hx-get" not in shown  # the page no longer waits for it
     assert Task.load(folder_of(web_vault), orphan.id).state == "failed"  # type: ignore[union-attr]
+    with TestClient(create_app(web_vault.root)) as client:
+        login(client, ROLE_USERS["liaison"])  # the weakest role sees no task
+        assert client.get(f"/tasks/{orphan.id}").status_code == 403
 
 
 def test_a_court_bundle_from_the_cases_page_downloads_and_verifies(

@@ -37,7 +37,7 @@ from dalil.errors import NotFound, UsageError
 from dalil.i18n import N_
 from dalil.vault import Vault
 from dalil.web import auth
-from dalil.web.auth import Browse, Edit
+from dalil.web.auth import Edit
 from dalil.web.errors import public
 from dalil.web.guard import GuardedRoute
 from dalil.web.jobs import flock, one_at_a_time
@@ -270,8 +270,9 @@ def task_download(request: Request, task_id: TaskId, user: Edit) -> Response:
 
 
 @router.get("/tasks/{task_id}")
-def task_page(request: Request, task_id: TaskId, user: Browse) -> Response:
-    """A task's progress and result (the page polls itself while the task runs)."""
+def task_page(request: Request, task_id: TaskId, user: Edit) -> Response:
+    """A task's progress and result (the page polls itself while the task runs), for the
+    roles that may start tasks: a bundle's hash and who made it are not for every role."""
     folder = folder_of(_vault(request))
     task = Task.load(folder, task_id)
     if task is None:
