@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+from collections.abc import Iterator
 from typing import Any
 
 from dalil.errors import NotFound, UsageError
@@ -25,6 +26,16 @@ def resolve_item(conn: sqlite3.Connection, ref: str) -> str:
     if len(rows) > 1:
         raise UsageError(f"{ref!r} matches several items; give more digits")
     return str(rows[0][0])
+
+
+def rows_for(
+    conn: sqlite3.Connection, sql: str, keys: list[str], *, size: int = 500
+) -> Iterator[sqlite3.Row]:
+    """The rows of ``sql`` — whose ``{marks}`` stands for an ``IN (...)`` list — for every one
+    of ``keys``, asked ``size`` keys at a time (SQLite limits the parameters of a query)."""
+    for start in range(0, len(keys), size):
+        chunk = keys[start : start + size]
+        yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
 
 
 def item_flags(conn: sqlite3.Connection, sha256: str) -> dict[str, str]:

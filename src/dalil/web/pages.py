@@ -15,7 +15,7 @@ from dalil import i18n, users
 from dalil.cases import model, review
 from dalil.cases import search as finder
 from dalil.cases import vocabulary as vocab
-from dalil.catalog.queries import item_detail, list_acquisitions, resolve_item
+from dalil.catalog.queries import item_detail, list_acquisitions, resolve_item, rows_for
 from dalil.errors import NotFound, UsageError
 from dalil.ingest.flags import FLAGS
 from dalil.ingest.flags import check as check_flag
@@ -180,14 +180,9 @@ def file_names(conn: sqlite3.Connection, shas: list[str]) -> dict[str, str]:
     """The name each item was first found under (its first occurrence's file name): what
     people call a picture. Shown only to roles that see where files were found."""
     names: dict[str, str] = {}
-    for start in range(0, len(shas), 500):
-        chunk = shas[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for sha, path in conn.execute(
-            f"SELECT sha256, path_text FROM occurrences WHERE sha256 IN ({marks}) ORDER BY id",
-            chunk,
-        ):
-            names.setdefault(sha, str(path).replace("\\", "/").rsplit("/", 1)[-1])
+    sql = "SELECT sha256, path_text FROM occurrences WHERE sha256 IN ({marks}) ORDER BY id"
+    for sha, path in rows_for(conn, sql, shas):
+        names.setdefault(sha, str(path).replace("\\", "/").rsplit("/", 1)[-1])
     return names
 
 
@@ -282,16 +277,13 @@ CLUSTER_THUMBS = 4  # thumbnails shown for each cluster in the list
 def _first_members(conn: sqlite3.Connection, labels: list[str]) -> dict[str, list[str]]:
     """The first :data:`CLUSTER_THUMBS` items of each cluster, by hash."""
     out: dict[str, list[str]] = {}
-    for start in range(0, len(labels), 500):
-        chunk = labels[start : start + 500]
-        marks = ",".join("?" * len(chunk))
-        for label, sha in conn.execute(
-            "SELECT c.label, m.sha256 FROM clusters c JOIN cluster_members m"
-            f" ON m.cluster_id = c.id WHERE c.label IN ({marks}) ORDER BY c.label, m.sha256",
-            chunk,
-        ):
-            if len(out.setdefault(str(label), [])) < CLUSTER_THUMBS:
-                out[str(label)].append(str(sha))
+    sql = (
+        "SELECT c.label, m.sha256 FROM clusters c JOIN cluster_members m"
+        " ON m.cluster_id = c.id WHERE c.label IN ({marks}) ORDER BY c.label, m.sha256"
+    )
+    for label, sha in rows_for(conn, sql, labels):
+        if len(out.setdefault(str(label), [])) < CLUSTER_THUMBS:
+            out[str(label)].append(str(sha))
     return out
 
 
@@ -336,18 +328,12 @@ def cluster_merge(
 
 def _first_photos(conn: sqlite3.Connection, case_ids: list[str]) -> dict[str, str]:
     """Each case's first photograph (by hash), for a thumbnail in the list."""
-    found: dict[str, str] = {}
-    if not case_ids:
-        return found
-    marks = ",".join("?" * len(case_ids))
-    for case_id, sha in conn.execute(
+    sql = (
         "SELECT c.case_id, MIN(ci.sha256) FROM cases c JOIN case_items ci ON ci.case_pk = c.id"
         " JOIN items i ON i.sha256 = ci.sha256 AND i.media_type LIKE 'image/%'"
-        f" WHERE c.case_id IN ({marks}) GROUP BY c.case_id",
-        case_ids,
-    ):
-        found[str(case_id)] = str(sha)
-    return found
+        " WHERE c.case_id IN ({marks}) GROUP BY c.case_id"
+    )
+    return {str(case_id): str(sha) for case_id, sha in rows_for(conn, sql, case_ids)}
 
 
 @router.get("/cases", response_class=HTMLResponse)
