@@ -68,7 +68,7 @@ class VaultFeatures:
             except ValueError:  # written by another version: recompute below
                 found = None
         if found is None:
-            image = decode.reduced_image(self.vault.store().path(sha256), geometry.WORK_SIDE)
+            image = decode.reduced_image(self.vault.store().local_path(sha256), geometry.WORK_SIDE)
             if image is not None:
                 found = geometry.extract(image, max_features=FEATURES)
                 write_atomic(path, found.to_bytes(), self.vault.tmp_dir, fsync=False)
@@ -125,7 +125,7 @@ def backfill_variants(vault: Vault, conn: sqlite3.Connection, actor: str) -> int
     ]
     updates: dict[str, str] = {}
     for sha in missing:
-        image = decode.reduced_image(vault.store().path(sha), vault.settings.thumbnail_size)
+        image = decode.reduced_image(vault.store().local_path(sha), vault.settings.thumbnail_size)
         if image is None:
             continue
         variants = pdq.dihedral_hashes(pdq.luma_from_image(image))
@@ -199,8 +199,18 @@ def update_links(
     names, variants, quality = fingerprint_rows(conn, items)
     shots = _shots(conn)
     neighbours = _same_camera_neighbours(shots, vault.settings.similar_time_window, 2)
+    matched = set(names)
+
+    def signalled(sha: str) -> list[str]:
+        # two shots matched in this run that are each other's neighbour: one check, not two
+        return [
+            other
+            for other in neighbours.get(sha, [])
+            if not (other < sha and other in matched and sha in neighbours.get(other, ()))
+        ]
+
     probes = [
-        (sha, block, q, neighbours.get(sha, []))
+        (sha, block, q, signalled(sha))
         for sha, block, q in zip(names, variants, quality, strict=True)
     ]
     size = 16
