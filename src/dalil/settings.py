@@ -101,6 +101,39 @@ SETTINGS: tuple[Setting, ...] = (
         " file, one field<TAB>label per line; empty: the labels shipped with Dalil.",
     ),
     Setting(
+        "store",
+        "",
+        "Where originals are kept: empty for the vault's objects/ folder, or"
+        " s3://BUCKET/PREFIX on an S3-compatible server (docs/scale.md); credentials come from"
+        " the environment or ~/.aws, never from this file.",
+    ),
+    Setting(
+        "s3_endpoint",
+        "",
+        "URL of the S3-compatible server (SeaweedFS, MinIO, Ceph …); empty: Amazon S3.",
+    ),
+    Setting("s3_region", "", "The S3 region; empty: the AWS configuration's default."),
+    Setting(
+        "s3_profile", "", "Named profile in ~/.aws holding the S3 credentials; empty: default."
+    ),
+    Setting(
+        "s3_part_size_mib",
+        64,
+        "Files larger than this many MiB go to S3 by multipart upload, in parts of this size.",
+    ),
+    Setting(
+        "s3_lock_days",
+        0,
+        "Object Lock retention (COMPLIANCE mode) given to each original on S3, in days; 0:"
+        " none (the bucket must have been created with Object Lock enabled).",
+    ),
+    Setting(
+        "s3_cache_mib",
+        2048,
+        "Local copies of S3 originals kept in tmp/s3-cache for readers (least recently used"
+        " dropped beyond this many MiB; 0: no limit).",
+    ),
+    Setting(
         "exports_dir",
         "",
         "Folder (outside the vault) where court bundles made in the web workspace are written"
@@ -131,6 +164,13 @@ class Settings:
     similar_min_inliers: int = 15
     ocr_labels: str = ""
     exports_dir: str = ""
+    store: str = ""
+    s3_endpoint: str = ""
+    s3_region: str = ""
+    s3_profile: str = ""
+    s3_part_size_mib: int = 64
+    s3_lock_days: int = 0
+    s3_cache_mib: int = 2048
 
     @classmethod
     def from_mapping(cls, values: dict[str, Any]) -> Settings:

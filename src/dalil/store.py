@@ -14,7 +14,11 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import BinaryIO
+from typing import TYPE_CHECKING, BinaryIO, Protocol
+
+if TYPE_CHECKING:
+    from dalil.s3store import S3Store
+    from dalil.settings import Settings
 
 CHUNK = 1024 * 1024
 
@@ -35,6 +39,36 @@ def object_relpath(hexdigest: str) -> str:
     return f"{hexdigest[:2]}/{hexdigest[2:4]}/{hexdigest}"
 
 
+class Store(Protocol):
+    """What ingest, readers and exports need of an object store (a folder or S3)."""
+
+    tmp_dir: Path
+
+    @property
+    def url(self) -> str: ...
+
+    def has(self, hexdigest: str) -> bool: ...
+
+    def put_bytes(self, data: bytes | memoryview, hexdigest: str | None = None) -> StoredObject: ...
+
+    def put_stream(self, source: BinaryIO) -> StoredObject: ...
+
+    def local_path(self, hexdigest: str) -> Path: ...
+
+
+def open_store(root: Path, settings: Settings) -> ObjectStore | S3Store:
+    """The vault's object store: its ``objects/`` folder, or the S3 bucket ``store`` names."""
+    if not settings.store:
+        return ObjectStore(root / "objects", root / "tmp", fsync=settings.fsync)
+    from dalil.s3store import S3Config, S3Store
+
+    return S3Store(
+        S3Config.from_settings(settings),
+        root / "tmp",
+        cache_bytes=settings.s3_cache_mib * 1024 * 1024,
+    )
+
+
 class ObjectStore:
     """Write-once storage of originals by SHA-256."""
 
@@ -43,8 +77,16 @@ class ObjectStore:
         self.tmp_dir = tmp_dir
         self.fsync = fsync
 
+    @property
+    def url(self) -> str:
+        return str(self.root.parent)
+
     def path(self, hexdigest: str) -> Path:
         return self.root / object_relpath(hexdigest)
+
+    def local_path(self, hexdigest: str) -> Path:
+        """A local file with the object's bytes: the stored object itself."""
+        return self.path(hexdigest)
 
     def has(self, hexdigest: str) -> bool:
         return self.path(hexdigest).is_file()

@@ -12,14 +12,18 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 from dalil import keys
 from dalil.catalog import atomic, connect, migrate
 from dalil.errors import CatalogueDamaged, UsageError, VaultError
 from dalil.ledger.log import Ledger
 from dalil.settings import FORMAT_VERSION, Settings, read_config, render_config
-from dalil.store import ObjectStore, derived_relpath
+from dalil.store import ObjectStore, derived_relpath, open_store
 from dalil.timeutil import utc_now
+
+if TYPE_CHECKING:
+    from dalil.s3store import S3Store
 
 DEFAULT_VAULT = "dalil-vault"
 CONFIG_NAME = "dalil.toml"
@@ -99,7 +103,12 @@ class Vault:
     def origin(self) -> str:
         return f"dalil-vault/{self.vault_id}"
 
-    def store(self) -> ObjectStore:
+    def store(self) -> ObjectStore | S3Store:
+        """The object store of originals: the ``objects/`` folder, or S3 (``store``)."""
+        return open_store(self.root, self.settings)
+
+    def folder_store(self) -> ObjectStore:
+        """The ``objects/`` folder, whatever ``store`` says (migration reads it)."""
         return ObjectStore(self.objects_dir, self.tmp_dir, fsync=self.settings.fsync)
 
     def derived_path(self, kind: str, hexdigest: str, suffix: str) -> Path:

@@ -183,7 +183,7 @@ def read_cases(
     todo = sorted({sha for sha, _ in photos if sha not in done})
     report.photos_already_read = len({sha for sha, _ in photos}) - len(todo)
     store = vault.store()
-    jobs_list = [(sha, str(store.path(sha)), labels) for sha in todo]
+    jobs_list = [(sha, str(store.local_path(sha)), labels) for sha in todo]
     workers = max(1, jobs or vault.settings.jobs or (os.cpu_count() or 1))
     results: Iterator[tuple[str, list[dict[str, Any]] | None, str]]
     pool = process_pool(workers, _one_thread) if workers > 1 and len(jobs_list) > 1 else None

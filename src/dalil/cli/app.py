@@ -95,6 +95,10 @@ COMMANDS: dict[str, tuple[tuple[str, ...], str]] = {
     ),
     "ledger": (("ledger",), "The tamper-evident ledger."),
     "catalog": (("catalog",), "The catalogue (a projection of the ledger)."),
+    "store": (
+        ("store",),
+        "Where originals are kept: show it, or copy them to an S3-compatible store.",
+    ),
     "users": (("users",), "Accounts and roles (for `dalil serve`)."),
     "serve": (("serve",), "Serve the web workspace (logins: `dalil users add NAME --role ROLE`)."),
     "unlock": (

@@ -106,7 +106,7 @@ def similar(
             if not names:
                 raise UsageError(f"sha256:{exclude} has no fingerprint (not a decodable image)")
             code, level = blocks[0][:CODE_BYTES], quality[0]
-            view = query_view(opened.store().path(exclude))  # None when the original is lost
+            view = query_view(opened.store().local_path(exclude))  # None when the original is lost
             own = partial(features, exclude)
         else:
             assert image is not None

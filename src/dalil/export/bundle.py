@@ -295,7 +295,7 @@ def export_bundle(
         rel = f"data/originals/{sha}/{name}"
         target = out / rel
         folder(target.parent)
-        pending.append(copier.submit(_copy, store.path(sha), target))
+        pending.append(copier.submit(_copy, store.local_path(sha), target))
         manifest[rel] = sha  # content-addressed: the verifier re-hashes every byte
         sizes[rel] = int(detail["size"])
         total_bytes += int(detail["size"])

@@ -326,7 +326,9 @@ def _make_copy(job: _Job, plan: _Planned) -> tuple[Path, Path, ReleasedFile] | N
         # DCT scaling decodes a JPEG straight to about the size wanted (not when cropping,
         # which needs the pixels of the part kept).
         draft = None if job.crop is not None else recipe["max_side"]
-        picture = _pixels(vault.store().path(plan.sha256), vault.settings.max_image_pixels, draft)
+        picture = _pixels(
+            vault.store().local_path(plan.sha256), vault.settings.max_image_pixels, draft
+        )
     except _Undecodable as exc:
         job.report.skipped.append(Skipped(plan.sha256, plan.case, "undecodable", str(exc)))
         return None

@@ -87,7 +87,7 @@ def _report_job(vault: Vault, report_id: str, sha: str) -> Job:
     if data is not None:
         return f"report:{report_id}:{sha}", data
     if vault.store().has(sha):  # reports made before photographs were sealed: a vault item
-        return f"report:{report_id}:{sha}", str(vault.store().path(sha))
+        return f"report:{report_id}:{sha}", str(vault.store().local_path(sha))
     raise UsageError(f"the photograph of {report_id} is neither sealed nor in the vault")
 
 

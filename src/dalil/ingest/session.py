@@ -304,10 +304,16 @@ class IngestSession:
                 if archives:  # an archive is recorded, its members are not yet
                     faults.point("ingest.archive-recorded")
             if fatal:
+                remedy = (
+                    "make the object store reachable and writable (or, if it holds something"
+                    " else under an original's name, run dalil verify)"
+                    if self.vault.settings.store
+                    else "free space on the vault's disk"
+                )
                 raise VaultFull(
                     f"{fatal}. Nothing of that file was recorded and nothing recorded before"
-                    " is lost: free space on the vault's disk, then run the same command again"
-                    " to finish the acquisition"
+                    f" is lost: {remedy}, then run the same command again to finish the"
+                    " acquisition"
                 )
 
         if self.jobs == 1:

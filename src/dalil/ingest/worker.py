@@ -16,7 +16,7 @@ import zipfile
 import zlib
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any, BinaryIO
+from typing import TYPE_CHECKING, Any, BinaryIO
 
 import PIL
 from PIL import Image
@@ -25,7 +25,10 @@ from dalil.catalog import connect
 from dalil.ingest import archive as archive_stage
 from dalil.ingest import decode, identify
 from dalil.settings import Settings
-from dalil.store import ObjectStore, derived_relpath, write_atomic
+from dalil.store import ObjectStore, derived_relpath, open_store, write_atomic
+
+if TYPE_CHECKING:
+    from dalil.s3store import S3Store
 
 THUMBNAIL_KIND = "thumbnail"
 FEATURES_KIND = "features"
@@ -81,7 +84,7 @@ class ItemResult:
 class _Context:
     vault_root: Path
     settings: Settings
-    store: ObjectStore
+    store: ObjectStore | S3Store
     catalog: sqlite3.Connection
     group: bool
 
@@ -101,7 +104,7 @@ def init_worker(vault_root: str, settings: Settings, group: bool = True) -> None
     _CTX = _Context(
         root,
         settings,
-        ObjectStore(root / "objects", root / "tmp", fsync=settings.fsync),
+        open_store(root, settings),
         connect(root / "catalog.sqlite", readonly=True),
         group,
     )
@@ -248,7 +251,7 @@ def _describe_stored(
     ctx = _ctx()
     result.sha256 = digest
     result.size = size
-    path = ctx.store.path(digest)
+    path = ctx.store.local_path(digest)
     known = _known(digest)
     if known is not None:
         _known_item(result, known, path)
@@ -404,7 +407,7 @@ def _archive(sha256: str) -> zipfile.ZipFile:
         for old in _OPEN_ARCHIVE.values():
             old.close()
         _OPEN_ARCHIVE.clear()
-        _OPEN_ARCHIVE[sha256] = zipfile.ZipFile(_ctx().store.path(sha256))
+        _OPEN_ARCHIVE[sha256] = zipfile.ZipFile(_ctx().store.local_path(sha256))
     return _OPEN_ARCHIVE[sha256]
 
 

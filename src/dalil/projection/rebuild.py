@@ -134,7 +134,7 @@ def _derivatives(
                 report.derivatives_kept += 1
                 continue
         record = None
-        original = vault.store().path(str(sha))
+        original = vault.store().local_path(str(sha))
         if kind == THUMBNAIL_KIND and original.is_file():  # a lost original: verify says so
             decode.register_heif()
             try:

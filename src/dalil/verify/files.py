@@ -9,9 +9,11 @@ import hashlib
 import os
 import sqlite3
 import stat
+import tempfile
 from collections.abc import Iterator
 from pathlib import Path
 
+from dalil.s3store import S3Config, S3Error, S3Store, describe_error
 from dalil.vault import Vault
 from dalil.verify import report as r
 from dalil.verify.report import HashProgress
@@ -76,6 +78,10 @@ def check_files(
     """``truth`` is the catalogue replayed from the ledger: what must be there."""
     store = vault.store()
     items = {str(sha): int(size) for sha, size in truth.execute("SELECT sha256, size FROM items")}
+    if isinstance(store, S3Store):
+        _check_s3(store, items, report, jobs, progress)
+        _check_derivatives(vault, truth, report, jobs, progress, [])
+        return
     present: dict[str, str] = {}
     owner = os.stat(vault.objects_dir).st_uid
     staged = _staged(vault)
@@ -90,6 +96,19 @@ def check_files(
         present[name] = str(path)
     for digest in sorted(items.keys() - present.keys()):
         report.add(r.OBJECT_MISSING, digest, "the object store has no copy of this item")
+    _check_derivatives(vault, truth, report, jobs, progress, [present[d] for d in sorted(present)])
+
+
+def _check_derivatives(
+    vault: Vault,
+    truth: sqlite3.Connection,
+    report: r.VerifyReport,
+    jobs: int,
+    progress: HashProgress | None,
+    originals: list[str],
+) -> None:
+    """Re-hash the ``originals`` (local object paths) and every recorded derivative file."""
+    items = {str(sha): int(size) for sha, size in truth.execute("SELECT sha256, size FROM items")}
     derived: dict[str, tuple[str, str, str]] = {}  # path -> (item, kind, sha256)
     for sha, kind, rel, file_sha in truth.execute(
         "SELECT sha256, kind, path, file_sha256 FROM derivatives"
@@ -104,7 +123,7 @@ def check_files(
             )
             continue
         derived[str(path)] = (str(sha), str(kind), str(file_sha))
-    paths = [present[d] for d in sorted(present)] + sorted(derived)
+    paths = originals + sorted(derived)
     total = len(paths)
     results: Iterator[tuple[str, str | None, int]]
     pool = process_pool(jobs) if jobs > 1 and total > 1 else None
@@ -120,6 +139,75 @@ def check_files(
                 _original(os.path.basename(path_text), found, size, items, report)
             if progress is not None:
                 progress(done, total)
+    finally:
+        if pool is not None:
+            pool.shutdown()
+
+
+_S3_CLIENTS: dict[S3Config, S3Store] = {}
+
+
+def hash_s3_object(job: tuple[S3Config, str]) -> tuple[str, str | None, int, str | None]:
+    """(name, sha256 of the stored bytes or None, size, why unreadable) — run in workers, each
+    with its own connection (credentials come from the worker's environment)."""
+    config, name = job
+    store = _S3_CLIENTS.get(config)
+    if store is None:
+        store = _S3_CLIENTS[config] = S3Store(config, Path(tempfile.gettempdir()))
+    try:
+        found, size = store.digest(name)
+    except FileNotFoundError:
+        return name, None, 0, "the object vanished while verify ran"
+    except Exception as exc:
+        return name, None, 0, describe_error(exc)
+    return name, found, size, None
+
+
+def _check_s3(
+    store: S3Store,
+    items: dict[str, int],
+    report: r.VerifyReport,
+    jobs: int,
+    progress: HashProgress | None,
+) -> None:
+    """Originals on S3: every object listed, unexpected ones reported, every recorded one
+    read back in full and re-hashed (streamed, in ``jobs`` processes)."""
+    present: list[str] = []
+    try:
+        for name, key, _size in store.iter_names():
+            if name not in items or store.location.key(name) != key:
+                report.add(
+                    r.UNEXPECTED_OBJECT, None, f"{store.url} holds {key}, which is not recorded"
+                )
+                continue
+            present.append(name)
+    except S3Error as exc:  # unreachable, no such bucket, access denied: nothing is proved
+        report.add(
+            r.STORE_UNREADABLE,
+            None,
+            f"{store.url} cannot be listed ({describe_error(exc)}): no original was checked",
+        )
+        return
+    for digest in sorted(items.keys() - set(present)):
+        report.add(r.OBJECT_MISSING, digest, f"{store.url} has no copy of this item")
+    jobs_list = [(store.config, name) for name in sorted(present)]
+    results: Iterator[tuple[str, str | None, int, str | None]]
+    pool = process_pool(jobs) if jobs > 1 and len(jobs_list) > 1 else None
+    if pool is not None:
+        results = pool.map(
+            hash_s3_object, jobs_list, chunksize=max(1, len(jobs_list) // (jobs * 8))
+        )
+    else:
+        results = map(hash_s3_object, jobs_list)
+    try:
+        for done, (name, found, size, why) in enumerate(results, 1):
+            if why is not None:
+                report.objects_checked += 1
+                report.add(r.OBJECT_ALTERED, name, f"the object could not be read ({why})")
+            else:
+                _original(name, found, size, items, report)
+            if progress is not None:
+                progress(done, len(jobs_list))
     finally:
         if pool is not None:
             pool.shutdown()

@@ -96,7 +96,7 @@ def enlarged_crop(vault: Vault, sha: str, region: list[int]) -> Path:
     cached = vault.derived_path("review-crop", sha, _suffix(region))
     if cached.is_file():
         return cached
-    path = vault.store().path(sha)
+    path = vault.store().local_path(sha)
     size = upright_size(path)
     box = crop_box(region, size) if size else None
     if size is None or box is None:

@@ -226,7 +226,7 @@ def view(request: Request, ref: str, user: Reveal) -> Response:
         raise HTTPException(428, "reveal the picture first (each reveal is recorded)")
     cached = vault.derived_path("preview", sha, ".jpg")
     if not cached.is_file():
-        image = decode.reduced_image(vault.store().path(sha), PREVIEW_SIDE)
+        image = decode.reduced_image(vault.store().local_path(sha), PREVIEW_SIDE)
         if image is None:
             raise HTTPException(404, "this item cannot be shown as a picture")
         image = image.convert("RGB")
@@ -247,7 +247,7 @@ def original(request: Request, ref: str, user: Reveal) -> Response:
     if not granted(request, sha):
         raise HTTPException(428, "reveal the item first (each reveal is recorded)")
     return FileResponse(
-        vault.store().path(sha),
+        vault.store().local_path(sha),
         media_type="application/octet-stream",
         filename=f"{sha}",
         headers={"Cache-Control": "no-store", "X-Dalil-Media-Type": str(media)},

@@ -178,7 +178,7 @@ def card(
     a["why"] = a["state"] if not live else REVIEWED if reviewed else OWN if own else ""
     a["frame"] = a["shown"] = None
     if a.get("item") and a.get("region"):
-        a["frame"] = crops.upright_size(_vault(request).store().path(str(a["item"])))
+        a["frame"] = crops.upright_size(_vault(request).store().local_path(str(a["item"])))
         a["shown"] = crops.shown(request, str(a["item"]), list(a["region"]), known)
     return a
 

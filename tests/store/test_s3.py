@@ -1,0 +1,254 @@
+"""The object store on S3: round trip, write-once, verify, migration, no credential anywhere."""
+
+from __future__ import annotations
+
+import hashlib
+from pathlib import Path
+
+import pytest
+
+from dalil.errors import DalilError, UsageError
+from dalil.ingest.session import IngestOptions, IngestSession
+from dalil.s3store import S3Config, S3Location, S3Store, StoreConflict
+from dalil.store import open_store
+from dalil.vault import Vault
+from dalil.verify import verify
+from tests.conftest import PASSWORD, run_dalil, sign_and_verify, write_photos
+from tests.store.conftest import KEY_ID, SECRET, S3Server, set_settings
+
+
+def _collection(folder: Path) -> dict[str, bytes]:
+    """Three small photographs and a file large enough to be streamed in parts."""
+    write_photos(folder, 3)
+    (folder / "scan.bin").write_bytes(bytes(range(256)) * 50_000)  # 12.8 MB
+    return {p.name: p.read_bytes() for p in folder.iterdir()}
+
+
+def _ingest(vault: Vault, folder: Path) -> None:
+    IngestSession(vault, IngestOptions([folder], "test stick", "tester", jobs=2)).run()
+
+
+def _keys(server: S3Server, vault: Vault) -> dict[str, str]:
+    store = vault.store()
+    assert isinstance(store, S3Store)
+    return {name: key for name, key, _ in store.iter_names()}
+
+
+def test_ingest_stores_on_s3_and_verify_rehashes_every_object(
+    s3_vault: Vault, s3_server: S3Server, tmp_path: Path
+) -> None:
+    files = _collection(tmp_path / "stick")
+    _ingest(s3_vault, tmp_path / "stick")
+    keys = _keys(s3_server, s3_vault)
+    assert set(keys) == {hashlib.sha256(b).hexdigest() for b in files.values()}
+    assert not any((s3_vault.objects_dir / "sha256").rglob("*.*")), "nothing in the folder"
+    client = s3_server.client()
+    for sha, key in keys.items():
+        body = client.get_object(Bucket=s3_vault.store().location.bucket, Key=key)["Body"]  # type: ignore[attr-defined, union-attr]
+        assert hashlib.sha256(body.read()).hexdigest() == sha
+    big = hashlib.sha256(files["scan.bin"]).hexdigest()
+    head = client.head_object(Bucket=s3_vault.store().location.bucket, Key=keys[big])  # type: ignore[attr-defined, union-attr]
+    assert "-" in head["ETag"], "the large file went up in parts"
+    report = sign_and_verify(s3_vault, jobs=2)
+    assert report.ok, report.problems
+    assert report.objects_checked == 4
+    conn = s3_vault.connect(readonly=True)
+    thumbnails = conn.execute("SELECT COUNT(*) FROM derivatives WHERE kind = 'thumbnail'")
+    assert thumbnails.fetchone()[0] == 3
+    conn.close()
+
+
+def test_verify_names_changed_missing_and_unexpected_objects_on_s3(
+    s3_vault: Vault, s3_server: S3Server, tmp_path: Path
+) -> None:
+    _collection(tmp_path / "stick")
+    _ingest(s3_vault, tmp_path / "stick")
+    keys = _keys(s3_server, s3_vault)
+    store = s3_vault.store()
+    assert isinstance(store, S3Store)
+    changed, missing = sorted(keys)[:2]
+    client = s3_server.client()
+    bucket = store.location.bucket
+    client.put_object(Bucket=bucket, Key=keys[changed], Body=b"not the original")  # type: ignore[attr-defined]
+    client.delete_object(Bucket=bucket, Key=keys[missing])  # type: ignore[attr-defined]
+    client.put_object(Bucket=bucket, Key="evidence/sha256/00/00/planted", Body=b"x")  # type: ignore[attr-defined]
+    report = verify(s3_vault, jobs=2)
+    found = {(p.kind, p.sha256) for p in report.problems}
+    assert ("object_altered", changed) in found
+    assert ("object_missing", missing) in found
+    assert any(p.kind == "unexpected_object" and "planted" in p.detail for p in report.problems)
+    result = run_dalil("verify", "--vault", s3_vault.root)
+    assert result.returncode == 1
+    assert changed in result.stdout and missing in result.stdout
+
+
+def test_a_write_never_replaces_an_object_and_a_wrong_one_stops_ingest(
+    s3_vault: Vault, s3_server: S3Server, tmp_path: Path
+) -> None:
+    store = s3_vault.store()
+    assert isinstance(store, S3Store)
+    data = b"an original"
+    sha = hashlib.sha256(data).hexdigest()
+    assert store.put_bytes(data).created
+    assert not store.put_bytes(data).created  # there already, and proved
+    # the server itself refuses a second write under the key (If-None-Match: *)
+    from botocore.exceptions import ClientError
+
+    client = s3_server.client()
+    with pytest.raises(ClientError) as refused:
+        client.put_object(  # type: ignore[attr-defined]
+            Bucket=store.location.bucket,
+            Key=store.location.key(sha),
+            Body=b"other bytes",
+            IfNoneMatch="*",
+        )
+    assert refused.value.response["Error"]["Code"] == "PreconditionFailed"
+    # someone with the bucket's keys replaced an original: Dalil proves, never trusts
+    photo = tmp_path / "stick" / "IMG_0000.JPG"
+    write_photos(photo.parent, 1)
+    photo_sha = hashlib.sha256(photo.read_bytes()).hexdigest()
+    client.put_object(Bucket=store.location.bucket, Key=store.location.key(photo_sha), Body=b"x")  # type: ignore[attr-defined]
+    with pytest.raises(StoreConflict):
+        store.put_bytes(photo.read_bytes())
+    with pytest.raises(DalilError) as stopped:
+        _ingest(s3_vault, photo.parent)
+    assert "IMG_0000.JPG" in str(stopped.value) and "something else" in str(stopped.value)
+    conn = s3_vault.connect(readonly=True)
+    assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 0
+    conn.close()
+
+
+def test_object_lock_retention_is_set_where_asked(s3_server: S3Server, tmp_path: Path) -> None:
+    bucket = s3_server.new_bucket(lock=True)
+    config = S3Config(S3Location.parse(f"s3://{bucket}/v"), s3_server.endpoint, lock_days=3)
+    store = S3Store(config, tmp_path)
+    data = b"locked original"
+    sha = store.put_bytes(data).sha256
+    head = s3_server.client().head_object(Bucket=bucket, Key=config.location.key(sha))  # type: ignore[attr-defined]
+    assert head["ObjectLockMode"] == "COMPLIANCE"
+    assert head["ObjectLockRetainUntilDate"] is not None
+
+
+def test_readers_get_a_checked_local_copy(
+    s3_vault: Vault, s3_server: S3Server, tmp_path: Path
+) -> None:
+    files = _collection(tmp_path / "stick")
+    _ingest(s3_vault, tmp_path / "stick")
+    store = s3_vault.store()
+    assert isinstance(store, S3Store)
+    sha = hashlib.sha256(files["IMG_0001.JPG"]).hexdigest()
+    local = store.local_path(sha)
+    assert local.read_bytes() == files["IMG_0001.JPG"]
+    local.chmod(0o644)
+    local.unlink()
+    s3_server.client().put_object(
+        Bucket=store.location.bucket, Key=store.location.key(sha), Body=b"x"
+    )  # type: ignore[attr-defined]
+    assert not store.local_path(sha).exists(), "an altered object is never handed to a reader"
+
+
+def test_store_addresses_with_credentials_are_refused_without_repeating_them() -> None:
+    with pytest.raises(UsageError) as refused:
+        S3Location.parse(f"s3://{KEY_ID}:{SECRET}@bucket/prefix")
+    assert SECRET not in str(refused.value) and KEY_ID not in str(refused.value)
+    assert S3Location.parse("s3://bucket").key("ab" * 32).startswith("sha256/ab/ab/")
+    assert S3Location.parse("s3://bucket/a/b/").url == "s3://bucket/a/b/"
+
+
+def test_migration_copies_proves_and_switches(
+    vault: Vault, s3_server: S3Server, tmp_path: Path
+) -> None:
+    files = _collection(tmp_path / "stick")
+    _ingest(vault, tmp_path / "stick")
+    bucket = s3_server.new_bucket()
+    target = f"s3://{bucket}/moved"
+    args = ("--endpoint", s3_server.endpoint, "--part-size-mib", "5", "--vault", vault.root)
+    first = run_dalil("store", "migrate", target, *args, "--switch", "--as", "tester", "--json")
+    assert first.returncode == 0, first.stderr
+    assert '"proved": 4' in first.stdout and '"switched": true' in first.stdout
+    moved = Vault.open(vault.root)
+    assert moved.settings.store == f"{target}/"
+    assert isinstance(moved.store(), S3Store)
+    assert (vault.objects_dir / "sha256").is_dir(), "the folder keeps its copies"
+    report = sign_and_verify(moved)
+    assert report.ok, report.problems
+    assert report.objects_checked == len(files)
+    conn = moved.connect(readonly=True)
+    migrated = [e for e in moved.ledger(conn).events() if e["action"] == "store.migrated"]
+    conn.close()
+    assert [e["actor"] for e in migrated] == ["tester"]
+    assert migrated[0]["details"]["proved"] == len(files)
+    assert migrated[0]["details"]["switched"] is True
+    again = run_dalil("store", "migrate", target, *args, "--as", "tester")
+    assert again.returncode == 2 and "already keeps its originals" in again.stderr
+
+
+def test_migration_does_not_switch_when_an_object_is_wrong(
+    vault: Vault, s3_server: S3Server, tmp_path: Path
+) -> None:
+    files = _collection(tmp_path / "stick")
+    _ingest(vault, tmp_path / "stick")
+    bucket = s3_server.new_bucket()
+    location = S3Location.parse(f"s3://{bucket}/moved")
+    planted = hashlib.sha256(files["IMG_0002.JPG"]).hexdigest()
+    s3_server.client().put_object(Bucket=bucket, Key=location.key(planted), Body=b"forged")  # type: ignore[attr-defined]
+    result = run_dalil(
+        "store", "migrate", location.url, "--endpoint", s3_server.endpoint,
+        "--switch", "--vault", vault.root, "--as", "tester",
+    )  # fmt: skip
+    assert result.returncode == 1
+    assert planted in result.stdout and "Not switched" in result.stdout
+    assert Vault.open(vault.root).settings.store == ""
+
+
+def test_migration_is_for_administrators(vault: Vault, s3_server: S3Server, tmp_path: Path) -> None:
+    from tests.conftest import add_users
+
+    add_users(vault, "tester", "nadia")
+    result = run_dalil(
+        "store", "migrate", f"s3://{s3_server.new_bucket()}/x", "--endpoint",
+        s3_server.endpoint, "--vault", vault.root, "--as", "nadia",
+    )  # fmt: skip
+    assert result.returncode == 2 and "administrator" in result.stderr
+
+
+def test_no_credential_in_outputs_events_catalogue_or_errors(
+    s3_vault: Vault, s3_server: S3Server, tmp_path: Path
+) -> None:
+    _collection(tmp_path / "stick")
+    outputs = []
+    for args in (
+        ("ingest", tmp_path / "stick", "--from", "stick", "--as", "tester", "--json"),
+        ("verify", "--json"),
+        ("store", "show", "--json"),
+        ("show", "--help"),
+    ):
+        result = run_dalil(*args, "--vault", s3_vault.root)
+        outputs.append(result.stdout + result.stderr)
+    assert "store" in outputs[2]
+    # an unreachable server and a missing bucket: the errors say so, and no more
+    set_settings(s3_vault.root, s3_endpoint="http://127.0.0.1:9")
+    again = ("ingest", tmp_path / "stick", "--from", "again", "--as", "tester", "--json")
+    unreachable = run_dalil(*again, "--vault", s3_vault.root)
+    assert unreachable.returncode != 0 and "error" in unreachable.stderr
+    blind = run_dalil("verify", "--vault", s3_vault.root)
+    assert blind.returncode == 1 and "store_unreadable" in blind.stdout
+    set_settings(s3_vault.root, s3_endpoint=s3_server.endpoint, store="s3://no-such-bucket-x1/e")
+    (tmp_path / "stick" / "new.txt").write_text("a new file")
+    missing = run_dalil(*again, "--vault", s3_vault.root)
+    assert missing.returncode != 0 and "NoSuchBucket" in missing.stderr
+    outputs += [unreachable.stdout + unreachable.stderr, missing.stdout + missing.stderr]
+    outputs.append(blind.stdout + blind.stderr)
+    stored = b"".join(
+        p.read_bytes() for p in s3_vault.root.rglob("*") if p.is_file() and "s3-cache" not in str(p)
+    )
+    for secret in (SECRET, KEY_ID):
+        assert all(secret not in text for text in outputs)
+        assert secret.encode() not in stored
+
+
+def test_open_store_is_the_folder_by_default(vault: Vault) -> None:
+    store = open_store(vault.root, vault.settings)
+    assert not isinstance(store, S3Store)
+    assert store.local_path("ab" * 32) == vault.objects_dir / "sha256" / "ab" / "ab" / ("ab" * 32)
+    assert PASSWORD  # the vault fixture's people prove who they are with it
