@@ -134,6 +134,18 @@ SETTINGS: tuple[Setting, ...] = (
         " dropped beyond this many MiB; 0: no limit).",
     ),
     Setting(
+        "executor",
+        "local",
+        "Where ingest, OCR and verify run their per-file work: local (a process pool on this"
+        " machine) or ray (a Ray cluster; docs/scale.md).",
+    ),
+    Setting(
+        "ray_address",
+        "",
+        "The Ray cluster's address (host:port) when executor is ray; empty: the cluster this"
+        " machine has joined.",
+    ),
+    Setting(
         "exports_dir",
         "",
         "Folder (outside the vault) where court bundles made in the web workspace are written"
@@ -165,6 +177,8 @@ class Settings:
     ocr_labels: str = ""
     exports_dir: str = ""
     store: str = ""
+    executor: str = "local"
+    ray_address: str = ""
     s3_endpoint: str = ""
     s3_region: str = ""
     s3_profile: str = ""
@@ -185,6 +199,10 @@ class Settings:
                     f"dalil.toml: setting {key!r} must be {type(default).__name__}, not {value!r}"
                 )
             kwargs[key] = value
+        if kwargs.get("executor", "local") not in ("local", "ray"):
+            raise VaultError(
+                f'dalil.toml: executor must be "local" or "ray", not {kwargs["executor"]!r}'
+            )
         return cls(**kwargs)
 
 

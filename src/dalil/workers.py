@@ -24,7 +24,7 @@ import os
 import signal
 import sys
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Executor, ProcessPoolExecutor
 from typing import Any
 
 HELD_LOCKS: set[int] = set()
@@ -62,3 +62,29 @@ def process_pool(
     return ProcessPoolExecutor(
         jobs, initializer=_start, initargs=(os.getpid(), initializer, initargs)
     )
+
+
+def executor(
+    jobs: int,
+    initializer: Callable[..., None] | None = None,
+    initargs: tuple[Any, ...] = (),
+    *,
+    ray: str | None = None,
+) -> Executor:
+    """Where the per-file stages run: a local pool of ``jobs`` processes, or, with ``ray`` (a
+    cluster's address; "auto" finds the local one), Ray tasks (:mod:`dalil.raypool`)."""
+    if ray:
+        from dalil.raypool import RayExecutor
+
+        return RayExecutor(ray, initializer, initargs)
+    return process_pool(jobs, initializer, initargs)
+
+
+def ray_address(settings_executor: str, settings_address: str, given: str | None) -> str | None:
+    """The Ray cluster a command uses: ``--ray ADDRESS`` if given, else the vault's
+    ``executor = "ray"`` (at ``ray_address``, or the one this machine belongs to), else None."""
+    if given:
+        return given
+    if settings_executor == "ray":
+        return settings_address or "auto"
+    return None

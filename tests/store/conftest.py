@@ -17,6 +17,7 @@ import sys
 import time
 import uuid
 from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -57,6 +58,14 @@ def _free_port() -> int:
 @pytest.fixture(scope="session")
 def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
     pytest.importorskip("moto.server", reason="moto[server] is a test dependency (pip)")
+    with s3_server_running(tmp_path_factory.mktemp("aws")) as server:
+        yield server
+
+
+@contextmanager
+def s3_server_running(home: Path) -> Iterator[S3Server]:
+    """moto's S3 server on a free loopback port, the test credentials in the environment
+    (and ``home`` for the AWS configuration files) while it runs (bench/scale.py uses it)."""
     saved = {
         k: os.environ.get(k)
         for k in (
@@ -68,7 +77,6 @@ def s3_server(tmp_path_factory: pytest.TempPathFactory) -> Iterator[S3Server]:
             "AWS_PROFILE",
         )
     }
-    home = tmp_path_factory.mktemp("aws")
     os.environ.update(
         AWS_ACCESS_KEY_ID=KEY_ID,
         AWS_SECRET_ACCESS_KEY=SECRET,

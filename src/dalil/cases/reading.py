@@ -33,7 +33,7 @@ from dalil.errors import UsageError
 from dalil.ingest import decode
 from dalil.ledger.log import Ledger
 from dalil.vault import Vault
-from dalil.workers import process_pool
+from dalil.workers import executor, ray_address
 
 if TYPE_CHECKING:
     from dalil.ocr.fields import LabelSet
@@ -167,7 +167,10 @@ def read_cases(
     *,
     jobs: int = 0,
     progress: Progress | None = None,
+    ray: str | None = None,
 ) -> OcrReport:
+    """Read the numbers on the cases' photographs (``ray``: as tasks on that Ray cluster; by
+    default where the vault's ``executor`` setting says)."""
     from dalil.ocr.confidence import withheld
 
     report = OcrReport()
@@ -186,7 +189,12 @@ def read_cases(
     jobs_list = [(sha, str(store.local_path(sha)), labels) for sha in todo]
     workers = max(1, jobs or vault.settings.jobs or (os.cpu_count() or 1))
     results: Iterator[tuple[str, list[dict[str, Any]] | None, str]]
-    pool = process_pool(workers, _one_thread) if workers > 1 and len(jobs_list) > 1 else None
+    where = ray_address(vault.settings.executor, vault.settings.ray_address, ray)
+    pool = (
+        executor(workers, _one_thread, ray=where)
+        if (workers > 1 or where) and len(jobs_list) > 1
+        else None
+    )
     results = pool.map(_read_one, jobs_list) if pool is not None else map(_read_one, jobs_list)
     try:
         for n, (sha, readings, text) in enumerate(results, 1):

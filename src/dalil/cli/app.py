@@ -329,6 +329,16 @@ def actor_name(given: str | None) -> str:
         return "unknown"
 
 
+RayOption = Annotated[
+    str | None,
+    typer.Option(
+        "--ray",
+        metavar="ADDRESS",
+        help="Run the per-file work on this Ray cluster (host:port, or auto); default: the"
+        " vault's executor setting (docs/scale.md).",
+    ),
+]
+
 KeyStdinOption = Annotated[
     bool,
     typer.Option(

@@ -18,6 +18,7 @@ from dalil.cli.app import (
     JsonOption,
     KeyStdinOption,
     LimitOption,
+    RayOption,
     VaultOption,
     actor_name,
     app,
@@ -354,6 +355,7 @@ def cases_ocr(
     jobs: Annotated[
         int, typer.Option("--jobs", "-j", help="Worker processes (0: one per core).")
     ] = 0,
+    ray: RayOption = None,
     key_stdin: KeyStdinOption = False,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     as_: ActorOption = None,
@@ -378,6 +380,7 @@ def cases_ocr(
             cases or None,
             jobs=jobs,
             progress=progress,
+            ray=ray,
         )
     if json_:
         emit_json(report.to_dict())

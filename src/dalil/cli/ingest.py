@@ -22,6 +22,7 @@ from dalil.cli.app import (
     ActorOption,
     JsonOption,
     KeyStdinOption,
+    RayOption,
     VaultOption,
     actor_name,
     app,
@@ -111,6 +112,7 @@ def ingest(
             " it (needed when its vault's key differs from the one pinned earlier).",
         ),
     ] = None,
+    ray: RayOption = None,
     key_stdin: KeyStdinOption = False,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     as_: ActorOption = None,
@@ -122,7 +124,7 @@ def ingest(
         key_from_stdin(opened, as_)
     from dalil.ingest.session import IngestOptions
 
-    options = IngestOptions(paths, source, actor_name(as_), note, jobs, group)
+    options = IngestOptions(paths, source, actor_name(as_), note, jobs, group, ray)
     report = run_ingest(opened, options, trust_key)
     if json_:
         emit_json(report.to_dict())

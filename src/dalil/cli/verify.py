@@ -12,6 +12,7 @@ from rich.table import Table
 from dalil.cli.app import (
     DEFAULT_VAULT_PATH,
     JsonOption,
+    RayOption,
     VaultOption,
     app,
     console,
@@ -64,6 +65,7 @@ def verify(
     fingerprint: FingerprintOption = None,
     since: SinceOption = None,
     allow_unsigned_tail: UnsignedOption = False,
+    ray: RayOption = None,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     json_: JsonOption = False,
 ) -> None:
@@ -85,6 +87,7 @@ def verify(
             jobs=jobs,
             progress=lambda done, total: bar.update(task, completed=done, total=total),
             trust=trust,
+            ray=ray,
         )
     record_result(opened, report)
     if json_:

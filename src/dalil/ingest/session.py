@@ -26,7 +26,7 @@ from dalil.ingest.record import Recorder, Tally
 from dalil.ingest.walk import FileEntry, SkippedEntry, walk
 from dalil.ingest.worker import FileTask, ItemResult, MemberTask, init_worker, run_task
 from dalil.vault import Vault
-from dalil.workers import process_pool
+from dalil.workers import executor, ray_address
 
 Task = FileTask | MemberTask
 
@@ -88,6 +88,7 @@ class IngestOptions:
     note: str | None = None
     jobs: int = 0
     group: bool = True  # match new items against the vault afterwards (near-duplicates)
+    ray: str | None = None  # run the per-file stages on this Ray cluster (dalil.raypool)
 
 
 BeforeClose = Callable[[Any, Any, str], None]
@@ -111,10 +112,16 @@ class IngestSession:
         self.before_close = before_close
         jobs = options.jobs or vault.settings.jobs or (os.cpu_count() or 1)
         self.jobs = max(1, jobs)
+        settings = vault.settings
+        self.ray = ray_address(settings.executor, settings.ray_address, options.ray)
 
     def run(self) -> IngestReport:
         started = time.monotonic()
         sources = self._check_sources()
+        if self.ray:
+            from dalil.raypool import check_reachable
+
+            check_reachable(self.ray)  # before anything is recorded
         with self.vault.writer_lock():
             _clean_tmp(self.vault.tmp_dir)
             conn = self.vault.connect()
@@ -187,7 +194,14 @@ class IngestSession:
         todo = new_items + earlier
         try:
             links = (
-                update_links(self.vault, conn, self.options.actor, todo, progress=on_match)
+                update_links(
+                    self.vault,
+                    conn,
+                    self.options.actor,
+                    todo,
+                    progress=on_match,
+                    ray=self.ray,
+                )
                 if todo
                 else 0
             )
@@ -316,19 +330,21 @@ class IngestSession:
                     " acquisition"
                 )
 
-        if self.jobs == 1:
+        if self.jobs == 1 and not self.ray:
             init_worker(str(self.vault.root), settings, self.options.group)
             while tasks:
                 collect(run_task(tasks.popleft()))
         else:
-            with process_pool(
+            with executor(
                 self.jobs,
                 init_worker,
                 (str(self.vault.root), settings, self.options.group),
+                ray=self.ray,
             ) as pool:
+                width = getattr(pool, "workers", self.jobs)
                 in_flight: set[Future[list[ItemResult]]] = set()
                 while tasks or in_flight:
-                    while tasks and len(in_flight) < self.jobs * 3:
+                    while tasks and len(in_flight) < width * 3:
                         in_flight.add(pool.submit(run_task, tasks.popleft()))
                     done, in_flight = wait(in_flight, return_when=FIRST_COMPLETED)
                     for future in done:

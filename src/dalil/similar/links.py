@@ -31,7 +31,7 @@ from dalil.similar.keypoints import KeypointIndex, open_keypoint_index
 from dalil.similar.matcher import Match, Matcher, Probe, Thresholds
 from dalil.store import write_atomic
 from dalil.vault import Vault
-from dalil.workers import process_pool
+from dalil.workers import executor
 
 Progress = Callable[[int, int], None]
 
@@ -188,6 +188,7 @@ def update_links(
     *,
     progress: Progress | None = None,
     jobs: int = 0,
+    ray: str | None = None,
 ) -> int:
     """Match ``items`` (default: all) against the whole vault; record every new link.
 
@@ -217,7 +218,7 @@ def update_links(
     chunks = [_Chunk(vault, probes[i : i + size]) for i in range(0, len(probes), size)]
     workers = max(1, jobs or vault.settings.jobs or (os.cpu_count() or 1))
     results: Iterator[list[tuple[str, Match]]]
-    pool = process_pool(workers) if workers > 1 and len(chunks) > 1 else None
+    pool = executor(workers, ray=ray) if (workers > 1 or ray) and len(chunks) > 1 else None
     results = pool.map(_match_chunk, chunks) if pool is not None else map(_match_chunk, chunks)
     checked = {(a, b) for a, b in conn.execute("SELECT a, b FROM pair_checks")}
     pending: list[dict[str, object]] = []

@@ -55,6 +55,7 @@ from dalil.verify.report import (
     Problem,
     VerifyReport,
 )
+from dalil.workers import ray_address
 
 __all__ = [
     "CATALOGUE_BEHIND",
@@ -98,8 +99,10 @@ def verify(
     jobs: int = 0,
     progress: HashProgress | None = None,
     trust: Trust | None = None,
+    ray: str | None = None,
 ) -> VerifyReport:
-    """Check the whole vault; never modifies it.
+    """Check the whole vault; never modifies it. ``ray``: re-hash on that Ray cluster (by
+    default, where the vault's ``executor`` setting says).
 
     Holds the vault's writer lock, so no writer publishes anything mid-check.
     """
@@ -129,7 +132,9 @@ def verify(
         finally:
             conn.close()
         try:
-            check_files(vault, truth, report, jobs, progress)
+            settings = vault.settings
+            where = ray_address(settings.executor, settings.ray_address, ray)
+            check_files(vault, truth, report, jobs, progress, where)
         finally:
             truth.close()
     return report

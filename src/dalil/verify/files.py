@@ -17,7 +17,7 @@ from dalil.s3store import S3Config, S3Error, S3Store, describe_error
 from dalil.vault import Vault
 from dalil.verify import report as r
 from dalil.verify.report import HashProgress
-from dalil.workers import process_pool
+from dalil.workers import executor
 
 
 def hash_file(path: str) -> tuple[str, str | None, int]:
@@ -74,13 +74,15 @@ def check_files(
     report: r.VerifyReport,
     jobs: int,
     progress: HashProgress | None,
+    ray: str | None = None,
 ) -> None:
-    """``truth`` is the catalogue replayed from the ledger: what must be there."""
+    """``truth`` is the catalogue replayed from the ledger: what must be there. Objects are
+    re-hashed in ``jobs`` local processes, or as tasks on the Ray cluster ``ray``."""
     store = vault.store()
     items = {str(sha): int(size) for sha, size in truth.execute("SELECT sha256, size FROM items")}
     if isinstance(store, S3Store):
-        _check_s3(store, items, report, jobs, progress)
-        _check_derivatives(vault, truth, report, jobs, progress, [])
+        _check_s3(store, items, report, jobs, progress, ray)
+        _check_derivatives(vault, truth, report, jobs, progress, [], ray)
         return
     present: dict[str, str] = {}
     owner = os.stat(vault.objects_dir).st_uid
@@ -96,7 +98,8 @@ def check_files(
         present[name] = str(path)
     for digest in sorted(items.keys() - present.keys()):
         report.add(r.OBJECT_MISSING, digest, "the object store has no copy of this item")
-    _check_derivatives(vault, truth, report, jobs, progress, [present[d] for d in sorted(present)])
+    originals = [present[d] for d in sorted(present)]
+    _check_derivatives(vault, truth, report, jobs, progress, originals, ray)
 
 
 def _check_derivatives(
@@ -106,6 +109,7 @@ def _check_derivatives(
     jobs: int,
     progress: HashProgress | None,
     originals: list[str],
+    ray: str | None = None,
 ) -> None:
     """Re-hash the ``originals`` (local object paths) and every recorded derivative file."""
     items = {str(sha): int(size) for sha, size in truth.execute("SELECT sha256, size FROM items")}
@@ -126,7 +130,7 @@ def _check_derivatives(
     paths = originals + sorted(derived)
     total = len(paths)
     results: Iterator[tuple[str, str | None, int]]
-    pool = process_pool(jobs) if jobs > 1 and total > 1 else None
+    pool = executor(jobs, ray=ray) if (jobs > 1 or ray) and total > 1 else None
     if pool is not None:
         results = pool.map(hash_file, paths, chunksize=max(1, min(64, total // (jobs * 8) or 1)))
     else:
@@ -169,6 +173,7 @@ def _check_s3(
     report: r.VerifyReport,
     jobs: int,
     progress: HashProgress | None,
+    ray: str | None = None,
 ) -> None:
     """Originals on S3: every object listed, unexpected ones reported, every recorded one
     read back in full and re-hashed (streamed, in ``jobs`` processes)."""
@@ -192,7 +197,7 @@ def _check_s3(
         report.add(r.OBJECT_MISSING, digest, f"{store.url} has no copy of this item")
     jobs_list = [(store.config, name) for name in sorted(present)]
     results: Iterator[tuple[str, str | None, int, str | None]]
-    pool = process_pool(jobs) if jobs > 1 and len(jobs_list) > 1 else None
+    pool = executor(jobs, ray=ray) if (jobs > 1 or ray) and len(jobs_list) > 1 else None
     if pool is not None:
         results = pool.map(
             hash_s3_object, jobs_list, chunksize=max(1, len(jobs_list) // (jobs * 8))
