@@ -146,6 +146,12 @@ SETTINGS: tuple[Setting, ...] = (
         " machine has joined.",
     ),
     Setting(
+        "decode_device",
+        "cpu",
+        "Where ingest decodes JPEGs: cpu (libjpeg-turbo) or gpu (nvJPEG, where torch with CUDA"
+        " and a GPU are present; elsewhere the CPU, and the ingest report says so).",
+    ),
+    Setting(
         "exports_dir",
         "",
         "Folder (outside the vault) where court bundles made in the web workspace are written"
@@ -178,6 +184,7 @@ class Settings:
     exports_dir: str = ""
     store: str = ""
     executor: str = "local"
+    decode_device: str = "cpu"
     ray_address: str = ""
     s3_endpoint: str = ""
     s3_region: str = ""
@@ -199,6 +206,10 @@ class Settings:
                     f"dalil.toml: setting {key!r} must be {type(default).__name__}, not {value!r}"
                 )
             kwargs[key] = value
+        if kwargs.get("decode_device", "cpu") not in ("cpu", "gpu"):
+            raise VaultError(
+                f'dalil.toml: decode_device must be "cpu" or "gpu", not {kwargs["decode_device"]!r}'
+            )
         if kwargs.get("executor", "local") not in ("local", "ray"):
             raise VaultError(
                 f'dalil.toml: executor must be "local" or "ray", not {kwargs["executor"]!r}'

@@ -45,6 +45,20 @@ class ImageAnalysis:
     thumbnail: bytes | None = None
     thumbnail_size: tuple[int, int] | None = None
     decode_scale: int = 1
+    decoder: str = ""  # "nvjpeg" when the GPU decoded it (the CPU decoders leave it empty)
+
+
+_GPU: list[bool] = [False]
+
+
+def use_gpu(wanted: bool) -> str | None:
+    """Decode JPEGs on the GPU from now on in this process, where one is usable (returns its
+    name); else the CPU path (returns None)."""
+    from dalil.media import gpu
+
+    device = gpu.available() if wanted else None
+    _GPU[0] = device is not None
+    return device
 
 
 @cache
@@ -156,7 +170,9 @@ def _decode_upright(
 ) -> Image.Image | None:
     """Decode once at reduced size (libjpeg-turbo for JPEG bytes, else Pillow), upright."""
     image: Image.Image | None = None
-    if header.format == "JPEG" and data is not None and _turbojpeg() is not None:
+    if header.format == "JPEG" and data is not None and _GPU[0]:
+        image = _decode_gpu(result, data, side)
+    if image is None and header.format == "JPEG" and data is not None and _turbojpeg():
         image = _decode_turbo(result, data, header.size, side)
     if image is None and not {"corrupt", "truncated"} & result.flags.keys():
         image = _decode_pillow(result, header, fh, side)
@@ -173,6 +189,22 @@ def _scale_for(size: tuple[int, int], side: int) -> int:
         if size[0] // denominator >= side and size[1] // denominator >= side:
             return denominator
     return 1
+
+
+def _decode_gpu(result: ImageAnalysis, data: bytes, side: int) -> Image.Image | None:
+    """nvJPEG's decode, reduced like the CPU path's; None leaves the JPEG to the CPU (which
+    also names any damage)."""
+    from dalil.media import gpu
+
+    try:
+        array = gpu.decode_reduced([data], side)[0]
+    except RuntimeError:
+        return None
+    if array is None:
+        return None
+    result.decoder = "nvjpeg"
+    result.decode_scale = max(1, round(Image.open(io.BytesIO(data)).size[0] / array.shape[1]))
+    return Image.fromarray(array, "RGB")
 
 
 def _decode_turbo(

@@ -168,6 +168,8 @@ class IngestSession:
         self._pump(tasks, recorder)
         report = self._close(conn, ledger, recorder, acq_id, label, resumed, started)
         faults.point("ingest.closed")
+        if self.vault.settings.decode_device == "gpu":
+            report.notes.append(_gpu_note())
         if self.options.group:
             report.clusters = self._group(conn, recorder.tally.new_items)
             signed = ledger.sign_tail()
@@ -365,6 +367,18 @@ class IngestSession:
                     display(result.rel_path),
                 )
             )
+
+
+def _gpu_note() -> str:
+    from dalil.media import gpu
+
+    device = gpu.available()
+    if device is None:
+        return (
+            "decode_device is gpu, but no GPU is usable here (torch with CUDA and a visible GPU"
+            " are needed): the JPEGs were decoded on the CPU"
+        )
+    return f"JPEGs were decoded on the GPU ({device}); thumbnails' recipes say nvjpeg"
 
 
 def ungrouped(conn: Any) -> list[str]:

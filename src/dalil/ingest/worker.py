@@ -99,6 +99,7 @@ def init_worker(vault_root: str, settings: Settings, group: bool = True) -> None
     """
     global _CTX
     decode.register_heif()
+    decode.use_gpu(settings.decode_device == "gpu")
     Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
     root = Path(vault_root)
     _CTX = _Context(
@@ -340,7 +341,8 @@ def write_thumbnail(
             "quality": settings.thumbnail_quality,
             "decode_scale": f"1/{analysis.decode_scale}",
             "exif_orientation_applied": True,
-        },
+        }
+        | ({"decoder": analysis.decoder} if analysis.decoder else {}),
     }
 
 
