@@ -40,7 +40,7 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
-from dalil.errors import UsageError
+from dalil.errors import DalilError, UsageError
 from dalil.store import CHUNK, StoredObject, object_relpath
 
 if TYPE_CHECKING:
@@ -49,10 +49,11 @@ if TYPE_CHECKING:
 MIN_PART = 5 * 1024 * 1024  # S3's smallest part (but the last)
 
 
-class S3Error(OSError):
+class S3Error(DalilError, OSError):
     """A request to the S3 store failed: the service's error code and message only (never a
     request's headers or the account's keys). An ``OSError``, so that ingest stops as for a
-    folder it cannot write to, naming the reason."""
+    folder it cannot write to, naming the reason; a :class:`DalilError`, so that a command
+    says it in one line."""
 
     def __init__(self, message: str, *, status: int = 0, code: str = "") -> None:
         super().__init__(message)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import hashlib
 from pathlib import Path
+from typing import Any
 
 import pytest
 
@@ -252,3 +253,33 @@ def test_open_store_is_the_folder_by_default(vault: Vault) -> None:
     assert not isinstance(store, S3Store)
     assert store.local_path("ab" * 32) == vault.objects_dir / "sha256" / "ab" / "ab" / ("ab" * 32)
     assert PASSWORD  # the vault fixture's people prove who they are with it
+
+
+def test_ocr_workers_fetch_from_s3_and_an_unreachable_store_records_nothing(
+    s3_vault: Vault, s3_server: S3Server, tmp_path: Path
+) -> None:
+    import json
+
+    from dalil.demo.generate import generate_collection
+
+    generate_collection(tmp_path / "cards", cards=2, seed=21, photo_size=(1200, 900))
+
+    def dalil(*args: str) -> Any:
+        return run_dalil(*args, "--vault", s3_vault.root, "--as", "tester", "--json")
+
+    assert dalil("ingest", str(tmp_path / "cards"), "--from", "cards").returncode == 0
+    proposed = json.loads(dalil("cases", "propose").stdout)["proposed"]
+    assert dalil("cases", "accept", *proposed).returncode == 0
+    set_settings(s3_vault.root, s3_endpoint="http://127.0.0.1:9")
+    for cached in (s3_vault.tmp_dir / "s3-cache").rglob("*"):
+        if cached.is_file():
+            cached.unlink()
+    stopped = dalil("cases", "ocr", "--jobs", "2")
+    assert stopped.returncode == 2 and "EndpointConnectionError" in stopped.stderr
+    conn = s3_vault.connect(readonly=True)
+    assert conn.execute("SELECT COUNT(*) FROM ocr_runs").fetchone()[0] == 0
+    conn.close()
+    set_settings(s3_vault.root, s3_endpoint=s3_server.endpoint)
+    read = dalil("cases", "ocr", "--jobs", "2")
+    assert read.returncode == 0, read.stderr
+    assert json.loads(read.stdout)["photos_read"] >= 4

@@ -32,6 +32,7 @@ from dalil.catalog import atomic
 from dalil.errors import UsageError
 from dalil.ingest import decode
 from dalil.ledger.log import Ledger
+from dalil.s3store import S3Config, S3Store
 from dalil.vault import Vault
 from dalil.workers import executor, ray_address
 
@@ -100,12 +101,23 @@ def _labels(text: str) -> LabelSet | None:
     return parse_labels(text) if text else None
 
 
-def _read_one(job: tuple[str, str, str]) -> tuple[str, list[dict[str, Any]] | None, str]:
+Source = str | tuple[S3Config, str]
+"""Where a worker finds a photograph: its local path, or (the S3 store, a cache folder), so
+that workers fetch from S3 themselves (checked against the name) rather than the command
+downloading every photograph before they start."""
+
+
+def _read_one(job: tuple[str, Source, str]) -> tuple[str, list[dict[str, Any]] | None, str]:
     """(sha256, readings in the original's pixels, their text); runs in a worker process."""
     from dalil.ocr import read_numbers
 
-    sha, path, labels = job  # labels: the text of the collection's labels file, or ""
-    image = decode.reduced_image(Path(path), READ_SIDE)
+    sha, source, labels = job  # labels: the text of the collection's labels file, or ""
+    if isinstance(source, str):
+        path = Path(source)
+    else:
+        config, cache = source  # an unreachable store stops the run (S3Error): nothing is
+        path = S3Store(config, Path(cache)).local_path(sha)  # recorded as read that was not
+    image = decode.reduced_image(path, READ_SIDE)
     if image is None:
         return sha, None, ""
     full = _upright_size(Path(path))
@@ -186,7 +198,12 @@ def read_cases(
     todo = sorted({sha for sha, _ in photos if sha not in done})
     report.photos_already_read = len({sha for sha, _ in photos}) - len(todo)
     store = vault.store()
-    jobs_list = [(sha, str(store.local_path(sha)), labels) for sha in todo]
+    jobs_list: list[tuple[str, Source, str]] = [
+        (sha, (store.config, str(vault.tmp_dir)), labels)
+        if isinstance(store, S3Store)
+        else (sha, str(store.local_path(sha)), labels)
+        for sha in todo
+    ]
     workers = max(1, jobs or vault.settings.jobs or (os.cpu_count() or 1))
     results: Iterator[tuple[str, list[dict[str, Any]] | None, str]]
     where = ray_address(vault.settings.executor, vault.settings.ray_address, ray)
