@@ -286,10 +286,19 @@ class S3Store:
     def local_path(self, hexdigest: str) -> Path:
         """A local file holding the object's bytes, checked against its name: the cached copy,
         downloaded first when needed. When the store has no such object (or holds other
-        bytes), the path returned does not exist: readers treat it as a lost original."""
+        bytes), the path returned does not exist: readers treat it as a lost original.
+
+        A cached copy is hashed again each time it is handed out (a few milliseconds a
+        photograph): the cache is a file on disk like any other, and a copy changed there is
+        dropped and fetched again, never read."""
         target = self.path(hexdigest)
         if target.is_file():
-            return target
+            with contextlib.suppress(OSError), target.open("rb") as fh:
+                if hashlib.file_digest(fh, "sha256").hexdigest() == hexdigest:
+                    os.utime(target)  # recently used: the last the cache drops
+                    return target
+            with contextlib.suppress(OSError):
+                target.unlink()
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.tmp_dir, prefix="s3-")
         try:

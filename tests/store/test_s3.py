@@ -141,6 +141,9 @@ def test_readers_get_a_checked_local_copy(
     local = store.local_path(sha)
     assert local.read_bytes() == files["IMG_0001.JPG"]
     local.chmod(0o644)
+    local.write_bytes(b"swapped in the cache")
+    assert store.local_path(sha).read_bytes() == files["IMG_0001.JPG"], "fetched again"
+    local.chmod(0o644)
     local.unlink()
     s3_server.client().put_object(
         Bucket=store.location.bucket, Key=store.location.key(sha), Body=b"x"
