@@ -60,10 +60,16 @@ def _catalogue(vault: Vault) -> dict[str, Any]:
         conn.close()
 
 
-def _actions(vault: Vault) -> collections.Counter[str]:
+def _actions(vault: Vault) -> collections.Counter[tuple[str, str]]:
+    """Every ledger event as (action, subject): the same events, whatever order results came
+    back in (times and signatures differ, of course)."""
     conn = vault.connect(readonly=True)
     try:
-        return collections.Counter(e["action"] for e in vault.ledger(conn).events())
+        return collections.Counter(
+            (e["action"], e["subject"])
+            for e in vault.ledger(conn).events()
+            if e["action"] != "vault.created"
+        )
     finally:
         conn.close()
 
