@@ -246,8 +246,11 @@ def original(request: Request, ref: str, user: Reveal) -> Response:
         media = conn.execute("SELECT media_type FROM items WHERE sha256 = ?", (sha,)).fetchone()[0]
     if not granted(request, sha):
         raise HTTPException(428, "reveal the item first (each reveal is recorded)")
+    path = vault.store().local_path(sha)
+    if not path.is_file():
+        raise HTTPException(404, "the object store has no copy of this item (dalil verify)")
     return FileResponse(
-        vault.store().local_path(sha),
+        path,
         media_type="application/octet-stream",
         filename=f"{sha}",
         headers={"Cache-Control": "no-store", "X-Dalil-Media-Type": str(media)},
