@@ -286,3 +286,22 @@ def test_ocr_workers_fetch_from_s3_and_an_unreachable_store_records_nothing(
     read = dalil("cases", "ocr", "--jobs", "2")
     assert read.returncode == 0, read.stderr
     assert json.loads(read.stdout)["photos_read"] >= 4
+
+
+def test_verify_names_originals_without_the_retention_asked_for(
+    s3_server: S3Server, tmp_path: Path
+) -> None:
+    root = tmp_path / "vault"
+    Vault.init(root, "tester", PASSWORD)
+    locked = s3_server.new_bucket(lock=True)
+    set_settings(root, store=f"s3://{locked}/e", s3_endpoint=s3_server.endpoint, s3_lock_days=0)
+    write_photos(tmp_path / "stick", 2)
+    _ingest(Vault.open(root), tmp_path / "stick")  # written without a retention
+    write_photos(tmp_path / "more", 1, start=5)
+    set_settings(root, s3_lock_days=2)
+    vault = Vault.open(root)
+    _ingest(vault, tmp_path / "more")  # this one with a retention of two days
+    report = sign_and_verify(vault)
+    unprotected = {p.sha256 for p in report.problems if p.kind == "object_unprotected"}
+    assert len(unprotected) == 2 and len(report.problems) == 2, report.problems
+    assert all("no Object Lock retention" in p.detail for p in report.problems)

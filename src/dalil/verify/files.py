@@ -11,7 +11,9 @@ import sqlite3
 import stat
 import tempfile
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
+from typing import Any
 
 from dalil.s3store import S3Config, S3Error, S3Store, describe_error
 from dalil.vault import Vault
@@ -151,20 +153,39 @@ def _check_derivatives(
 _S3_CLIENTS: dict[S3Config, S3Store] = {}
 
 
-def hash_s3_object(job: tuple[S3Config, str]) -> tuple[str, str | None, int, str | None]:
-    """(name, sha256 of the stored bytes or None, size, why unreadable) — run in workers, each
-    with its own connection (credentials come from the worker's environment)."""
+S3Checked = tuple[str, str | None, int, str | None, str | None]
+
+
+def hash_s3_object(job: tuple[S3Config, str]) -> S3Checked:
+    """(name, sha256 of the stored bytes or None, size, why unreadable, why unprotected) — run
+    in workers, each with its own connection (credentials come from the worker's environment).
+    With ``s3_lock_days``, an object must also be under an Object Lock retention (COMPLIANCE)
+    that has not ended."""
     config, name = job
     store = _S3_CLIENTS.get(config)
     if store is None:
         store = _S3_CLIENTS[config] = S3Store(config, Path(tempfile.gettempdir()))
     try:
         found, size = store.digest(name)
+        head = store.head(name) if config.lock_days > 0 else None
     except FileNotFoundError:
-        return name, None, 0, "the object vanished while verify ran"
+        return name, None, 0, "the object vanished while verify ran", None
     except Exception as exc:
-        return name, None, 0, describe_error(exc)
-    return name, found, size, None
+        return name, None, 0, describe_error(exc), None
+    return name, found, size, None, _unlocked(head, config.lock_days)
+
+
+def _unlocked(head: dict[str, Any] | None, days: int) -> str | None:
+    """Why an object on S3 could be deleted or replaced although s3_lock_days asks for a
+    retention, or None."""
+    if days <= 0 or head is None:
+        return None
+    until = head.get("ObjectLockRetainUntilDate")
+    if head.get("ObjectLockMode") != "COMPLIANCE" or until is None:
+        return f"has no Object Lock retention in COMPLIANCE mode (s3_lock_days is {days})"
+    if until <= datetime.now(UTC):
+        return f"its Object Lock retention ended on {until.isoformat()}"
+    return None
 
 
 def _check_s3(
@@ -196,7 +217,7 @@ def _check_s3(
     for digest in sorted(items.keys() - set(present)):
         report.add(r.OBJECT_MISSING, digest, f"{store.url} has no copy of this item")
     jobs_list = [(store.config, name) for name in sorted(present)]
-    results: Iterator[tuple[str, str | None, int, str | None]]
+    results: Iterator[S3Checked]
     pool = executor(jobs, ray=ray) if (jobs > 1 or ray) and len(jobs_list) > 1 else None
     if pool is not None:
         results = pool.map(
@@ -205,12 +226,15 @@ def _check_s3(
     else:
         results = map(hash_s3_object, jobs_list)
     try:
-        for done, (name, found, size, why) in enumerate(results, 1):
+        for done, (name, found, size, why, unlocked) in enumerate(results, 1):
             if why is not None:
                 report.objects_checked += 1
                 report.add(r.OBJECT_ALTERED, name, f"the object could not be read ({why})")
             else:
                 _original(name, found, size, items, report)
+            if unlocked is not None:
+                key = store.location.key(name)
+                report.add(r.OBJECT_UNPROTECTED, name, f"{store.url}: {key} {unlocked}")
             if progress is not None:
                 progress(done, len(jobs_list))
     finally:
