@@ -305,3 +305,24 @@ def test_verify_names_originals_without_the_retention_asked_for(
     unprotected = {p.sha256 for p in report.problems if p.kind == "object_unprotected"}
     assert len(unprotected) == 2 and len(report.problems) == 2, report.problems
     assert all("no Object Lock retention" in p.detail for p in report.problems)
+
+
+def test_an_interrupted_migration_resumes_without_sending_again(
+    vault: Vault, s3_server: S3Server, tmp_path: Path
+) -> None:
+    files = _collection(tmp_path / "stick")
+    _ingest(vault, tmp_path / "stick")
+    config = S3Config(
+        S3Location.parse(f"s3://{s3_server.new_bucket()}/m"), s3_server.endpoint, part_size=5 << 20
+    )
+    first = sorted(hashlib.sha256(b).hexdigest() for b in files.values())[:2]
+    store = S3Store(config, vault.tmp_dir)
+    for sha in first:  # what a run killed half-way had sent
+        path = vault.folder_store().path(sha)
+        store.put_file(path, sha, path.stat().st_size)
+    args = ("--endpoint", s3_server.endpoint, "--vault", vault.root, "--as", "tester", "--json")
+    done = run_dalil("store", "migrate", config.location.url, *args)
+    assert done.returncode == 0, done.stderr
+    assert '"sent": 2' in done.stdout and '"proved": 4' in done.stdout
+    again = run_dalil("store", "migrate", config.location.url, *args)
+    assert '"sent": 0' in again.stdout and '"proved": 4' in again.stdout
