@@ -41,7 +41,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 from urllib.parse import urlsplit
 
 from dalil.errors import DalilError, UsageError
-from dalil.store import CHUNK, StoredObject, object_relpath
+from dalil.store import StoredObject, copy_hashing, object_relpath
 
 if TYPE_CHECKING:
     from dalil.settings import Settings
@@ -199,6 +199,22 @@ def describe_error(exc: Exception) -> str:
     return f"{type(exc).__name__}: {exc}"  # botocore's own messages name no credential
 
 
+class _Discard:
+    """A sink for bytes that are only hashed."""
+
+    def write(self, data: bytes) -> int:
+        return len(data)
+
+
+def _copy_body(body: Any, target: Any) -> tuple[str, int]:
+    """:func:`copy_hashing` of an object's streamed body; a broken connection is an
+    :class:`S3Error`."""
+    try:
+        return copy_hashing(body, target)
+    except Exception as exc:
+        raise _translated(exc) from None
+
+
 def _whole_object_sum(head: dict[str, Any]) -> str | None:
     """The server's SHA-256 of the whole object (base64), or None: an object sent in parts has
     a checksum of its parts' checksums (S3 says COMPOSITE; some servers say nothing, but its
@@ -268,16 +284,8 @@ class S3Store:
 
     def digest(self, hexdigest: str) -> tuple[str, int]:
         """(SHA-256 hex, size) of the stored bytes, read in full."""
-        hasher = hashlib.sha256()
-        size = 0
         with contextlib.closing(self.open(hexdigest)) as body:
-            try:
-                while chunk := body.read(CHUNK):
-                    hasher.update(chunk)
-                    size += len(chunk)
-            except Exception as exc:
-                raise _translated(exc) from None
-        return hasher.hexdigest(), size
+            return _copy_body(body, _Discard())
 
     def path(self, hexdigest: str) -> Path:
         """Where the local copy of an object is (or would be) cached."""
@@ -302,17 +310,14 @@ class S3Store:
         target.parent.mkdir(parents=True, exist_ok=True)
         fd, tmp = tempfile.mkstemp(dir=self.tmp_dir, prefix="s3-")
         try:
-            hasher = hashlib.sha256()
             with os.fdopen(fd, "wb") as fh:
                 try:
                     body = self.open(hexdigest)
                 except FileNotFoundError:
                     return target
                 with contextlib.closing(body):
-                    while chunk := body.read(CHUNK):
-                        hasher.update(chunk)
-                        fh.write(chunk)
-            if hasher.hexdigest() != hexdigest:
+                    found, _size = _copy_body(body, fh)
+            if found != hexdigest:
                 return target  # altered in the store: no copy is made (verify reports it)
             os.chmod(tmp, 0o444)
             os.replace(tmp, target)
@@ -365,16 +370,10 @@ class S3Store:
     def put_stream(self, source: BinaryIO) -> StoredObject:
         """Stream ``source`` into the store: spooled locally while hashed (read once), then a
         multipart upload; the spool becomes the local cache copy."""
-        hasher = hashlib.sha256()
-        size = 0
         fd, tmp = tempfile.mkstemp(dir=self.tmp_dir, prefix="s3-")
         try:
             with os.fdopen(fd, "wb") as fh:
-                while chunk := source.read(CHUNK):
-                    hasher.update(chunk)
-                    fh.write(chunk)
-                    size += len(chunk)
-            digest = hasher.hexdigest()
+                digest, size = copy_hashing(source, fh)
             if self._proved_present(digest):
                 created = False
             else:

@@ -107,17 +107,12 @@ class ObjectStore:
 
     def put_stream(self, source: BinaryIO) -> StoredObject:
         """Stream ``source`` into the store, hashing while copying (bounded memory)."""
-        hasher = hashlib.sha256()
-        size = 0
         fd, tmp = tempfile.mkstemp(dir=self.tmp_dir, prefix="obj-")
         try:
             with os.fdopen(fd, "wb") as fh:
-                while chunk := source.read(CHUNK):
-                    hasher.update(chunk)
-                    fh.write(chunk)
-                    size += len(chunk)
+                digest, size = copy_hashing(source, fh)
                 self._flush(fh)
-            return self._publish(Path(tmp), hasher.hexdigest(), size)
+            return self._publish(Path(tmp), digest, size)
         finally:
             _unlink_quietly(tmp)
 
@@ -147,6 +142,17 @@ class ObjectStore:
         for dirpath, _dirs, files in os.walk(self.root):
             for name in files:
                 yield name, Path(dirpath) / name
+
+
+def copy_hashing(source: BinaryIO, target: BinaryIO) -> tuple[str, int]:
+    """Copy ``source`` to ``target`` in chunks while hashing: (SHA-256 hex, bytes copied)."""
+    hasher = hashlib.sha256()
+    size = 0
+    while chunk := source.read(CHUNK):
+        hasher.update(chunk)
+        target.write(chunk)
+        size += len(chunk)
+    return hasher.hexdigest(), size
 
 
 def write_atomic(path: Path, data: bytes, tmp_dir: Path, *, fsync: bool = True) -> None:
