@@ -169,6 +169,50 @@ class S3Config:
         )
 
 
+@dataclass(frozen=True, slots=True)
+class SourceObject:
+    """An object in a source bucket, as listed."""
+
+    key: str
+    size: int
+    mtime_ns: int
+    etag: str
+
+
+def list_source(config: S3Config) -> Iterator[SourceObject]:
+    """Every object under a source's prefix, in key order (S3 lists keys sorted)."""
+    client = _Guarded(config.client())
+    paginator = client.get_paginator("list_objects_v2")
+    pages = iter(paginator.paginate(Bucket=config.location.bucket, Prefix=config.location.prefix))
+    while True:
+        try:
+            page = next(pages)
+        except StopIteration:
+            return
+        except Exception as exc:
+            raise _translated(exc) from None
+        for entry in page.get("Contents", []):
+            modified = entry.get("LastModified")
+            yield SourceObject(
+                str(entry["Key"]),
+                int(entry.get("Size", 0)),
+                int(modified.timestamp() * 1e9) if modified is not None else 0,
+                str(entry.get("ETag", "")),
+            )
+
+
+_SOURCE_CLIENTS: dict[S3Config, Any] = {}
+
+
+def open_source_object(config: S3Config, key: str) -> tuple[BinaryIO, str]:
+    """A streaming reader of a source object and its ETag (read-only: a GET, nothing else)."""
+    client = _SOURCE_CLIENTS.get(config)
+    if client is None:
+        client = _SOURCE_CLIENTS[config] = _Guarded(config.client())
+    answer = client.get_object(Bucket=config.location.bucket, Key=key)
+    return answer["Body"], str(answer.get("ETag", ""))
+
+
 def _b64(hexdigest: str) -> str:
     return base64.b64encode(bytes.fromhex(hexdigest)).decode("ascii")
 

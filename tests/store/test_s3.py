@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import hashlib
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -326,3 +327,50 @@ def test_an_interrupted_migration_resumes_without_sending_again(
     assert '"sent": 2' in done.stdout and '"proved": 4' in done.stdout
     again = run_dalil("store", "migrate", config.location.url, *args)
     assert '"sent": 0' in again.stdout and '"proved": 4' in again.stdout
+
+
+def test_ingest_from_a_bucket_is_ingest_from_the_same_files_and_leaves_the_bucket_alone(
+    vault: Vault, s3_server: S3Server, tmp_path: Path
+) -> None:
+    import json
+
+    files = _collection(tmp_path / "stick")
+    client: Any = s3_server.client()
+    bucket = s3_server.new_bucket()
+    for name, data in files.items():
+        client.put_object(Bucket=bucket, Key=f"received/stick/{name}", Body=data)
+    client.put_object(Bucket=bucket, Key="received/stick/empty-folder/", Body=b"")
+    client.put_object(Bucket=bucket, Key="elsewhere/not-this.txt", Body=b"outside the prefix")
+    before = {o["Key"]: o["ETag"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]}
+    here = Vault.init(tmp_path / "from-folder", "tester", PASSWORD)
+    _ingest(here, tmp_path / "stick")
+    done = run_dalil(
+        "ingest", f"s3://{bucket}/received/stick", "--source-endpoint", s3_server.endpoint,
+        "--from", "the centre's bucket", "--vault", vault.root, "--as", "tester", "--json",
+    )  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    assert json.loads(done.stdout)["items_new"] == len(files)
+    rows = {}
+    for name, v in (("folder", here), ("bucket", vault)):
+        conn = sqlite3.connect(v.catalog_path)
+        rows[name] = [
+            sorted(conn.execute(sql))
+            for sql in (
+                "SELECT sha256, size, media_type FROM items",
+                "SELECT * FROM fingerprints",
+                "SELECT sha256, flag FROM item_flags",
+                "SELECT sha256, kind, width, height, file_sha256 FROM derivatives",
+            )
+        ]
+        paths = sorted(r[0] for r in conn.execute("SELECT path_text FROM occurrences"))
+        conn.close()
+    assert rows["folder"] == rows["bucket"]
+    assert paths == sorted(f"{bucket}/received/stick/{n}" for n in files)
+    assert sign_and_verify(vault).ok
+    after = {o["Key"]: o["ETag"] for o in client.list_objects_v2(Bucket=bucket)["Contents"]}
+    assert after == before, "the source bucket is only read"
+    missing = run_dalil(
+        "ingest", "s3://no-such-bucket-zz/x", "--source-endpoint", s3_server.endpoint,
+        "--from", "nothing", "--vault", vault.root, "--as", "tester", "--json",
+    )  # fmt: skip
+    assert "cannot list" in missing.stdout and "NoSuchBucket" in missing.stdout

@@ -86,7 +86,13 @@ def run_ingest(vault: Vault, options: IngestOptions, trust_key: str | None = Non
 
 @app.command()
 def ingest(
-    paths: Annotated[list[Path], typer.Argument(help="Folders, files or zip archives.")],
+    paths: Annotated[
+        list[str],
+        typer.Argument(
+            help="Folders, files or zip archives; or s3://BUCKET/PREFIX: every object there"
+            " (read only, with the environment's or --source-profile's credentials)."
+        ),
+    ],
     source: Annotated[
         str,
         typer.Option(
@@ -113,6 +119,17 @@ def ingest(
         ),
     ] = None,
     ray: RayOption = None,
+    source_endpoint: Annotated[
+        str,
+        typer.Option("--source-endpoint", help="For s3:// sources: the server's URL."),
+    ] = "",
+    source_region: Annotated[
+        str, typer.Option("--source-region", help="For s3:// sources: the region.")
+    ] = "",
+    source_profile: Annotated[
+        str,
+        typer.Option("--source-profile", help="For s3:// sources: a named profile in ~/.aws."),
+    ] = "",
     key_stdin: KeyStdinOption = False,
     vault: VaultOption = DEFAULT_VAULT_PATH,
     as_: ActorOption = None,
@@ -123,8 +140,15 @@ def ingest(
     if key_stdin:
         key_from_stdin(opened, as_)
     from dalil.ingest.session import IngestOptions
+    from dalil.s3store import S3Config, S3Location
 
-    options = IngestOptions(paths, source, actor_name(as_), note, jobs, group, ray)
+    buckets = tuple(
+        S3Config(S3Location.parse(p), source_endpoint, source_region, source_profile)
+        for p in paths
+        if p.startswith("s3://")
+    )
+    local = [Path(p) for p in paths if not p.startswith("s3://")]
+    options = IngestOptions(local, source, actor_name(as_), note, jobs, group, ray, buckets)
     report = run_ingest(opened, options, trust_key)
     if json_:
         emit_json(report.to_dict())

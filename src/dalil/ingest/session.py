@@ -23,12 +23,20 @@ from dalil.catalog import atomic
 from dalil.errors import UsageError, VaultFull
 from dalil.ingest.paths import display
 from dalil.ingest.record import Recorder, Tally
-from dalil.ingest.walk import FileEntry, SkippedEntry, walk
-from dalil.ingest.worker import FileTask, ItemResult, MemberTask, init_worker, run_task
+from dalil.ingest.walk import FileEntry, ObjectEntry, SkippedEntry, walk, walk_buckets
+from dalil.ingest.worker import (
+    FileTask,
+    ItemResult,
+    MemberTask,
+    ObjectTask,
+    init_worker,
+    run_task,
+)
+from dalil.s3store import S3Config
 from dalil.vault import Vault
 from dalil.workers import executor, ray_address
 
-Task = FileTask | MemberTask
+Task = FileTask | ObjectTask | MemberTask
 
 
 @dataclass(frozen=True, slots=True)
@@ -89,6 +97,7 @@ class IngestOptions:
     jobs: int = 0
     group: bool = True  # match new items against the vault afterwards (near-duplicates)
     ray: str | None = None  # run the per-file stages on this Ray cluster (dalil.raypool)
+    buckets: tuple[S3Config, ...] = ()  # source buckets (S3), read with GETs only
 
 
 BeforeClose = Callable[[Any, Any, str], None]
@@ -131,7 +140,7 @@ class IngestSession:
                 conn.close()
 
     def _check_sources(self) -> list[Path]:
-        if not self.options.sources:
+        if not self.options.sources and not self.options.buckets:
             raise UsageError("nothing to ingest: give at least one file or folder")
         if not self.options.source_label.strip():
             raise UsageError("--from must say where the material came from")
@@ -152,8 +161,8 @@ class IngestSession:
         recorder = Recorder(
             conn, ledger, self.options.actor, acq_id, label, self.options.source_label
         )
-        entries = list(walk(sources))
-        files = [e for e in entries if isinstance(e, FileEntry)]
+        entries = [*walk(sources), *walk_buckets(list(self.options.buckets))]
+        files = [e for e in entries if isinstance(e, FileEntry | ObjectEntry)]
         with atomic(conn):
             for entry in entries:
                 if isinstance(entry, SkippedEntry):
@@ -161,6 +170,8 @@ class IngestSession:
         faults.point("ingest.walked")
         tasks: deque[Task] = deque(
             FileTask(f.abs_path, f.rel_path, f.size, f.mtime_ns, f.ctime_ns, f.atime_ns, f.mode)
+            if isinstance(f, FileEntry)
+            else ObjectTask(f.source, f.key, f.rel_path, f.size, f.mtime_ns, f.etag)
             for f in files
         )
         self._totals = [len(files), sum(f.size for f in files)]
@@ -222,7 +233,8 @@ class IngestSession:
     def _open_acquisition(
         self, conn: Any, ledger: Any, sources: list[Path]
     ) -> tuple[int, str, bool]:
-        sources_json = json.dumps([str(s) for s in sources], ensure_ascii=False)
+        named = [*map(str, sources), *(b.location.url for b in self.options.buckets)]
+        sources_json = json.dumps(named, ensure_ascii=False)
         row = conn.execute(
             "SELECT id, label FROM acquisitions WHERE closed_at IS NULL AND source_label = ?"
             " AND sources = ? ORDER BY id DESC LIMIT 1",
@@ -244,7 +256,7 @@ class IngestSession:
             opened = {
                 "from": self.options.source_label,
                 "note": self.options.note,
-                "sources": [str(s) for s in sources],
+                "sources": named,
                 "grouping": self.options.group,
             }
             ledger.append(

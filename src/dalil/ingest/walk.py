@@ -12,6 +12,10 @@ import stat
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
+
+if TYPE_CHECKING:
+    from dalil.s3store import S3Config
 
 
 @dataclass(frozen=True, slots=True)
@@ -25,6 +29,18 @@ class FileEntry:
     ctime_ns: int
     atime_ns: int
     mode: int
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectEntry:
+    """An object in a source bucket (S3): read with a GET, never written or deleted."""
+
+    source: S3Config
+    key: str
+    rel_path: bytes  # BUCKET/KEY
+    size: int
+    mtime_ns: int
+    etag: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -101,3 +117,22 @@ def _walk_dir(abs_dir: bytes, rel_dir: bytes) -> Iterator[FileEntry | SkippedEnt
             yield from _walk_dir(entry.path, rel)
         else:
             yield _classify(entry.path, rel, st)
+
+
+def walk_buckets(sources: list[S3Config]) -> Iterator[ObjectEntry | SkippedEntry]:
+    """Every object under each source bucket's prefix, in key order; a bucket that cannot be
+    listed is one skipped entry saying why (its objects are then not ingested)."""
+    from dalil.s3store import S3Error, describe_error, list_source
+
+    for source in sources:
+        bucket = source.location.bucket
+        try:
+            for found in list_source(source):
+                rel = f"{bucket}/{found.key}".encode()
+                if found.key.endswith("/") and found.size == 0:
+                    continue  # a folder marker, not a file
+                yield ObjectEntry(source, found.key, rel, found.size, found.mtime_ns, found.etag)
+        except S3Error as exc:
+            yield SkippedEntry(
+                source.location.url.encode(), "unreadable", f"cannot list: {describe_error(exc)}"
+            )

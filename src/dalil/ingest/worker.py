@@ -28,7 +28,7 @@ from dalil.settings import Settings
 from dalil.store import ObjectStore, derived_relpath, open_store, write_atomic
 
 if TYPE_CHECKING:
-    from dalil.s3store import S3Store
+    from dalil.s3store import S3Config, S3Store
 
 THUMBNAIL_KIND = "thumbnail"
 FEATURES_KIND = "features"
@@ -45,6 +45,18 @@ class FileTask:
     ctime_ns: int | None
     atime_ns: int | None
     mode: int | None
+
+
+@dataclass(frozen=True, slots=True)
+class ObjectTask:
+    """One object in a source bucket (S3)."""
+
+    source: S3Config
+    key: str
+    rel_path: bytes
+    size: int
+    mtime_ns: int
+    etag: str
 
 
 @dataclass(frozen=True, slots=True)
@@ -117,10 +129,12 @@ def _ctx() -> _Context:
     return _CTX
 
 
-def run_task(task: FileTask | MemberTask) -> list[ItemResult]:
+def run_task(task: FileTask | ObjectTask | MemberTask) -> list[ItemResult]:
     """Run one task to completion; never raises for bad input (errors become results)."""
     if isinstance(task, FileTask):
         return [_run_file(task)]
+    if isinstance(task, ObjectTask):
+        return [_run_object(task)]
     return _run_members(task)
 
 
@@ -200,6 +214,60 @@ def _run_file(task: FileTask) -> ItemResult:
     finally:
         os.close(fd)
     return result
+
+
+class _BodySource(_Source):
+    """A source bucket's streamed body: any failure while reading is the source's."""
+
+    def read(self, n: int = -1) -> bytes:
+        try:
+            chunk = self.fh.read(n)
+        except Exception as exc:
+            raise SourceReadError(str(exc)) from exc
+        self.read_bytes += len(chunk or b"")
+        return chunk or b""
+
+
+def _run_object(task: ObjectTask) -> ItemResult:
+    """Read one source object with a GET (its bucket is never written to), then as a file."""
+    from dalil.s3store import S3Error, describe_error, open_source_object
+
+    ctx = _ctx()
+    result = ItemResult(task.rel_path, task.size, task.mtime_ns)
+    try:
+        body, etag = open_source_object(task.source, task.key)
+    except S3Error as exc:
+        result.error = f"cannot read from the bucket: {describe_error(exc)}"
+        return result
+    source = _BodySource(body)
+    try:
+        if task.size <= ctx.settings.in_memory_limit:
+            data = source.read()
+            changed = _object_changed(task, etag, len(data))
+            _describe_bytes(result, data, hashlib.sha256(data).hexdigest(), changed)
+        else:
+            stored = ctx.store.put_stream(source)  # type: ignore[arg-type]
+            _describe_stored(
+                result, stored.sha256, stored.size, _object_changed(task, etag, stored.size)
+            )
+    except SourceReadError as exc:
+        result.error = f"read error: {exc}"
+        result.sha256 = None
+    except OSError as exc:  # the vault's side
+        result.fatal = f"cannot write to the vault: {exc.strerror or exc}"
+        result.sha256 = None
+    finally:
+        body.close()
+    return result
+
+
+def _object_changed(task: ObjectTask, etag: str, read: int) -> str | None:
+    """Why the bytes read may not be the object as listed, or None."""
+    if read != task.size:
+        return f"the object was {task.size} bytes when listed; the {read} bytes read are stored"
+    if task.etag and etag and etag != task.etag:
+        return "the object was replaced after it was listed; the bytes read are what is stored"
+    return None
 
 
 def _changed_while_read(fd: int, before: os.stat_result, read: int) -> str | None:
