@@ -64,7 +64,18 @@ def local_cluster(workers: int = 2) -> Iterator[RayCluster]:
     temp = tempfile.mkdtemp(prefix="dr", dir="/tmp")
     port = _free_port()
     address = f"127.0.0.1:{port}"
-    env = {**os.environ, "RAY_USAGE_STATS_ENABLED": "0"}
+    from tests.store.conftest import KEY_ID, SECRET
+
+    # Dalil never sends credentials to a cluster: nodes have their own (here, the test ones)
+    env = {
+        **os.environ,
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "AWS_ACCESS_KEY_ID": KEY_ID,
+        "AWS_SECRET_ACCESS_KEY": SECRET,
+        "AWS_DEFAULT_REGION": "us-east-1",
+        "AWS_CONFIG_FILE": os.path.join(temp, "aws-config"),
+        "AWS_SHARED_CREDENTIALS_FILE": os.path.join(temp, "aws-credentials"),
+    }
     common = ["--block", "--node-ip-address", "127.0.0.1", "--object-store-memory", "80000000"]
     common.append("--disable-usage-stats")
     cluster = RayCluster(address)

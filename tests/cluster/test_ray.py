@@ -209,3 +209,27 @@ def test_ocr_on_ray_reads_what_the_local_pool_reads(
         read[name] = sorted(map(tuple, conn.execute("SELECT sha256, readings FROM ocr_runs")))
         conn.close()
     assert read["here"] == read["there"]
+
+
+def test_ray_workers_read_a_source_bucket_themselves(
+    ray_cluster: RayCluster, tmp_path: Path, tmp_path_factory: pytest.TempPathFactory
+) -> None:
+    from tests.store.conftest import s3_server_running
+
+    write_photos(tmp_path / "stick", 6)
+    with s3_server_running(tmp_path_factory.mktemp("aws")) as s3:
+        client: Any = s3.client()
+        bucket = s3.new_bucket()
+        for photo in (tmp_path / "stick").iterdir():
+            client.put_object(Bucket=bucket, Key=f"in/{photo.name}", Body=photo.read_bytes())
+        vault = Vault.init(tmp_path / "vault", "tester", PASSWORD)
+        result = run_dalil(
+            "ingest", f"s3://{bucket}/in", "--source-endpoint", s3.endpoint, "--ray",
+            ray_cluster.address, "--from", "bucket", "--vault", vault.root, "--as", "tester",
+        )  # fmt: skip
+        assert result.returncode == 0, result.stderr
+    conn = sqlite3.connect(vault.catalog_path)
+    paths = sorted(r[0] for r in conn.execute("SELECT path_text FROM occurrences"))
+    conn.close()
+    assert paths == sorted(f"{bucket}/in/{p.name}" for p in (tmp_path / "stick").iterdir())
+    assert verify(vault).ok
