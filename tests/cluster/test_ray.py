@@ -233,3 +233,12 @@ def test_ray_workers_read_a_source_bucket_themselves(
     conn.close()
     assert paths == sorted(f"{bucket}/in/{p.name}" for p in (tmp_path / "stick").iterdir())
     assert verify(vault).ok
+
+
+def test_a_worker_that_does_not_see_the_vault_says_so(tmp_path: Path) -> None:
+    from dalil.errors import VaultError
+    from dalil.ingest.worker import init_worker
+    from dalil.settings import Settings
+
+    with pytest.raises(VaultError, match="does not see the vault folder"):
+        init_worker(str(tmp_path / "elsewhere"), Settings())

@@ -22,6 +22,7 @@ import PIL
 from PIL import Image
 
 from dalil.catalog import connect
+from dalil.errors import VaultError
 from dalil.ingest import archive as archive_stage
 from dalil.ingest import decode, identify
 from dalil.settings import Settings
@@ -114,6 +115,11 @@ def init_worker(vault_root: str, settings: Settings, group: bool = True) -> None
     decode.use_gpu(settings.decode_device == "gpu")
     Image.MAX_IMAGE_PIXELS = settings.max_image_pixels
     root = Path(vault_root)
+    if not (root / "dalil.toml").is_file():  # a cluster node without the shared vault folder
+        raise VaultError(
+            f"a worker does not see the vault folder {root}: workers need it at the same path"
+            " (shared storage; docs/scale.md)"
+        )
     _CTX = _Context(
         root,
         settings,
