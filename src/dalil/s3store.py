@@ -30,9 +30,11 @@ from __future__ import annotations
 
 import base64
 import contextlib
+import functools
 import hashlib
 import os
 import tempfile
+import time
 from collections.abc import Iterator
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
@@ -179,11 +181,10 @@ class SourceObject:
     etag: str
 
 
-def list_source(config: S3Config) -> Iterator[SourceObject]:
-    """Every object under a source's prefix, in key order (S3 lists keys sorted)."""
-    client = _Guarded(config.client())
-    paginator = client.get_paginator("list_objects_v2")
-    pages = iter(paginator.paginate(Bucket=config.location.bucket, Prefix=config.location.prefix))
+def _listed(client: Any, bucket: str, prefix: str) -> Iterator[dict[str, Any]]:
+    """Every object under ``prefix``, as S3 lists them (keys sorted), page after page; a
+    failure on any page is an :class:`S3Error`."""
+    pages = iter(client.get_paginator("list_objects_v2").paginate(Bucket=bucket, Prefix=prefix))
     while True:
         try:
             page = next(pages)
@@ -191,14 +192,20 @@ def list_source(config: S3Config) -> Iterator[SourceObject]:
             return
         except Exception as exc:
             raise _translated(exc) from None
-        for entry in page.get("Contents", []):
-            modified = entry.get("LastModified")
-            yield SourceObject(
-                str(entry["Key"]),
-                int(entry.get("Size", 0)),
-                int(modified.timestamp() * 1e9) if modified is not None else 0,
-                str(entry.get("ETag", "")),
-            )
+        yield from page.get("Contents", [])
+
+
+def list_source(config: S3Config) -> Iterator[SourceObject]:
+    """Every object under a source's prefix, in key order (S3 lists keys sorted)."""
+    client = _Guarded(config.client())
+    for entry in _listed(client, config.location.bucket, config.location.prefix):
+        modified = entry.get("LastModified")
+        yield SourceObject(
+            str(entry["Key"]),
+            int(entry.get("Size", 0)),
+            int(modified.timestamp() * 1e9) if modified is not None else 0,
+            str(entry.get("ETag", "")),
+        )
 
 
 _SOURCE_CLIENTS: dict[S3Config, Any] = {}
@@ -259,6 +266,16 @@ def _copy_body(body: Any, target: Any) -> tuple[str, int]:
         raise _translated(exc) from None
 
 
+RECENT_S = 60
+"""A cached copy used this recently is never dropped: another worker may be about to read the
+path it was handed (the cache may then exceed ``s3_cache_mib`` for a while)."""
+
+
+def _identity(path: Path) -> tuple[int, int, int]:
+    st = path.stat()
+    return st.st_ino, st.st_size, st.st_mtime_ns
+
+
 def _whole_object_sum(head: dict[str, Any]) -> str | None:
     """The server's SHA-256 of the whole object (base64), or None: an object sent in parts has
     a checksum of its parts' checksums (S3 says COMPOSITE; some servers say nothing, but its
@@ -271,6 +288,14 @@ def _whole_object_sum(head: dict[str, Any]) -> str | None:
     return str(stored)
 
 
+@functools.lru_cache(maxsize=16)
+def shared_store(config: S3Config, tmp_dir: Path, cache_bytes: int = 0) -> S3Store:
+    """One :class:`S3Store` per store and cache folder in a process: its connection (made
+    again in a forked worker) and what it has checked in its cache serve every caller, so a
+    loop over photographs does not open a connection for each."""
+    return S3Store(config, tmp_dir, cache_bytes=cache_bytes)
+
+
 class S3Store:
     """Write-once storage of originals by SHA-256 in an S3 bucket."""
 
@@ -281,6 +306,8 @@ class S3Store:
         self.cache_dir = tmp_dir / "s3-cache"
         self.cache_bytes = cache_bytes
         self._client: Any = None
+        self._pid = 0  # the process that made the client: a forked worker makes its own
+        self._checked: dict[str, tuple[int, int, int]] = {}  # cached copies hashed here
 
     @property
     def url(self) -> str:
@@ -288,7 +315,8 @@ class S3Store:
 
     @property
     def client(self) -> Any:
-        if self._client is None:
+        if self._client is None or self._pid != os.getpid():
+            self._pid = os.getpid()
             try:
                 self._client = _Guarded(self.config.client())
             except Exception as exc:  # no such profile, a malformed endpoint …
@@ -314,22 +342,30 @@ class S3Store:
     def has(self, hexdigest: str) -> bool:
         return self.head(hexdigest) is not None
 
-    def open(self, hexdigest: str) -> BinaryIO:
-        """A streaming reader of the object (FileNotFoundError when there is none)."""
+    def _get(self, hexdigest: str) -> dict[str, Any]:
+        """The object's GET answer, its ``Body`` streaming (FileNotFoundError: none there)."""
         try:
-            body = self.client.get_object(
-                Bucket=self.location.bucket, Key=self.location.key(hexdigest)
-            )["Body"]
+            return dict(
+                self.client.get_object(
+                    Bucket=self.location.bucket, Key=self.location.key(hexdigest)
+                )
+            )
         except Exception as exc:
             if _status(exc) == 404 or _code(exc) in ("NoSuchKey", "404"):
                 raise FileNotFoundError(f"{self.url}: no object {hexdigest}") from None
             raise
-        return body  # type: ignore[no-any-return]
 
-    def digest(self, hexdigest: str) -> tuple[str, int]:
-        """(SHA-256 hex, size) of the stored bytes, read in full."""
-        with contextlib.closing(self.open(hexdigest)) as body:
-            return _copy_body(body, _Discard())
+    def open(self, hexdigest: str) -> BinaryIO:
+        """A streaming reader of the object (FileNotFoundError when there is none)."""
+        return self._get(hexdigest)["Body"]  # type: ignore[no-any-return]
+
+    def read_back(self, hexdigest: str) -> tuple[str, int, dict[str, Any]]:
+        """(SHA-256 hex, size) of the stored bytes, read in full, and the GET's headers (the
+        Object Lock retention among them)."""
+        answer = self._get(hexdigest)
+        with contextlib.closing(answer.pop("Body")) as body:
+            found, size = _copy_body(body, _Discard())
+        return found, size, answer
 
     def path(self, hexdigest: str) -> Path:
         """Where the local copy of an object is (or would be) cached."""
@@ -345,10 +381,10 @@ class S3Store:
         dropped and fetched again, never read."""
         target = self.path(hexdigest)
         if target.is_file():
-            with contextlib.suppress(OSError), target.open("rb") as fh:
-                if hashlib.file_digest(fh, "sha256").hexdigest() == hexdigest:
-                    os.utime(target)  # recently used: the last the cache drops
-                    return target
+            if self._unchanged(target, hexdigest) or self._hashes_to(target, hexdigest):
+                with contextlib.suppress(OSError):  # recently used: the last the cache drops
+                    os.utime(target, ns=(time.time_ns(), target.stat().st_mtime_ns))
+                return target
             with contextlib.suppress(OSError):
                 target.unlink()
         target.parent.mkdir(parents=True, exist_ok=True)
@@ -363,29 +399,44 @@ class S3Store:
                     found, _size = _copy_body(body, fh)
             if found != hexdigest:
                 return target  # altered in the store: no copy is made (verify reports it)
-            os.chmod(tmp, 0o444)
-            os.replace(tmp, target)
+            self._cache(Path(tmp), target, hexdigest)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
-        self._trim_cache(keep=target)
         return target
+
+    def _cache(self, checked: Path, target: Path, hexdigest: str) -> None:
+        """Make ``checked`` (a file just hashed to ``hexdigest``) the cached copy, replacing
+        any older one, and remember it as checked by this process."""
+        target.parent.mkdir(parents=True, exist_ok=True)
+        os.chmod(checked, 0o444)
+        os.replace(checked, target)
+        self._checked[hexdigest] = _identity(target)
+        self._trim_cache(keep=target)
+
+    def _unchanged(self, path: Path, hexdigest: str) -> bool:
+        """Is this the copy this process hashed, untouched since (same inode, size, time)?"""
+        try:
+            return self._checked.get(hexdigest) == _identity(path)
+        except OSError:
+            return False
+
+    def _hashes_to(self, path: Path, hexdigest: str) -> bool:
+        try:
+            with path.open("rb") as fh:
+                if hashlib.file_digest(fh, "sha256").hexdigest() != hexdigest:
+                    return False
+            self._checked[hexdigest] = _identity(path)
+            return True
+        except OSError:
+            return False
 
     def iter_names(self) -> Iterator[tuple[str, str, int]]:
         """Every object under the store's prefix: (name, key, size)."""
-        paginator = self.client.get_paginator("list_objects_v2")
         root = f"{self.location.prefix}sha256/"
-        pages = iter(paginator.paginate(Bucket=self.location.bucket, Prefix=root))
-        while True:
-            try:
-                page = next(pages)
-            except StopIteration:
-                return
-            except Exception as exc:
-                raise _translated(exc) from None
-            for entry in page.get("Contents", []):
-                key = str(entry["Key"])
-                yield key.rsplit("/", 1)[-1], key, int(entry.get("Size", 0))
+        for entry in _listed(self.client, self.location.bucket, root):
+            key = str(entry["Key"])
+            yield key.rsplit("/", 1)[-1], key, int(entry.get("Size", 0))
 
     # -- writing ----------------------------------------------------------------------------
     def put_bytes(self, data: bytes | memoryview, hexdigest: str | None = None) -> StoredObject:
@@ -418,32 +469,23 @@ class S3Store:
         try:
             with os.fdopen(fd, "wb") as fh:
                 digest, size = copy_hashing(source, fh)
-            if self._proved_present(digest):
-                created = False
-            else:
-                created = self._upload_file(Path(tmp), digest, size)
-            target = self.path(digest)
-            if not target.exists():
-                target.parent.mkdir(parents=True, exist_ok=True)
-                os.chmod(tmp, 0o444)
-                os.replace(tmp, target)
-                self._trim_cache(keep=target)
+            created = self.put_file(Path(tmp), digest, size).created
+            self._cache(Path(tmp), self.path(digest), digest)  # read next by describe
             return StoredObject(digest, size, created=created)
         finally:
             with contextlib.suppress(FileNotFoundError):
                 os.unlink(tmp)
 
     def put_file(self, path: Path, hexdigest: str, size: int) -> StoredObject:
-        """Store a local file whose SHA-256 is known (migration from a folder vault)."""
-        if self._proved_present(hexdigest):
-            return StoredObject(hexdigest, size, created=False)
+        """Store a local file whose SHA-256 is known: one PUT up to ``s3_part_size_mib``,
+        else a multipart upload."""
         if size <= self.config.part_size:
             return self.put_bytes(path.read_bytes(), hexdigest)
-        return StoredObject(hexdigest, size, created=self._upload_file(path, hexdigest, size))
+        if self._proved_present(hexdigest):
+            return StoredObject(hexdigest, size, created=False)
+        return StoredObject(hexdigest, size, created=self._upload_parts(path, hexdigest, size))
 
-    def _upload_file(self, path: Path, digest: str, size: int) -> bool:
-        if size <= self.config.part_size:
-            return self.put_bytes(path.read_bytes(), digest).created
+    def _upload_parts(self, path: Path, digest: str, size: int) -> bool:
         bucket, key = self.location.bucket, self.location.key(digest)
         upload = self.client.create_multipart_upload(
             Bucket=bucket, Key=key, ChecksumAlgorithm="SHA256", **self._lock()
@@ -515,7 +557,7 @@ class S3Store:
                 f"{self.url}: the object stored under {digest} has another SHA-256; the store"
                 " holds something else under this original's name (run dalil verify)"
             )
-        found, _size = self.digest(digest)
+        found, _size, _headers = self.read_back(digest)
         if found != digest:
             raise StoreConflict(
                 f"{self.url}: the object stored under {digest} hashes to {found}; the store"
@@ -546,8 +588,9 @@ class S3Store:
                 st = path.stat()
                 entries.append((st.st_atime, st.st_size, path))
         total = sum(size for _, size, _ in entries)
-        for _, size, path in sorted(entries):
-            if total <= self.cache_bytes:
+        recent = time.time() - RECENT_S
+        for used, size, path in sorted(entries):
+            if total <= self.cache_bytes or used > recent:
                 break
             if path == keep:
                 continue

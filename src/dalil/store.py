@@ -14,7 +14,7 @@ import tempfile
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING, BinaryIO, Protocol
+from typing import TYPE_CHECKING, BinaryIO
 
 if TYPE_CHECKING:
     from dalil.s3store import S3Store
@@ -39,33 +39,14 @@ def object_relpath(hexdigest: str) -> str:
     return f"{hexdigest[:2]}/{hexdigest[2:4]}/{hexdigest}"
 
 
-class Store(Protocol):
-    """What ingest, readers and exports need of an object store (a folder or S3)."""
-
-    tmp_dir: Path
-
-    @property
-    def url(self) -> str: ...
-
-    def has(self, hexdigest: str) -> bool: ...
-
-    def put_bytes(self, data: bytes | memoryview, hexdigest: str | None = None) -> StoredObject: ...
-
-    def put_stream(self, source: BinaryIO) -> StoredObject: ...
-
-    def local_path(self, hexdigest: str) -> Path: ...
-
-
 def open_store(root: Path, settings: Settings) -> ObjectStore | S3Store:
     """The vault's object store: its ``objects/`` folder, or the S3 bucket ``store`` names."""
     if not settings.store:
         return ObjectStore(root / "objects", root / "tmp", fsync=settings.fsync)
-    from dalil.s3store import S3Config, S3Store
+    from dalil.s3store import S3Config, shared_store
 
-    return S3Store(
-        S3Config.from_settings(settings),
-        root / "tmp",
-        cache_bytes=settings.s3_cache_mib * 1024 * 1024,
+    return shared_store(
+        S3Config.from_settings(settings), root / "tmp", settings.s3_cache_mib * 1024 * 1024
     )
 
 

@@ -32,7 +32,7 @@ from dalil.catalog import atomic
 from dalil.errors import UsageError
 from dalil.ingest import decode
 from dalil.ledger.log import Ledger
-from dalil.s3store import S3Config, S3Store
+from dalil.s3store import S3Config, S3Store, shared_store
 from dalil.vault import Vault
 from dalil.workers import executor, ray_address
 
@@ -116,7 +116,7 @@ def _read_one(job: tuple[str, Source, str]) -> tuple[str, list[dict[str, Any]] |
         path = Path(source)
     else:
         config, cache = source  # an unreachable store stops the run (S3Error): nothing is
-        path = S3Store(config, Path(cache)).local_path(sha)  # recorded as read that was not
+        path = shared_store(config, Path(cache)).local_path(sha)  # recorded as read that was not
     image = decode.reduced_image(path, READ_SIDE)
     if image is None:
         return sha, None, ""
@@ -206,7 +206,7 @@ def read_cases(
     ]
     workers = max(1, jobs or vault.settings.jobs or (os.cpu_count() or 1))
     results: Iterator[tuple[str, list[dict[str, Any]] | None, str]]
-    where = ray_address(vault.settings.executor, vault.settings.ray_address, ray)
+    where = ray_address(vault.settings, ray)
     pool = (
         executor(workers, _one_thread, ray=where)
         if (workers > 1 or where) and len(jobs_list) > 1

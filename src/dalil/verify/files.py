@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from dalil.s3store import S3Config, S3Error, S3Store, describe_error
+from dalil.s3store import S3Config, S3Error, S3Store, describe_error, shared_store
 from dalil.vault import Vault
 from dalil.verify import report as r
 from dalil.verify.report import HashProgress
@@ -84,7 +84,7 @@ def check_files(
     items = {str(sha): int(size) for sha, size in truth.execute("SELECT sha256, size FROM items")}
     if isinstance(store, S3Store):
         _check_s3(store, items, report, jobs, progress, ray)
-        _check_derivatives(vault, truth, report, jobs, progress, [], ray)
+        _check_derivatives(vault, truth, report, jobs, progress, items, [], ray)
         return
     present: dict[str, str] = {}
     owner = os.stat(vault.objects_dir).st_uid
@@ -101,7 +101,7 @@ def check_files(
     for digest in sorted(items.keys() - present.keys()):
         report.add(r.OBJECT_MISSING, digest, "the object store has no copy of this item")
     originals = [present[d] for d in sorted(present)]
-    _check_derivatives(vault, truth, report, jobs, progress, originals, ray)
+    _check_derivatives(vault, truth, report, jobs, progress, items, originals, ray)
 
 
 def _check_derivatives(
@@ -110,11 +110,12 @@ def _check_derivatives(
     report: r.VerifyReport,
     jobs: int,
     progress: HashProgress | None,
+    items: dict[str, int],
     originals: list[str],
     ray: str | None = None,
 ) -> None:
-    """Re-hash the ``originals`` (local object paths) and every recorded derivative file."""
-    items = {str(sha): int(size) for sha, size in truth.execute("SELECT sha256, size FROM items")}
+    """Re-hash the ``originals`` (local object paths of ``items``: sha256 -> recorded size)
+    and every recorded derivative file."""
     derived: dict[str, tuple[str, str, str]] = {}  # path -> (item, kind, sha256)
     for sha, kind, rel, file_sha in truth.execute(
         "SELECT sha256, kind, path, file_sha256 FROM derivatives"
@@ -150,9 +151,6 @@ def _check_derivatives(
             pool.shutdown()
 
 
-_S3_CLIENTS: dict[S3Config, S3Store] = {}
-
-
 S3Checked = tuple[str, str | None, int, str | None, str | None]
 
 
@@ -162,26 +160,23 @@ def hash_s3_object(job: tuple[S3Config, str]) -> S3Checked:
     With ``s3_lock_days``, an object must also be under an Object Lock retention (COMPLIANCE)
     that has not ended."""
     config, name = job
-    store = _S3_CLIENTS.get(config)
-    if store is None:
-        store = _S3_CLIENTS[config] = S3Store(config, Path(tempfile.gettempdir()))
+    store = shared_store(config, Path(tempfile.gettempdir()))  # only read back: no cache
     try:
-        found, size = store.digest(name)
-        head = store.head(name) if config.lock_days > 0 else None
+        found, size, headers = store.read_back(name)
     except FileNotFoundError:
         return name, None, 0, "the object vanished while verify ran", None
     except Exception as exc:
         return name, None, 0, describe_error(exc), None
-    return name, found, size, None, _unlocked(head, config.lock_days)
+    return name, found, size, None, _unlocked(headers, config.lock_days)
 
 
-def _unlocked(head: dict[str, Any] | None, days: int) -> str | None:
+def _unlocked(headers: dict[str, Any], days: int) -> str | None:
     """Why an object on S3 could be deleted or replaced although s3_lock_days asks for a
-    retention, or None."""
-    if days <= 0 or head is None:
+    retention (the read-back GET's headers say), or None."""
+    if days <= 0:
         return None
-    until = head.get("ObjectLockRetainUntilDate")
-    if head.get("ObjectLockMode") != "COMPLIANCE" or until is None:
+    until = headers.get("ObjectLockRetainUntilDate")
+    if headers.get("ObjectLockMode") != "COMPLIANCE" or until is None:
         return f"has no Object Lock retention in COMPLIANCE mode (s3_lock_days is {days})"
     if until <= datetime.now(UTC):
         return f"its Object Lock retention ended on {until.isoformat()}"
