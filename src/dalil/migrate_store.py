@@ -26,7 +26,7 @@ from dalil.settings import Settings, read_config, render_config
 from dalil.users import check_actor
 from dalil.vault import CONFIG_NAME, Vault
 
-Progress = Callable[[str, int, int], None]  # (phase, done, total)
+Progress = Callable[[int, int], None]  # (done, total): each original copied, then proved
 
 THREADS = 8  # uploads in flight: the work is the network's, not the CPU's
 
@@ -76,6 +76,8 @@ def migrate(
         raise UsageError(f"only an administrator can move the vault's originals ({actor} is not)")
     if vault.settings.store:
         raise UsageError(f"this vault already keeps its originals on {vault.settings.store}")
+    # who moves the originals proves it before the first byte leaves, not when recording
+    vault.ledger(conn).prove(actor)
     source = vault.folder_store()
     target = S3Store(config, vault.tmp_dir)
     report = MigrationReport(config.location.url, config.endpoint)
@@ -85,12 +87,18 @@ def migrate(
     def send(entry: tuple[str, int]) -> tuple[str, bool | None, str]:
         sha, size = entry
         path = source.path(sha)
-        if not path.is_file():
-            return sha, None, "the folder has no copy of this item (dalil verify says more)"
-        if _sha256(path) != sha:
-            return sha, None, "the folder's copy is not the original (dalil verify says more)"
+        wrong = "the folder's copy is not the original (dalil verify says more)"
         try:
+            if size <= config.part_size:  # read once: hashed, then sent
+                data = path.read_bytes()
+                if hashlib.sha256(data).hexdigest() != sha:
+                    return sha, None, wrong
+                return sha, target.put_bytes(data, sha).created, ""
+            if _sha256(path) != sha:  # larger: hashed, then sent in parts
+                return sha, None, wrong
             return sha, target.put_file(path, sha, size).created, ""
+        except FileNotFoundError:
+            return sha, None, "the folder has no copy of this item (dalil verify says more)"
         except StoreConflict as exc:
             return sha, None, str(exc)
         except Exception as exc:
@@ -103,7 +111,7 @@ def migrate(
             elif created:
                 report.sent += 1
             if progress is not None:
-                progress("copy", done, len(items))
+                progress(done, 2 * len(items))
     _prove_all(target, items, report, progress)
     with atomic(conn):
         vault.ledger(conn).append(
@@ -165,7 +173,7 @@ def _prove_all(
             elif sha not in failed:
                 report.problems.append({"item": sha, "problem": why})
             if progress is not None:
-                progress("prove", done, len(items))
+                progress(len(items) + done, 2 * len(items))
 
 
 def _switch(vault: Vault, config: S3Config) -> None:

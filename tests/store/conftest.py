@@ -49,6 +49,12 @@ class S3Server:
         return name
 
 
+def closed_port_url() -> str:
+    """An http URL on loopback where nothing listens (a port just freed): an unreachable
+    server, whatever this machine runs on the well-known ports."""
+    return f"http://127.0.0.1:{_free_port()}"
+
+
 def _free_port() -> int:
     with socket.socket() as sock:
         sock.bind(("127.0.0.1", 0))

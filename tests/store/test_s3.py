@@ -16,7 +16,7 @@ from dalil.store import open_store
 from dalil.vault import Vault
 from dalil.verify import verify
 from tests.conftest import PASSWORD, run_dalil, sign_and_verify, write_photos
-from tests.store.conftest import KEY_ID, SECRET, S3Server, set_settings
+from tests.store.conftest import KEY_ID, SECRET, S3Server, closed_port_url, set_settings
 
 
 def _collection(folder: Path) -> dict[str, bytes]:
@@ -232,7 +232,7 @@ def test_no_credential_in_outputs_events_catalogue_or_errors(
         outputs.append(result.stdout + result.stderr)
     assert "store" in outputs[2]
     # an unreachable server and a missing bucket: the errors say so, and no more
-    set_settings(s3_vault.root, s3_endpoint="http://127.0.0.1:9")
+    set_settings(s3_vault.root, s3_endpoint=closed_port_url())
     again = ("ingest", tmp_path / "stick", "--from", "again", "--as", "tester", "--json")
     unreachable = run_dalil(*again, "--vault", s3_vault.root)
     assert unreachable.returncode != 0 and "error" in unreachable.stderr
@@ -256,7 +256,6 @@ def test_open_store_is_the_folder_by_default(vault: Vault) -> None:
     store = open_store(vault.root, vault.settings)
     assert not isinstance(store, S3Store)
     assert store.local_path("ab" * 32) == vault.objects_dir / "sha256" / "ab" / "ab" / ("ab" * 32)
-    assert PASSWORD  # the vault fixture's people prove who they are with it
 
 
 def test_ocr_workers_fetch_from_s3_and_an_unreachable_store_records_nothing(
@@ -274,7 +273,7 @@ def test_ocr_workers_fetch_from_s3_and_an_unreachable_store_records_nothing(
     assert dalil("ingest", str(tmp_path / "cards"), "--from", "cards").returncode == 0
     proposed = json.loads(dalil("cases", "propose").stdout)["proposed"]
     assert dalil("cases", "accept", *proposed).returncode == 0
-    set_settings(s3_vault.root, s3_endpoint="http://127.0.0.1:9")
+    set_settings(s3_vault.root, s3_endpoint=closed_port_url())
     for cached in (s3_vault.tmp_dir / "s3-cache").rglob("*"):
         if cached.is_file():
             cached.unlink()
@@ -374,3 +373,27 @@ def test_ingest_from_a_bucket_is_ingest_from_the_same_files_and_leaves_the_bucke
         "--from", "nothing", "--vault", vault.root, "--as", "tester", "--json",
     )  # fmt: skip
     assert "cannot list" in missing.stdout and "NoSuchBucket" in missing.stdout
+
+
+def test_a_migration_by_someone_who_has_not_proved_who_they_are_sends_nothing(
+    vault: Vault, s3_server: S3Server, tmp_path: Path
+) -> None:
+    import os
+    import subprocess
+
+    from tests.conftest import dalil_command
+
+    _collection(tmp_path / "stick")
+    _ingest(vault, tmp_path / "stick")
+    bucket = s3_server.new_bucket()
+    env = {k: v for k, v in os.environ.items() if k != "DALIL_PASSWORD"}  # no password given
+    refused = subprocess.run(
+        dalil_command(
+            "store", "migrate", f"s3://{bucket}/m", "--endpoint", s3_server.endpoint,
+            "--vault", vault.root, "--as", "tester",
+        ),
+        env=env, stdin=subprocess.DEVNULL, capture_output=True, text=True, timeout=300,
+    )  # fmt: skip
+    assert refused.returncode == 2 and "has not proved who they are" in refused.stderr
+    listed = s3_server.client().list_objects_v2(Bucket=bucket)  # type: ignore[attr-defined]
+    assert listed.get("KeyCount", 0) == 0, "not one original left the vault"

@@ -5,7 +5,6 @@ from __future__ import annotations
 from typing import Annotated
 
 import typer
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, TextColumn
 
 from dalil.cli.app import (
     DEFAULT_VAULT_PATH,
@@ -20,6 +19,7 @@ from dalil.cli.app import (
     reading,
     writing,
 )
+from dalil.cli.progress import counter
 from dalil.errors import EXIT_INTEGRITY
 
 store_app = typer.Typer(
@@ -98,21 +98,9 @@ def store_migrate(
     )
     with (
         writing(vault) as (opened, conn),
-        Progress(
-            TextColumn("{task.description}"),
-            BarColumn(),
-            MofNCompleteColumn(),
-            console=console_err,
-            transient=True,
-        ) as bar,
+        counter(console_err, "Copying, then proving, originals") as progress,
     ):
-        task = bar.add_task("Copying", total=None)
-
-        def on_progress(phase: str, done: int, total: int) -> None:
-            words = "Copying" if phase == "copy" else "Proving"
-            bar.update(task, description=words, completed=done, total=total)
-
-        report = migrate(opened, conn, actor_name(as_), config, switch=switch, progress=on_progress)
+        report = migrate(opened, conn, actor_name(as_), config, switch=switch, progress=progress)
     if json_:
         emit_json(report.to_dict())
     else:
