@@ -171,7 +171,7 @@ def _decode_upright(
     """Decode once at reduced size (libjpeg-turbo for JPEG bytes, else Pillow), upright."""
     image: Image.Image | None = None
     if header.format == "JPEG" and data is not None and _GPU[0]:
-        image = _decode_gpu(result, data, side)
+        image = _decode_gpu(result, data, header.size, side)
     if image is None and header.format == "JPEG" and data is not None and _turbojpeg():
         image = _decode_turbo(result, data, header.size, side)
     if image is None and not {"corrupt", "truncated"} & result.flags.keys():
@@ -183,7 +183,7 @@ def _decode_upright(
     return _upright(image, pending)
 
 
-def _scale_for(size: tuple[int, int], side: int) -> int:
+def scale_for(size: tuple[int, int], side: int) -> int:
     """The largest DCT reduction (8, 4, 2, 1) that keeps both sides at least ``side``."""
     for denominator in (8, 4, 2):
         if size[0] // denominator >= side and size[1] // denominator >= side:
@@ -191,7 +191,9 @@ def _scale_for(size: tuple[int, int], side: int) -> int:
     return 1
 
 
-def _decode_gpu(result: ImageAnalysis, data: bytes, side: int) -> Image.Image | None:
+def _decode_gpu(
+    result: ImageAnalysis, data: bytes, size: tuple[int, int], side: int
+) -> Image.Image | None:
     """nvJPEG's decode, reduced like the CPU path's; None leaves the JPEG to the CPU (which
     also names any damage)."""
     from dalil.media import gpu
@@ -203,7 +205,7 @@ def _decode_gpu(result: ImageAnalysis, data: bytes, side: int) -> Image.Image | 
     if array is None:
         return None
     result.decoder = "nvjpeg"
-    result.decode_scale = max(1, round(Image.open(io.BytesIO(data)).size[0] / array.shape[1]))
+    result.decode_scale = scale_for(size, side)
     return Image.fromarray(array, "RGB")
 
 
@@ -212,7 +214,7 @@ def _decode_turbo(
 ) -> Image.Image | None:
     from turbojpeg import TJPF_RGB
 
-    scale = _scale_for(size, side)
+    scale = scale_for(size, side)
     with warnings.catch_warnings(record=True) as caught:
         warnings.simplefilter("always")
         try:

@@ -164,17 +164,20 @@ class SourceReadError(Exception):
 
 
 class _Source:
-    """A source file object whose read errors say they are the source's."""
+    """A source file object whose read errors say they are the source's (``errors``: what
+    its reads raise when the source fails; a bucket's body raises botocore's own errors)."""
 
-    def __init__(self, fh: BinaryIO) -> None:
+    def __init__(self, fh: BinaryIO, errors: tuple[type[Exception], ...] = (OSError,)) -> None:
         self.fh = fh
+        self.errors = errors
         self.read_bytes = 0
 
     def read(self, n: int = -1) -> bytes:
         try:
             chunk = self.fh.read(n)
-        except OSError as exc:
-            raise SourceReadError(exc.strerror or str(exc)) from exc
+        except self.errors as exc:
+            reason = exc.strerror if isinstance(exc, OSError) else None
+            raise SourceReadError(reason or str(exc)) from exc
         self.read_bytes += len(chunk or b"")
         return chunk or b""
 
@@ -222,18 +225,6 @@ def _run_file(task: FileTask) -> ItemResult:
     return result
 
 
-class _BodySource(_Source):
-    """A source bucket's streamed body: any failure while reading is the source's."""
-
-    def read(self, n: int = -1) -> bytes:
-        try:
-            chunk = self.fh.read(n)
-        except Exception as exc:
-            raise SourceReadError(str(exc)) from exc
-        self.read_bytes += len(chunk or b"")
-        return chunk or b""
-
-
 def _run_object(task: ObjectTask) -> ItemResult:
     """Read one source object with a GET (its bucket is never written to), then as a file."""
     from dalil.s3store import S3Error, describe_error, open_source_object
@@ -245,7 +236,7 @@ def _run_object(task: ObjectTask) -> ItemResult:
     except S3Error as exc:
         result.error = f"cannot read from the bucket: {describe_error(exc)}"
         return result
-    source = _BodySource(body)
+    source = _Source(body, (Exception,))  # any failure reading the body is the bucket's
     try:
         if task.size <= ctx.settings.in_memory_limit:
             data = source.read()

@@ -42,14 +42,6 @@ def available() -> str | None:
         return None
 
 
-def scale_for(width: int, height: int, side: int) -> int:
-    """The reduction the CPU path uses (8, 4, 2 or 1): both sides stay at least ``side``."""
-    for denominator in (8, 4, 2):
-        if width // denominator >= side and height // denominator >= side:
-            return denominator
-    return 1
-
-
 def decode_reduced(datas: list[bytes], side: int) -> list[U8 | None]:
     """Each JPEG decoded (RGB) and reduced like the CPU path, as height x width x 3 arrays;
     None for one the GPU could not decode. Raises RuntimeError when no GPU is available."""
@@ -58,6 +50,8 @@ def decode_reduced(datas: list[bytes], side: int) -> list[U8 | None]:
     import torch
     import torch.nn.functional as F
     from torchvision.io import ImageReadMode, decode_jpeg
+
+    from dalil.ingest.decode import scale_for
 
     out: list[U8 | None] = [None] * len(datas)
     tensors = [torch.frombuffer(bytearray(d), dtype=torch.uint8) for d in datas]
@@ -74,7 +68,7 @@ def decode_reduced(datas: list[bytes], side: int) -> list[U8 | None]:
         if image is None:
             continue
         _, height, width = (int(v) for v in image.shape)
-        factor = scale_for(width, height, side)
+        factor = scale_for((width, height), side)
         if factor > 1:
             image = F.avg_pool2d(image.unsqueeze(0).float(), factor).round().to(torch.uint8)[0]
         out[i] = np.ascontiguousarray(image.permute(1, 2, 0).cpu().numpy())
