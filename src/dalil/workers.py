@@ -25,7 +25,10 @@ import signal
 import sys
 from collections.abc import Callable
 from concurrent.futures import Executor, ProcessPoolExecutor
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from dalil.settings import Settings
 
 HELD_LOCKS: set[int] = set()
 """File descriptors of locks this process holds (closed in every worker it forks)."""
@@ -80,11 +83,11 @@ def executor(
     return process_pool(jobs, initializer, initargs)
 
 
-def ray_address(settings_executor: str, settings_address: str, given: str | None) -> str | None:
+def ray_address(settings: Settings, given: str | None) -> str | None:
     """The Ray cluster a command uses: ``--ray ADDRESS`` if given, else the vault's
     ``executor = "ray"`` (at ``ray_address``, or the one this machine belongs to), else None."""
     if given:
         return given
-    if settings_executor == "ray":
-        return settings_address or "auto"
+    if settings.executor == "ray":
+        return settings.ray_address or "auto"
     return None

@@ -67,12 +67,20 @@ def test_a_task_whose_server_stopped_says_so_and_can_be_started_again(web_vault:
         assert client.get(f"/tasks/{orphan.id}").status_code == 403
 
 
+def _an_open_case(vault: Vault) -> str:
+    conn = vault.connect()
+    try:
+        return str(
+            conn.execute("SELECT case_id FROM cases WHERE status = 'open' LIMIT 1").fetchone()[0]
+        )
+    finally:
+        conn.close()
+
+
 def test_a_court_bundle_from_the_cases_page_downloads_and_verifies(
     web_vault: Vault, tmp_path: Path
 ) -> None:
-    conn = web_vault.connect()
-    case_id = conn.execute("SELECT case_id FROM cases WHERE status = 'open' LIMIT 1").fetchone()[0]
-    conn.close()
+    case_id = _an_open_case(web_vault)
     with TestClient(create_app(web_vault.root)) as client:
         csrf = login(client, ROLE_USERS["investigator"])
         assert f'action="/cases/{case_id}/bundle"' in client.get(f"/cases/{case_id}").text
@@ -103,9 +111,7 @@ def test_a_public_release_from_the_cases_page_has_no_identifying_metadata(
 ) -> None:
     from PIL import Image
 
-    conn = web_vault.connect()
-    case_id = conn.execute("SELECT case_id FROM cases WHERE status = 'open' LIMIT 1").fetchone()[0]
-    conn.close()
+    case_id = _an_open_case(web_vault)
     with TestClient(create_app(web_vault.root)) as client:
         csrf = login(client, ROLE_USERS["investigator"])
         where, shown = _started(

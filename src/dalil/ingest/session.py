@@ -121,8 +121,7 @@ class IngestSession:
         self.before_close = before_close
         jobs = options.jobs or vault.settings.jobs or (os.cpu_count() or 1)
         self.jobs = max(1, jobs)
-        settings = vault.settings
-        self.ray = ray_address(settings.executor, settings.ray_address, options.ray)
+        self.ray = ray_address(vault.settings, options.ray)
 
     def run(self) -> IngestReport:
         started = time.monotonic()

@@ -132,9 +132,7 @@ def verify(
         finally:
             conn.close()
         try:
-            settings = vault.settings
-            where = ray_address(settings.executor, settings.ray_address, ray)
-            check_files(vault, truth, report, jobs, progress, where)
+            check_files(vault, truth, report, jobs, progress, ray_address(vault.settings, ray))
         finally:
             truth.close()
     return report
