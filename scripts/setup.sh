@@ -11,6 +11,7 @@ DEBIAN_PACKAGES=(
   libjpeg-turbo-progs  # djpeg: the benchmark's native baseline
   libgl1 libglib2.0-0  # OpenCV's shared-library needs
   chromium             # browser tests of the web workspace (Playwright drives it)
+  postgresql           # the tests' second catalogue back-end (initdb + pg_ctl in a temp folder)
   poppler-utils        # tests read the exhibit report PDF (pdftotext, pdftoppm, pdfimages)
   fonts-kacst fonts-kacst-one fonts-hosny-amiri fonts-arabeyes fonts-dejavu-core  # Arabic and Latin fonts: the
   fonts-dejavu-extra fonts-liberation  # digit-line recogniser's training and tests, bench/ocr_photos.py

@@ -49,6 +49,37 @@ def _people_prove_who_they_are(tmp_path_factory: pytest.TempPathFactory) -> Iter
             os.environ[key] = value
 
 
+ON_POSTGRES = os.environ.get("DALIL_TEST_CATALOG", "sqlite") == "postgresql"
+"""The suite runs twice (scripts/test.sh): with the default SQLite catalogue, and with every
+vault's catalogue on a PostgreSQL server the run starts itself (tests/pgcluster.py)."""
+
+sqlite_only = pytest.mark.skipif(
+    ON_POSTGRES, reason="about the SQLite files of a folder vault (this run: PostgreSQL)"
+)
+
+
+@pytest.fixture(scope="session", autouse=True)
+def _catalogue_server() -> Iterator[None]:
+    """With DALIL_TEST_CATALOG=postgresql, a server for the run; every vault made (in this
+    process or a subprocess) gets a database of its own there ($DALIL_CATALOG)."""
+    if not ON_POSTGRES:
+        yield
+        return
+    from tests.pgcluster import Cluster
+
+    cluster = Cluster()
+    saved = os.environ.get("DALIL_CATALOG")
+    os.environ["DALIL_CATALOG"] = cluster.start()
+    try:
+        yield
+    finally:
+        if saved is None:
+            os.environ.pop("DALIL_CATALOG", None)
+        else:
+            os.environ["DALIL_CATALOG"] = saved
+        cluster.stop()
+
+
 @pytest.fixture
 def vault(tmp_path: Path) -> Vault:
     return Vault.init(tmp_path / "vault", "tester", PASSWORD)

@@ -12,7 +12,6 @@ counts; ``dalil verify`` then re-hashes every object on the new store.
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from collections.abc import Callable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -20,6 +19,7 @@ from pathlib import Path
 from typing import Any
 
 from dalil.catalog import atomic
+from dalil.catalog.db import Db
 from dalil.errors import UsageError
 from dalil.s3store import S3Config, S3Store, StoreConflict, describe_error
 from dalil.settings import Settings, read_config, render_config
@@ -62,7 +62,7 @@ class MigrationReport:
 
 def migrate(
     vault: Vault,
-    conn: sqlite3.Connection,
+    conn: Db,
     actor: str,
     config: S3Config,
     *,

@@ -101,6 +101,13 @@ SETTINGS: tuple[Setting, ...] = (
         " file, one field<TAB>label per line; empty: the labels shipped with Dalil.",
     ),
     Setting(
+        "catalog",
+        "",
+        "Where the catalogue, the ledger and the working state are kept: empty for SQLite files"
+        " in the vault folder, or postgresql://HOST:PORT/DATABASE (docs/scale.md); the password"
+        " comes from ~/.pgpass or PGPASSWORD, never from this file.",
+    ),
+    Setting(
         "store",
         "",
         "Where originals are kept: empty for the vault's objects/ folder, or"
@@ -182,6 +189,7 @@ class Settings:
     similar_min_inliers: int = 15
     ocr_labels: str = ""
     exports_dir: str = ""
+    catalog: str = ""
     store: str = ""
     executor: str = "local"
     decode_device: str = "cpu"
@@ -214,7 +222,29 @@ class Settings:
             raise VaultError(
                 f'dalil.toml: executor must be "local" or "ray", not {kwargs["executor"]!r}'
             )
+        catalog = kwargs.get("catalog", "")
+        if catalog:
+            check_catalog_url(catalog, "dalil.toml: catalog")
         return cls(**kwargs)
+
+
+def is_postgres_url(url: str) -> bool:
+    return url.startswith(("postgresql://", "postgres://"))
+
+
+def check_catalog_url(url: str, where: str) -> None:
+    """A catalogue address Dalil can use: PostgreSQL's, without a password in it."""
+    if not is_postgres_url(url):
+        raise VaultError(
+            f"{where} must be empty (SQLite in the vault folder) or postgresql://HOST:PORT/DATABASE"
+        )
+    from dalil.catalog.pg import has_password
+
+    if has_password(url):
+        raise VaultError(
+            f"{where} holds a password; put it in ~/.pgpass or PGPASSWORD, never in an address"
+            " that is written down"
+        )
 
 
 def read_config(path: Path) -> dict[str, Any]:

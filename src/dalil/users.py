@@ -9,7 +9,6 @@ its actor with ``--as``; the web workspace requires a login.
 from __future__ import annotations
 
 import json
-import sqlite3
 import unicodedata
 from dataclasses import dataclass
 from typing import Any
@@ -19,6 +18,7 @@ from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatc
 
 from dalil import i18n, signing
 from dalil.catalog import atomic
+from dalil.catalog.db import Db
 from dalil.errors import UsageError
 from dalil.ledger.log import Ledger
 
@@ -67,7 +67,7 @@ class User:
         return not self.disabled and self.role in PERMISSIONS[permission]
 
 
-def get(conn: sqlite3.Connection, name: str) -> User | None:
+def get(conn: Db, name: str) -> User | None:
     row = conn.execute(
         "SELECT u.name, u.role, u.disabled, COALESCE(s.blur, 3), COALESCE(s.greyscale, 1),"
         " s.language, COALESCE(s.digits, 'western')"
@@ -81,7 +81,7 @@ def get(conn: sqlite3.Connection, name: str) -> User | None:
     return User(str(row[0]), str(row[1]), bool(row[2]), int(row[3]), bool(row[4]), language, digits)
 
 
-def list_users(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def list_users(conn: Db) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT name, role, disabled, created_at, password_hash IS NOT NULL FROM users"
         " ORDER BY name"
@@ -108,7 +108,7 @@ take this name."""
 SYSTEM_ACTIONS = frozenset({"catalog.bound"})
 
 
-def check_actor(conn: sqlite3.Connection, name: str) -> str:
+def check_actor(conn: Db, name: str) -> str:
     """The role of the user ``name``; a usage error if there is none or it is disabled."""
     if not name:
         raise UsageError("an actor needs a name (--as NAME)")
@@ -128,19 +128,19 @@ def check_actor(conn: sqlite3.Connection, name: str) -> str:
     return str(row[0])
 
 
-def may_record(conn: sqlite3.Connection, actor: str, action: str) -> None:
+def may_record(conn: Db, actor: str, action: str) -> None:
     """Raise unless ``actor`` may be the actor of a ledger event ``action``."""
     if action in SELF_AUTHORISED or (actor == SYSTEM_ACTOR and action in SYSTEM_ACTIONS):
         return
     check_actor(conn, actor)
 
 
-def _require_admin(conn: sqlite3.Connection, actor: str, what: str) -> None:
+def _require_admin(conn: Db, actor: str, what: str) -> None:
     if check_actor(conn, actor) != "admin":
         raise UsageError(f"only an administrator can {what} ({actor} is not one)")
 
 
-def require(conn: sqlite3.Connection, name: str, permission: str, doing: str) -> str:
+def require(conn: Db, name: str, permission: str, doing: str) -> str:
     """The role of ``name``, who must hold ``permission`` to do what ``doing`` says."""
     role = check_actor(conn, name)
     if role not in PERMISSIONS[permission]:
@@ -177,7 +177,7 @@ def check_new_name(name: str) -> str:
 
 
 def add(
-    conn: sqlite3.Connection,
+    conn: Db,
     ledger: Ledger,
     actor: str,
     name: str,
@@ -314,12 +314,12 @@ def skeleton(name: str) -> str:
     return text.replace("rn", "m").replace("vv", "w")
 
 
-def _existing(conn: sqlite3.Connection, name: str) -> None:
+def _existing(conn: Db, name: str) -> None:
     if not conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone():
         raise UsageError(f"no user {name!r}")
 
 
-def set_role(conn: sqlite3.Connection, ledger: Ledger, actor: str, name: str, role: str) -> None:
+def set_role(conn: Db, ledger: Ledger, actor: str, name: str, role: str) -> None:
     _check_role(role)
     with atomic(conn):
         _require_admin(conn, actor, "change roles")
@@ -330,9 +330,7 @@ def set_role(conn: sqlite3.Connection, ledger: Ledger, actor: str, name: str, ro
         conn.execute("UPDATE sessions SET revoked = 1 WHERE user = ?", (name,))
 
 
-def set_disabled(
-    conn: sqlite3.Connection, ledger: Ledger, actor: str, name: str, disabled: bool
-) -> None:
+def set_disabled(conn: Db, ledger: Ledger, actor: str, name: str, disabled: bool) -> None:
     with atomic(conn):
         _require_admin(conn, actor, "disable or enable accounts")
         _existing(conn, name)
@@ -341,9 +339,7 @@ def set_disabled(
         conn.execute("UPDATE sessions SET revoked = 1 WHERE user = ?", (name,))
 
 
-def set_password(
-    conn: sqlite3.Connection, ledger: Ledger, actor: str, name: str, password: str
-) -> None:
+def set_password(conn: Db, ledger: Ledger, actor: str, name: str, password: str) -> None:
     """A new password. A person changing their own keeps their key (sealed anew with the new
     password; they proved who they are to act). An administrator resetting someone else's
     gives that account a new key: the administrator cannot read the old one, and the reset is
@@ -373,7 +369,7 @@ def set_password(
 
 
 def set_display(
-    conn: sqlite3.Connection,
+    conn: Db,
     name: str,
     blur: int,
     greyscale: bool,
@@ -390,13 +386,15 @@ def set_display(
         raise UsageError(f"digits are one of {', '.join(i18n.DIGITS)}")
     with atomic(conn):
         conn.execute(
-            "INSERT OR REPLACE INTO user_settings (name, blur, greyscale, language, digits)"
-            " VALUES (?, ?, ?, ?, ?)",
+            "INSERT INTO user_settings (name, blur, greyscale, language, digits)"
+            " VALUES (?, ?, ?, ?, ?) ON CONFLICT (name) DO UPDATE SET blur = excluded.blur,"
+            " greyscale = excluded.greyscale, language = excluded.language,"
+            " digits = excluded.digits",
             (name, blur, int(greyscale), language, digits),
         )
 
 
-def check_password(conn: sqlite3.Connection, name: str, password: str) -> User | None:
+def check_password(conn: Db, name: str, password: str) -> User | None:
     """The user, if ``password`` is theirs and the account may log in."""
     row = conn.execute(
         "SELECT password_hash FROM users WHERE name = ? AND disabled = 0", (name,)

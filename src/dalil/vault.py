@@ -15,10 +15,18 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from dalil import keys
-from dalil.catalog import atomic, connect, migrate
+from dalil.catalog import atomic, migrate
+from dalil.catalog.db import Db, open_catalogue
 from dalil.errors import CatalogueDamaged, UsageError, VaultError
 from dalil.ledger.log import Ledger
-from dalil.settings import FORMAT_VERSION, Settings, read_config, render_config
+from dalil.settings import (
+    FORMAT_VERSION,
+    Settings,
+    check_catalog_url,
+    is_postgres_url,
+    read_config,
+    render_config,
+)
 from dalil.store import ObjectStore, derived_relpath, open_store
 from dalil.timeutil import utc_now
 
@@ -53,6 +61,34 @@ def _has_table(path: Path, table: str) -> bool:
     return row is not None
 
 
+def _new_database(url: str, vault_id: str) -> str:
+    """The address of an empty database for a new vault: the one ``url`` names, or one created
+    on its server; refused if it holds a vault or orders text otherwise than SQLite does."""
+    from dalil.catalog import pg
+
+    if not pg.database_name(url):
+        name = "dalil_" + vault_id.replace("-", "")
+        pg.create_database(url, name)
+        url = pg.with_database(url, name)
+    conn = pg.connect(url)
+    try:
+        if pg.holds_vault(conn):
+            raise UsageError(
+                f"the database {pg.redact(url)} already holds a vault's catalogue; name an empty"
+                " one, or only the server (a database is then created)"
+            )
+        if pg.collation(conn) not in ("C", "POSIX"):
+            raise UsageError(
+                f"the database {pg.redact(url)} sorts text by {pg.collation(conn)!r}; Dalil needs"
+                " byte order, as SQLite: CREATE DATABASE … TEMPLATE template0 LC_COLLATE 'C'"
+                " LC_CTYPE 'C', or name only the server and Dalil creates one"
+            )
+        pg.prepare_schemas(conn)
+    finally:
+        conn.close()
+    return url
+
+
 def default_vault_path() -> Path:
     """``$DALIL_VAULT`` if set, else ``./dalil-vault``."""
     return Path(os.environ.get("DALIL_VAULT") or DEFAULT_VAULT)
@@ -65,6 +101,11 @@ class Vault:
     settings: Settings
 
     # -- layout -----------------------------------------------------------------------------
+    @property
+    def on_postgres(self) -> bool:
+        """Is the catalogue (with the ledger and the working state) on PostgreSQL?"""
+        return is_postgres_url(self.settings.catalog)
+
     @property
     def catalog_path(self) -> Path:
         return self.root / CATALOG_NAME
@@ -116,10 +157,22 @@ class Vault:
 
     # -- lifecycle --------------------------------------------------------------------------
     @classmethod
-    def init(cls, root: Path, actor: str, password: str, *, passphrase: str | None = None) -> Vault:
+    def init(
+        cls,
+        root: Path,
+        actor: str,
+        password: str,
+        *,
+        passphrase: str | None = None,
+        catalog: str | None = None,
+    ) -> Vault:
         """Create a new vault at ``root`` (which must not hold one already); ``actor`` is its
         first administrator, with ``password`` (their own key is made and sealed with it).
-        With ``passphrase``, the vault's signing key is encrypted with it."""
+        With ``passphrase``, the vault's signing key is encrypted with it.
+
+        ``catalog`` (default ``$DALIL_CATALOG``, else SQLite files in the folder) may be a
+        PostgreSQL address: an empty database of it, or a server (no database named), where
+        a database ``dalil_<vault id>`` is created."""
         from dalil import signing
         from dalil.users import check_new_name, check_password_strength, hash_password
 
@@ -130,13 +183,19 @@ class Vault:
             raise UsageError(f"{root} already holds a Dalil vault")
         if root.exists() and any(root.iterdir()):
             raise UsageError(f"{root} exists and is not empty; choose a new folder")
+        if catalog is None:
+            catalog = os.environ.get("DALIL_CATALOG", "")
+        if catalog:
+            check_catalog_url(catalog, "the catalogue address")
         vault_id = str(uuid.uuid4())
         created_at = utc_now()
+        if catalog:
+            catalog = _new_database(catalog, vault_id)
         for sub in ("objects/sha256", "derived", "keys", "tmp"):
             (root / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(root / "keys", 0o700)
         private = keys.generate(root / "keys", passphrase)
-        settings = Settings()
+        settings = Settings(catalog=catalog)
         vault = cls(root, vault_id, settings)
         person, sealed = signing.new_key(password)
         signing.remember(vault.origin, actor, person)
@@ -177,7 +236,7 @@ class Vault:
         try:
             conn = vault.connect()
             try:
-                migrate(conn, vault.catalog_path)
+                migrate(conn, None if vault.on_postgres else vault.catalog_path)
                 from dalil.projection.replay import follow as follow_ledger
 
                 follow_ledger(vault, conn, catch_up=follow)
@@ -209,6 +268,20 @@ class Vault:
     def check_files(self) -> None:
         """The catalogue and the ledger must both be there (a catalogue that is not, can be
         rebuilt; a ledger that is not, cannot)."""
+        if self.on_postgres:
+            from dalil.catalog import pg
+
+            conn = self.connect(readonly=True)
+            try:
+                if not isinstance(conn, pg.PgConnection) or not pg.holds_vault(conn):
+                    raise VaultError(
+                        f"the catalogue database {pg.redact(self.settings.catalog)} holds no"
+                        " ledger: nothing in this vault can be proven until it is restored"
+                        " from a backup"
+                    )
+            finally:
+                conn.close()
+            return
         if not self.catalog_path.is_file():
             if self.ledger_path.is_file():
                 raise CatalogueDamaged(
@@ -222,15 +295,11 @@ class Vault:
                 " until it is restored from a backup"
             )
 
-    def connect(self, *, readonly: bool = False) -> sqlite3.Connection:
+    def connect(self, *, readonly: bool = False) -> Db:
         """The catalogue, with the ledger and the working state attached."""
-        return connect(
-            self.catalog_path,
-            readonly=readonly,
-            attach={"ledgerdb": self.ledger_path, "statedb": self.state_path},
-        )
+        return open_catalogue(self.root, self.settings.catalog, readonly=readonly)
 
-    def ledger(self, conn: sqlite3.Connection, *, signing: bool = True) -> Ledger:
+    def ledger(self, conn: Db, *, signing: bool = True) -> Ledger:
         """The ledger over ``conn``; with ``signing``, the signing key is loaded when first
         needed (it may ask for a passphrase)."""
         return Ledger(

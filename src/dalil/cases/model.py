@@ -12,13 +12,13 @@ from __future__ import annotations
 import hashlib
 import json
 import re
-import sqlite3
 from collections.abc import Sequence
 from dataclasses import dataclass
 from typing import Any
 
 from dalil.cases import vocabulary as vocab
 from dalil.catalog import atomic
+from dalil.catalog.db import Db, write_text
 from dalil.catalog.queries import resolve_item
 from dalil.errors import UsageError
 from dalil.ledger.log import Ledger
@@ -35,7 +35,7 @@ class Actor:
     def __post_init__(self) -> None:
         object.__setattr__(self, "name", self.name.strip())  # "amina " is amina
 
-    def check(self, conn: sqlite3.Connection) -> str:
+    def check(self, conn: Db) -> str:
         """The actor's role; a usage error if no such user may act now."""
         return check_actor(conn, self.name)
 
@@ -63,7 +63,7 @@ def annotation_digest(row: dict[str, Any]) -> str:
 # ---------------------------------------------------------------------------- lookups
 
 
-def identifier_types(conn: sqlite3.Connection) -> dict[str, vocab.IdentifierType]:
+def identifier_types(conn: Db) -> dict[str, vocab.IdentifierType]:
     out = {t.name: t for t in vocab.BUILTIN_IDENTIFIERS}
     for name, label, pattern, example in conn.execute(
         "SELECT name, label, pattern, example FROM identifier_types ORDER BY name"
@@ -73,7 +73,7 @@ def identifier_types(conn: sqlite3.Connection) -> dict[str, vocab.IdentifierType
 
 
 def add_identifier_type(
-    conn: sqlite3.Connection,
+    conn: Db,
     ledger: Ledger,
     actor: Actor,
     name: str,
@@ -103,7 +103,7 @@ def add_identifier_type(
         )
 
 
-def case_pk(conn: sqlite3.Connection, ref: str) -> int:
+def case_pk(conn: Db, ref: str) -> int:
     """The row id of a case given by its id (``P-00042``, case-insensitive)."""
     row = conn.execute("SELECT id FROM cases WHERE case_id = ?", (ref.strip().upper(),)).fetchone()
     if row is None:
@@ -111,11 +111,11 @@ def case_pk(conn: sqlite3.Connection, ref: str) -> int:
     return int(row[0])
 
 
-def case_id_of(conn: sqlite3.Connection, pk: int) -> str:
+def case_id_of(conn: Db, pk: int) -> str:
     return str(conn.execute("SELECT case_id FROM cases WHERE id = ?", (pk,)).fetchone()[0])
 
 
-def _next_case_id(conn: sqlite3.Connection, kind: str) -> str:
+def _next_case_id(conn: Db, kind: str) -> str:
     letter = vocab.KINDS[kind]
     row = conn.execute(
         "SELECT case_id FROM cases WHERE case_id LIKE ? ORDER BY length(case_id) DESC,"
@@ -130,7 +130,7 @@ def _next_case_id(conn: sqlite3.Connection, kind: str) -> str:
 
 
 def create_case(
-    conn: sqlite3.Connection,
+    conn: Db,
     ledger: Ledger,
     actor: Actor,
     kind: str,
@@ -170,14 +170,12 @@ def _first_role(items: Sequence[tuple[str, str]]) -> dict[str, str]:
     return roles
 
 
-def new_case(conn: sqlite3.Connection, ledger: Ledger, actor: Actor, kind: str, title: str) -> str:
+def new_case(conn: Db, ledger: Ledger, actor: Actor, kind: str, title: str) -> str:
     with atomic(conn):
         return create_case(conn, ledger, actor, kind, title)
 
 
-def propose(
-    conn: sqlite3.Connection, ledger: Ledger, actor: Actor, *, singles: bool = True
-) -> list[str]:
+def propose(conn: Db, ledger: Ledger, actor: Actor, *, singles: bool = True) -> list[str]:
     """Proposed person cases: one per near-duplicate cluster none of whose items is in a case
     yet (rejected proposals included, so a rejected proposal is not proposed again), then —
     with ``singles`` — one per photograph alone: a decoded image in no cluster and no case
@@ -228,7 +226,7 @@ def propose(
     return made
 
 
-def _lone_photographs(conn: sqlite3.Connection) -> list[str]:
+def _lone_photographs(conn: Db) -> list[str]:
     """Images that were decoded and matched against the vault (so an item ingested with
     ``--no-group`` waits for ``clusters recompute``), are in no cluster and in no case, oldest
     first. A damaged file (flagged corrupt or truncated) is left out: it is most often a broken
@@ -246,9 +244,7 @@ def _lone_photographs(conn: sqlite3.Connection) -> list[str]:
     ]
 
 
-def set_status(
-    conn: sqlite3.Connection, ledger: Ledger, actor: Actor, refs: list[str], status: str
-) -> list[str]:
+def set_status(conn: Db, ledger: Ledger, actor: Actor, refs: list[str], status: str) -> list[str]:
     if status not in vocab.STATUSES or status == "merged":
         raise UsageError(f"status must be one of: {', '.join(vocab.STATUSES[:-1])}")
     done = []
@@ -273,7 +269,7 @@ def set_status(
     return done
 
 
-def accept(conn: sqlite3.Connection, ledger: Ledger, actor: Actor, refs: list[str]) -> list[str]:
+def accept(conn: Db, ledger: Ledger, actor: Actor, refs: list[str]) -> list[str]:
     """Turn proposed cases into open ones."""
     for ref in refs:
         row = conn.execute(
@@ -286,7 +282,7 @@ def accept(conn: sqlite3.Connection, ledger: Ledger, actor: Actor, refs: list[st
     return set_status(conn, ledger, actor, refs, "open")
 
 
-def set_title(conn: sqlite3.Connection, ledger: Ledger, actor: Actor, ref: str, title: str) -> None:
+def set_title(conn: Db, ledger: Ledger, actor: Actor, ref: str, title: str) -> None:
     with atomic(conn):
         actor.check(conn)
         pk = case_pk(conn, ref)
@@ -302,7 +298,7 @@ def set_title(conn: sqlite3.Connection, ledger: Ledger, actor: Actor, ref: str, 
 
 
 def link(
-    conn: sqlite3.Connection,
+    conn: Db,
     ledger: Ledger,
     actor: Actor,
     ref: str,
@@ -329,7 +325,7 @@ def link(
     return shas
 
 
-def merge(conn: sqlite3.Connection, ledger: Ledger, actor: Actor, refs: list[str]) -> str:
+def merge(conn: Db, ledger: Ledger, actor: Actor, refs: list[str]) -> str:
     """Merge cases into the first: its items and annotations move; the others stay, marked
     ``merged``, so their ids still resolve."""
     if len(refs) < 2:
@@ -362,9 +358,7 @@ def merge(conn: sqlite3.Connection, ledger: Ledger, actor: Actor, refs: list[str
     return target
 
 
-def split(
-    conn: sqlite3.Connection, ledger: Ledger, actor: Actor, ref: str, items: list[str]
-) -> str:
+def split(conn: Db, ledger: Ledger, actor: Actor, ref: str, items: list[str]) -> str:
     """Move items out of a case into a new case of the same kind; returns the new case id."""
     with atomic(conn):
         actor.check(conn)
@@ -410,7 +404,7 @@ def split(
 # ---------------------------------------------------------------------------- annotations
 
 
-def _validated(conn: sqlite3.Connection, kind: str, field: str, value: str) -> tuple[str, str]:
+def _validated(conn: Db, kind: str, field: str, value: str) -> tuple[str, str]:
     if kind == "identifier":
         types = identifier_types(conn)
         if field not in types:
@@ -426,7 +420,7 @@ def _validated(conn: sqlite3.Connection, kind: str, field: str, value: str) -> t
 
 
 def annotate(
-    conn: sqlite3.Connection,
+    conn: Db,
     ledger: Ledger,
     actor: Actor,
     ref: str | int,
@@ -476,7 +470,7 @@ def annotate(
 
 
 def add_annotation(
-    conn: sqlite3.Connection,
+    conn: Db,
     ledger: Ledger,
     actor: Actor,
     ref: str,
@@ -511,7 +505,7 @@ def query_keys(value: str) -> list[str]:
 # ---------------------------------------------------------------------------- summary + text
 
 
-def _current(conn: sqlite3.Connection, pk: int, kind: str) -> list[tuple[str, str]]:
+def _current(conn: Db, pk: int, kind: str) -> list[tuple[str, str]]:
     return [
         (str(f), str(v))
         for f, v in conn.execute(
@@ -522,7 +516,7 @@ def _current(conn: sqlite3.Connection, pk: int, kind: str) -> list[tuple[str, st
     ]
 
 
-def refresh(conn: sqlite3.Connection, pk: int) -> None:
+def refresh(conn: Db, pk: int) -> None:
     """Rewrite a case's summary columns and its full-text row from annotations and items."""
     case_id, title, notes, cluster, status, kind = conn.execute(
         "SELECT case_id, title, notes, cluster, status, kind FROM cases WHERE id = ?", (pk,)
@@ -532,7 +526,8 @@ def refresh(conn: sqlite3.Connection, pk: int) -> None:
     branch = [v for f, v in identifiers if f == "branch"]
     items = conn.execute(
         "SELECT ci.sha256, m.camera_make, m.camera_model, m.camera_serial, m.captured_at"
-        " FROM case_items ci LEFT JOIN metadata m ON m.sha256 = ci.sha256 WHERE ci.case_pk = ?",
+        " FROM case_items ci LEFT JOIN metadata m ON m.sha256 = ci.sha256 WHERE ci.case_pk = ?"
+        " ORDER BY ci.sha256",
         (pk,),
     ).fetchall()
     captured = sorted(str(r[4])[:10] for r in items if r[4])
@@ -572,21 +567,18 @@ def refresh(conn: sqlite3.Connection, pk: int) -> None:
         words += [str(x) for x in (make, model, serial, when) if x]
     ocr = conn.execute(
         "SELECT o.text FROM ocr_runs o JOIN case_items ci ON ci.sha256 = o.sha256"
-        " WHERE ci.case_pk = ?",
+        " WHERE ci.case_pk = ? ORDER BY o.sha256, o.engine",
         (pk,),
     ).fetchall()
     words += [str(r[0]) for r in ocr if r[0]]
     body = vocab.search_text(" ".join(w for w in words if w))
-    conn.execute("DELETE FROM case_text WHERE rowid = ?", (pk,))
-    conn.execute(
-        "INSERT INTO case_text (rowid, case_id, body) VALUES (?, ?, ?)", (pk, case_id, body)
-    )
+    write_text(conn, "case_text", pk, case_id, body)
 
 
 # ---------------------------------------------------------------------------- reading
 
 
-def annotation_row(conn: sqlite3.Connection, annotation_id: int) -> dict[str, Any]:
+def annotation_row(conn: Db, annotation_id: int) -> dict[str, Any]:
     row = conn.execute(
         "SELECT a.id, c.case_id, a.kind, a.field, a.value, a.source, a.confidence, a.item,"
         " a.region, a.author, a.created_at, a.state, a.ledger_seq FROM annotations a"
@@ -628,7 +620,7 @@ def annotation_row(conn: sqlite3.Connection, annotation_id: int) -> dict[str, An
     return out
 
 
-def case_detail(conn: sqlite3.Connection, ref: str) -> dict[str, Any]:
+def case_detail(conn: Db, ref: str) -> dict[str, Any]:
     pk = case_pk(conn, ref)
     cols = [
         "case_id",
@@ -666,7 +658,7 @@ def case_detail(conn: sqlite3.Connection, ref: str) -> dict[str, Any]:
 
 
 def list_cases(
-    conn: sqlite3.Connection, *, status: str | None = None, limit: int = 50, offset: int = 0
+    conn: Db, *, status: str | None = None, limit: int = 50, offset: int = 0
 ) -> list[dict[str, Any]]:
     where, params = ("WHERE status = ?", [status]) if status else ("", [])
     rows = conn.execute(

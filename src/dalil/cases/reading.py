@@ -19,7 +19,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -29,6 +28,7 @@ from typing import TYPE_CHECKING, Any
 from dalil.cases import model
 from dalil.cases import vocabulary as vocab
 from dalil.catalog import atomic
+from dalil.catalog.db import Db
 from dalil.errors import UsageError
 from dalil.ingest import decode
 from dalil.ledger.log import Ledger
@@ -151,7 +151,7 @@ def _upright_size(path: Path) -> tuple[int, int] | None:
     return (h, w) if orientation in (5, 6, 7, 8) else (w, h)
 
 
-def _photos(conn: sqlite3.Connection, cases: list[str] | None) -> list[tuple[str, int]]:
+def _photos(conn: Db, cases: list[str] | None) -> list[tuple[str, int]]:
     """(item, case row id) for every image of the chosen (default: all live) cases."""
     sql = (
         "SELECT ci.sha256, c.id FROM case_items ci JOIN cases c ON c.id = ci.case_pk"
@@ -172,7 +172,7 @@ def _photos(conn: sqlite3.Connection, cases: list[str] | None) -> list[tuple[str
 
 def read_cases(
     vault: Vault,
-    conn: sqlite3.Connection,
+    conn: Db,
     ledger: Ledger,
     actor: model.Actor,
     cases: list[str] | None = None,

@@ -11,11 +11,11 @@ overwritten; a correction is a new annotation.
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
 from dalil.cases.model import Actor, annotate, annotation_row, case_pk
 from dalil.catalog import atomic
+from dalil.catalog.db import Db
 from dalil.errors import UsageError
 from dalil.ledger.log import Ledger
 
@@ -28,7 +28,7 @@ def _needed(source: str) -> int:
 
 
 def _review(
-    conn: sqlite3.Connection,
+    conn: Db,
     ledger: Ledger,
     reviewer: Actor,
     annotation_id: int,
@@ -72,14 +72,14 @@ def state_after(author: str, source: str, verdicts: list[tuple[str, str]]) -> st
 
 
 def confirm(
-    conn: sqlite3.Connection, ledger: Ledger, reviewer: Actor, annotation_id: int, comment: str = ""
+    conn: Db, ledger: Ledger, reviewer: Actor, annotation_id: int, comment: str = ""
 ) -> dict[str, Any]:
     with atomic(conn):
         return _review(conn, ledger, reviewer, annotation_id, "confirm", comment)
 
 
 def reject(
-    conn: sqlite3.Connection,
+    conn: Db,
     ledger: Ledger,
     reviewer: Actor,
     annotation_id: int,
@@ -128,9 +128,7 @@ def confirmations(row: dict[str, Any]) -> dict[str, Any]:
     return {"have": have, "need": need, "text": f"{min(have, need)} of {need} confirmations"}
 
 
-def live_claims(
-    conn: sqlite3.Connection, case: str, kind: str | None = None
-) -> list[dict[str, Any]]:
+def live_claims(conn: Db, case: str, kind: str | None = None) -> list[dict[str, Any]]:
     """A case's unverified and verified claims (of ``kind``), each with its
     ``confirmations``: what a list of a case's identifiers shows beside each value."""
     where = "case_pk = ? AND state IN ('unverified', 'verified')"
@@ -149,7 +147,7 @@ def live_claims(
 
 
 def queue(
-    conn: sqlite3.Connection, name: str, *, limit: int = 50, for_user: str | None = None
+    conn: Db, name: str, *, limit: int = 50, for_user: str | None = None
 ) -> list[dict[str, Any]]:
     """The first ``limit`` rows of a review queue (see :func:`queue_page`)."""
     return queue_page(conn, name, limit=limit, for_user=for_user)[0]
@@ -160,7 +158,7 @@ PHOTOS_SHOWN = 6
 
 
 def queue_page(
-    conn: sqlite3.Connection,
+    conn: Db,
     name: str,
     *,
     limit: int | None = 50,
@@ -238,7 +236,7 @@ def queue_page(
     raise UsageError(f"queues: {', '.join(QUEUES)}")
 
 
-def conflicts(conn: sqlite3.Connection, limit: int | None = 50) -> list[dict[str, Any]]:
+def conflicts(conn: Db, limit: int | None = 50) -> list[dict[str, Any]]:
     """Disagreements: live claims of different values for one field of one case, and claims
     that some people confirmed and others rejected."""
     out: list[dict[str, Any]] = []
@@ -267,7 +265,7 @@ def conflicts(conn: sqlite3.Connection, limit: int | None = 50) -> list[dict[str
     return out if limit is None else out[:limit]
 
 
-def needs_reading(conn: sqlite3.Connection, case: str | None = None) -> list[dict[str, Any]]:
+def needs_reading(conn: Db, case: str | None = None) -> list[dict[str, Any]]:
     """Photographs of live cases on which OCR (the current engine) read a value for a field
     too doubtfully to propose it (:func:`dalil.ocr.confidence.withheld`): a person must read
     them. Each row: ``case``, ``item`` and the doubtful readings (``field``, ``written``,

@@ -1,20 +1,20 @@
 """Case search: full text plus structured filters, sorted and paged.
 
 A :class:`SearchQuery` is plain data; :func:`search` turns it into one SQL statement. Only
-:class:`SqliteText` knows the full-text dialect (SQLite FTS5); a PostgreSQL catalogue would
-provide the same two methods over ``tsvector``, and the rest stays as it is.
+:class:`CatalogueText` touches the full-text index, through :mod:`dalil.catalog.db` (FTS5 on
+SQLite, ``tsvector`` on PostgreSQL, the same words either way).
 """
 
 from __future__ import annotations
 
 import re
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any, Protocol
 
 from dalil.cases import vocabulary as vocab
 from dalil.cases.model import identifier_types, query_keys
+from dalil.catalog.db import Db, match_text
 from dalil.errors import UsageError
 
 SORTS = {
@@ -98,25 +98,19 @@ class TextIndex(Protocol):
 _WORD = re.compile(r"\w+", re.UNICODE)
 
 
-class SqliteText:
-    """Full text through the FTS5 table ``case_text`` (its rowid is the case's id): every word
-    must occur, the last one as a prefix, so people can type as they search."""
+class CatalogueText:
+    """Full text through the catalogue's own index ``case_text`` (FTS5 on SQLite, a
+    ``tsvector`` on PostgreSQL; its rowid is the case's id): every word must occur, the last
+    one as a prefix, so people can type as they search."""
 
-    @staticmethod
-    def _fts(text: str) -> str:
+    def __init__(self, conn: Db) -> None:
+        self.conn = conn
+
+    def hits(self, text: str, *, scored: bool = True) -> tuple[str, list[Any]]:
         words = _WORD.findall(vocab.search_text(text))
         if not words:
             raise UsageError(f"{text!r} has no words to search for")
-        quoted = [f'"{w}"' for w in words]
-        quoted[-1] += "*"
-        return " ".join(quoted)
-
-    def hits(self, text: str, *, scored: bool = True) -> tuple[str, list[Any]]:
-        score = ", bm25(case_text) AS score" if scored else ""
-        return (
-            f"SELECT rowid AS id{score} FROM case_text WHERE case_text MATCH ?",
-            [self._fts(text)],
-        )
+        return match_text(self.conn, "case_text", words, scored=scored)
 
 
 def _identifier_condition(f: IdentifierFilter) -> tuple[str, list[Any]]:
@@ -143,11 +137,9 @@ def _identifier_condition(f: IdentifierFilter) -> tuple[str, list[Any]]:
     )
 
 
-def search(
-    conn: sqlite3.Connection, q: SearchQuery, text_index: TextIndex | None = None
-) -> dict[str, Any]:
+def search(conn: Db, q: SearchQuery, text_index: TextIndex | None = None) -> dict[str, Any]:
     """Matching cases (a page of them) and how many match in all."""
-    text_index = text_index or SqliteText()
+    text_index = text_index or CatalogueText(conn)
     where: list[str] = []
     params: list[Any] = []
 

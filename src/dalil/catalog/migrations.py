@@ -11,24 +11,24 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from pathlib import Path
 
-from dalil.catalog.db import atomic
+from dalil.catalog.db import Db, atomic, columns, is_postgres, tables
 from dalil.timeutil import utc_now
 
 
 @dataclass(frozen=True, slots=True)
 class Migration:
     name: str
-    apply: Callable[[sqlite3.Connection], None]
+    apply: Callable[[Db], None]
 
 
-def _run_script(conn: sqlite3.Connection, script: str) -> None:
+def _run_script(conn: Db, script: str) -> None:
     # executescript() would COMMIT the surrounding transaction; run statement by statement.
     for statement in script.split(";"):
         if statement.strip():
             conn.execute(statement)
 
 
-def _initial(conn: sqlite3.Connection) -> None:
+def _initial(conn: Db) -> None:
     _run_script(
         conn,
         """
@@ -133,7 +133,7 @@ def _initial(conn: sqlite3.Connection) -> None:
     )
 
 
-def _similar(conn: sqlite3.Connection) -> None:
+def _similar(conn: Db) -> None:
     _run_script(
         conn,
         """
@@ -177,7 +177,7 @@ def _similar(conn: sqlite3.Connection) -> None:
     )
 
 
-def _matched(conn: sqlite3.Connection) -> None:
+def _matched(conn: Db) -> None:
     """Which items went through the two-stage match, so ``clusters recompute`` can limit the
     slow stage to the others (items ingested with ``--no-group``, or before 0003)."""
     _run_script(
@@ -191,7 +191,7 @@ def _matched(conn: sqlite3.Connection) -> None:
     )
 
 
-def _cases(conn: sqlite3.Connection) -> None:
+def _cases(conn: Db) -> None:
     """Cases, identifier types, annotations with two-person review, and the search index."""
     _run_script(
         conn,
@@ -300,7 +300,7 @@ def _cases(conn: sqlite3.Connection) -> None:
     )
 
 
-def _accounts(conn: sqlite3.Connection) -> None:
+def _accounts(conn: Db) -> None:
     """Web logins: password hashes, roles, display settings, sessions, failed logins."""
     _run_script(
         conn,
@@ -338,7 +338,7 @@ def _accounts(conn: sqlite3.Connection) -> None:
     )
 
 
-def _timestamps(conn: sqlite3.Connection) -> None:
+def _timestamps(conn: Db) -> None:
     """RFC 3161 tokens over signed checkpoints (``dalil ledger timestamp``), kept verbatim."""
     _run_script(
         conn,
@@ -434,14 +434,15 @@ CREATE TABLE IF NOT EXISTS statedb.user_settings (
 """
 
 
-def _tables(conn: sqlite3.Connection, schema: str) -> set[str]:
-    return {
-        str(r[0])
-        for r in conn.execute(f"SELECT name FROM {schema}.sqlite_master WHERE type = 'table'")
-    }
+def _tables(conn: Db, schema: str) -> set[str]:
+    return set(tables(conn, schema))
 
 
-def _ledger_file(conn: sqlite3.Connection) -> None:
+def _columns(conn: Db, schema: str, table: str) -> set[str]:
+    return {name for name, _ in columns(conn, table, schema)}
+
+
+def _ledger_file(conn: Db) -> None:
     """The ledger moves to its own file (``ledger.sqlite``), so the catalogue can be rebuilt
     from it when lost; web sessions and display settings move to ``state.sqlite`` (working
     state, not evidence). Sessions are not carried over: people log in again."""
@@ -460,11 +461,11 @@ def _ledger_file(conn: sqlite3.Connection) -> None:
                 " token, ca_pem, gen_time, tsa_name, ledger_seq, created_at"
                 " FROM main.checkpoint_timestamps"
             )
-    columns = {str(r[1]) for r in conn.execute("PRAGMA main.table_info(users)")}
-    if "blur" in columns:
+    if "blur" in _columns(conn, "main", "users"):
         conn.execute(
-            "INSERT OR REPLACE INTO statedb.user_settings (name, blur, greyscale)"
-            " SELECT name, blur, greyscale FROM main.users"
+            "INSERT INTO statedb.user_settings (name, blur, greyscale)"
+            " SELECT name, blur, greyscale FROM main.users WHERE true ON CONFLICT (name) DO UPDATE"
+            " SET blur = excluded.blur, greyscale = excluded.greyscale"
         )
         conn.execute("ALTER TABLE main.users DROP COLUMN blur")
         conn.execute("ALTER TABLE main.users DROP COLUMN greyscale")
@@ -480,7 +481,7 @@ def _ledger_file(conn: sqlite3.Connection) -> None:
             conn.execute(f"DROP TABLE main.{table}")
 
 
-def _projection(conn: sqlite3.Connection) -> None:
+def _projection(conn: Db) -> None:
     """The catalogue records how far into the ledger it is a projection of (``seq`` events,
     the last one's leaf hash ``head``). A catalogue made before this is bound to the ledger
     when the vault is next opened (``seq`` NULL until then). Derivatives record the SHA-256
@@ -500,13 +501,13 @@ def _projection(conn: sqlite3.Connection) -> None:
     conn.execute("INSERT INTO projection (id, seq) VALUES (1, ?)", (None if events else 0,))
 
 
-def _acquisition_grouping(conn: sqlite3.Connection) -> None:
+def _acquisition_grouping(conn: Db) -> None:
     """Whether an acquisition asked for near-duplicate grouping, so that items a killed run
     never grouped are grouped by the next one (and items ingested with --no-group are not)."""
     conn.execute("ALTER TABLE acquisitions ADD COLUMN grouping INTEGER NOT NULL DEFAULT 1")
 
 
-def _arabic_search(conn: sqlite3.Connection) -> None:
+def _arabic_search(conn: Db) -> None:
     """Case text is indexed with Arabic spellings folded (dalil.cases.vocabulary.search_text):
     every case's row is written again, as a replay of the ledger now writes it."""
     from dalil.cases.model import refresh
@@ -515,14 +516,14 @@ def _arabic_search(conn: sqlite3.Connection) -> None:
         refresh(conn, int(pk))
 
 
-def _user_keys(conn: sqlite3.Connection) -> None:
+def _user_keys(conn: Db) -> None:
     """Each person's own key: the public part (their signatures are checked with it) and the
     private part sealed with their password (dalil.signing)."""
     conn.execute("ALTER TABLE users ADD COLUMN public_key TEXT")
     conn.execute("ALTER TABLE users ADD COLUMN sealed_key TEXT")
 
 
-def _lists(conn: sqlite3.Connection) -> None:
+def _lists(conn: Db) -> None:
     """External lists (dalil lists import): each list, its records, the rows it could not use."""
     _run_script(
         conn,
@@ -563,7 +564,7 @@ def _lists(conn: sqlite3.Connection) -> None:
     )
 
 
-def _linkage(conn: sqlite3.Connection) -> None:
+def _linkage(conn: Db) -> None:
     """Linkage runs (their model and candidate pairs), reviews of links, the decisions they
     make, and family reports (contact details are not here: they are encrypted elsewhere)."""
     _run_script(
@@ -621,7 +622,7 @@ def _linkage(conn: sqlite3.Connection) -> None:
     )
 
 
-def _estimates(conn: sqlite3.Connection) -> None:
+def _estimates(conn: Db) -> None:
     """Saved multiple systems estimates: the number, its interval (an end is NULL where there
     is none) and how it was made (the inputs, the capture table and the whole result are in
     the ``estimate.saved`` event's payload)."""
@@ -668,25 +669,39 @@ MIGRATIONS: tuple[Migration, ...] = (
 )
 
 
-def applied(conn: sqlite3.Connection) -> list[str]:
+def applied(conn: Db) -> list[str]:
     conn.execute(
         "CREATE TABLE IF NOT EXISTS schema_migrations (name TEXT PRIMARY KEY, applied_at TEXT)"
     )
     return [r[0] for r in conn.execute("SELECT name FROM schema_migrations ORDER BY name")]
 
 
-def migrate(conn: sqlite3.Connection, db_path: Path | None = None) -> list[str]:
+def migrate(conn: Db, db_path: Path | None = None) -> list[str]:
     """Apply pending migrations in order; return their names.
 
     When the catalogue already has migrations and some are pending, a backup
-    ``catalog.sqlite.bak-<name>`` is written next to ``db_path`` first.
+    ``catalog.sqlite.bak-<name>`` is written next to ``db_path`` first (SQLite). On PostgreSQL
+    everything runs in one transaction under the writer lock (its schema changes are
+    transactional: a failed migration leaves no trace, and two processes opening the vault at
+    once do not both migrate it).
     """
+    if is_postgres(conn):
+        from dalil.catalog import pg
+
+        with atomic(conn):
+            pg.prepare_schemas(conn)  # type: ignore[arg-type]
+            return _migrate(conn, None)
+    return _migrate(conn, db_path)
+
+
+def _migrate(conn: Db, db_path: Path | None) -> list[str]:
     _run_script(conn, LEDGER_SCHEMA)
     _run_script(conn, STATE_SCHEMA)
-    columns = {str(r[1]) for r in conn.execute("PRAGMA statedb.table_info(sessions)")}
-    if "sealed_key" not in columns:  # a person's key, sealed with their session's token
+    if "sealed_key" not in _columns(
+        conn, "statedb", "sessions"
+    ):  # a person's key, sealed with their session's token
         conn.execute("ALTER TABLE statedb.sessions ADD COLUMN sealed_key TEXT")
-    settings = {str(r[1]) for r in conn.execute("PRAGMA statedb.table_info(user_settings)")}
+    settings = _columns(conn, "statedb", "user_settings")
     if "language" not in settings:  # the language of the pages (NULL: the browser's)
         conn.execute("ALTER TABLE statedb.user_settings ADD COLUMN language TEXT")
     if "digits" not in settings:  # digits shown Western or Arabic-Indic (never stored so)
@@ -695,7 +710,7 @@ def migrate(conn: sqlite3.Connection, db_path: Path | None = None) -> list[str]:
         )
     done = set(applied(conn))
     pending = [m for m in MIGRATIONS if m.name not in done]
-    if pending and done and db_path is not None:
+    if pending and done and db_path is not None and isinstance(conn, sqlite3.Connection):
         backup = sqlite3.connect(db_path.with_name(f"{db_path.name}.bak-{pending[0].name}"))
         with backup:
             conn.backup(backup)

@@ -7,12 +7,13 @@ import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
+from dalil.catalog.db import Db
 from dalil.errors import NotFound, UsageError
 
 _HEX = set("0123456789abcdef")
 
 
-def resolve_item(conn: sqlite3.Connection, ref: str) -> str:
+def resolve_item(conn: Db, ref: str) -> str:
     """The full SHA-256 of an item given as ``sha256:<hex>``, full hex, or a unique prefix."""
     prefix = ref.strip().lower().removeprefix("sha256:")
     if len(prefix) < 4 or not set(prefix) <= _HEX:
@@ -28,9 +29,7 @@ def resolve_item(conn: sqlite3.Connection, ref: str) -> str:
     return str(rows[0][0])
 
 
-def rows_for(
-    conn: sqlite3.Connection, sql: str, keys: list[str], *, size: int = 500
-) -> Iterator[sqlite3.Row]:
+def rows_for(conn: Db, sql: str, keys: list[str], *, size: int = 500) -> Iterator[sqlite3.Row]:
     """The rows of ``sql`` — whose ``{marks}`` stands for an ``IN (...)`` list — for every one
     of ``keys``, asked ``size`` keys at a time (SQLite limits the parameters of a query)."""
     for start in range(0, len(keys), size):
@@ -38,7 +37,7 @@ def rows_for(
         yield from conn.execute(sql.format(marks=",".join("?" * len(chunk))), chunk)
 
 
-def item_flags(conn: sqlite3.Connection, sha256: str) -> dict[str, str]:
+def item_flags(conn: Db, sha256: str) -> dict[str, str]:
     rows = conn.execute(
         "SELECT flag, reason FROM item_flags WHERE sha256 = ? ORDER BY flag", (sha256,)
     )
@@ -46,7 +45,7 @@ def item_flags(conn: sqlite3.Connection, sha256: str) -> dict[str, str]:
 
 
 def list_items(
-    conn: sqlite3.Connection,
+    conn: Db,
     *,
     media_type: str | None = None,
     flag: str | None = None,
@@ -122,7 +121,7 @@ def list_items(
     ]
 
 
-def list_acquisitions(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def list_acquisitions(conn: Db) -> list[dict[str, Any]]:
     out = []
     for r in conn.execute("SELECT * FROM acquisitions ORDER BY id"):
         out.append(
@@ -157,7 +156,7 @@ METADATA_FIELDS = (
 )
 
 
-def item_detail(conn: sqlite3.Connection, sha256: str) -> dict[str, Any]:
+def item_detail(conn: Db, sha256: str) -> dict[str, Any]:
     """Everything the catalogue knows about one item (not its ledger events)."""
     found = item_details(conn, [sha256])
     if sha256 not in found:
@@ -165,7 +164,7 @@ def item_detail(conn: sqlite3.Connection, sha256: str) -> dict[str, Any]:
     return found[sha256]
 
 
-def item_details(conn: sqlite3.Connection, shas: list[str]) -> dict[str, dict[str, Any]]:
+def item_details(conn: Db, shas: list[str]) -> dict[str, dict[str, Any]]:
     """:func:`item_detail` for many items at once (six queries per 500 items)."""
     out: dict[str, dict[str, Any]] = {}
     for start in range(0, len(shas), 500):

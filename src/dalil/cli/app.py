@@ -20,6 +20,8 @@ from rich.console import Console
 from rich.markup import escape
 from typer.core import TyperCommand, TyperGroup
 
+from dalil.catalog.db import Db
+
 try:  # Typer bundles its own Click from 0.24
     from typer._click.exceptions import UsageError as ClickUsageError
 except ImportError:  # pragma: no cover - older Typer on the real Click
@@ -362,7 +364,7 @@ def open_vault(path: Path) -> Vault:
 
 
 @contextmanager
-def writing(path: Path) -> Iterator[tuple[Vault, sqlite3.Connection]]:
+def writing(path: Path) -> Iterator[tuple[Vault, Db]]:
     """Open a vault under its single-writer lock, with a writable catalogue connection."""
     vault = Vault.open(path)
     with vault.writer_lock():
@@ -375,7 +377,7 @@ def writing(path: Path) -> Iterator[tuple[Vault, sqlite3.Connection]]:
 
 
 @contextmanager
-def reading(path: Path) -> Iterator[tuple[Vault, sqlite3.Connection]]:
+def reading(path: Path) -> Iterator[tuple[Vault, Db]]:
     """Open a vault and a read-only catalogue connection, closed afterwards."""
     vault = Vault.open(path)
     conn = vault.connect(readonly=True)

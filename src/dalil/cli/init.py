@@ -78,11 +78,23 @@ def init(
             " (default: beside the vault folder).",
         ),
     ] = None,
+    catalog: Annotated[
+        str,
+        typer.Option(
+            "--catalog",
+            envvar="DALIL_CATALOG",
+            show_envvar=True,
+            help="Keep the catalogue, the ledger and the working state in PostgreSQL:"
+            " postgresql://HOST:PORT/DATABASE (an empty database), or postgresql://HOST:PORT/"
+            " (a database dalil_<id> is created). Default: SQLite files in the vault folder.",
+        ),
+    ] = "",
     json_: JsonOption = False,
 ) -> None:
     """Create a new, empty vault; you become its first administrator, with your own password.
 
-    The vault folder holds the catalogue, the object store, the signing key and the ledger."""
+    The vault folder holds the catalogue, the object store, the signing key and the ledger
+    (or, with --catalog, the signing key, the object store and the address of the database)."""
     name = actor_name(as_)
     password = _new_secret(f"Password for {name}", password_stdin, "--password-stdin", PASSWORD_ENV)
     secret = (
@@ -94,7 +106,7 @@ def init(
     )
     if secret:
         keys.remember_passphrase(secret)
-    created = Vault.init(vault, name, password, passphrase=secret)
+    created = Vault.init(vault, name, password, passphrase=secret, catalog=catalog)
     public = keys.load_public(created.keys_dir)
     out = checkpoint_out or created.root.with_name(f"{created.root.name}.checkpoint-0.txt")
     written = write_checkpoint_note(created, out, sign_new=False)
@@ -106,6 +118,7 @@ def init(
                 "id": created.vault_id,
                 "public_key": keys.public_raw_b64(public),
                 "key_fingerprint": fingerprint,
+                "catalog": created.settings.catalog or "sqlite",
                 "checkpoint_file": None if written is None else str(written),
             }
         )

@@ -17,7 +17,6 @@ from __future__ import annotations
 import hashlib
 import json
 import math
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -25,6 +24,7 @@ import numpy as np
 
 import dalil
 from dalil.catalog import atomic
+from dalil.catalog.db import Db
 from dalil.errors import IntegrityError, UsageError
 from dalil.estimate import MAX_LISTS, METHODS, MIN_LISTS
 from dalil.estimate.result import Estimate
@@ -143,7 +143,7 @@ def file_sha256(path: Path) -> str:
 
 
 def record(
-    conn: sqlite3.Connection,
+    conn: Db,
     ledger: Ledger,
     actor: str,
     results: list[Estimate],
@@ -219,7 +219,7 @@ _COLUMNS = (
 )  # fmt: skip
 
 
-def runs(conn: sqlite3.Connection, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
+def runs(conn: Db, limit: int | None = None) -> tuple[list[dict[str, Any]], int]:
     """Saved estimates, newest first (at most ``limit``), and how many there are."""
     total = int(conn.execute("SELECT COUNT(*) FROM estimates").fetchone()[0])
     rows = conn.execute(
@@ -238,7 +238,7 @@ def runs(conn: sqlite3.Connection, limit: int | None = None) -> tuple[list[dict[
     return out, total
 
 
-def show(conn: sqlite3.Connection, number: int) -> dict[str, Any]:
+def show(conn: Db, number: int) -> dict[str, Any]:
     """A saved estimate: what it was made from and its whole result (the event's payload),
     with its number, who saved it and when — all read from the ledger event and checked
     against it (the payload's SHA-256 recorded in the event, the event's own leaf hash), so
@@ -279,7 +279,7 @@ def _key_numbers(result: dict[str, Any]) -> dict[str, Any]:
     return out
 
 
-def rerun(conn: sqlite3.Connection, number: int) -> dict[str, Any]:
+def rerun(conn: Db, number: int) -> dict[str, Any]:
     """Compute saved estimate ``number`` again from its recorded inputs (the capture table,
     method, seed, draws, level) and compare: ``identical`` when the observed count, the
     estimate and the interval (and each stratum's) are the same to the last bit. For an
@@ -313,7 +313,7 @@ def rerun(conn: sqlite3.Connection, number: int) -> dict[str, Any]:
     return out
 
 
-def _table_now_same(conn: sqlite3.Connection, saved: dict[str, Any]) -> bool | None:
+def _table_now_same(conn: Db, saved: dict[str, Any]) -> bool | None:
     """Whether the vault's lists give the recorded capture table today (None: they cannot,
     e.g. the linkage run is gone)."""
     from dalil.estimate.vault import capture

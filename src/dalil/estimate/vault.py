@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from collections import Counter
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -23,6 +22,7 @@ from typing import Any
 
 import numpy as np
 
+from dalil.catalog.db import Db
 from dalil.errors import UsageError
 from dalil.estimate import STRATA_NAMES
 from dalil.estimate.table import Table, TableError
@@ -155,7 +155,7 @@ def canonical(tables: dict[str, Table]) -> dict[str, Table]:
     return tables_from_json(table_json(tables))
 
 
-def _list_inputs(conn: sqlite3.Connection, lists: list[str]) -> list[dict[str, Any]]:
+def _list_inputs(conn: Db, lists: list[str]) -> list[dict[str, Any]]:
     out = []
     for name in lists:
         row = conn.execute(
@@ -167,7 +167,7 @@ def _list_inputs(conn: sqlite3.Connection, lists: list[str]) -> list[dict[str, A
     return out
 
 
-def covering_runs(conn: sqlite3.Connection, lists: list[str]) -> list[int]:
+def covering_runs(conn: Db, lists: list[str]) -> list[int]:
     """Recorded linkage runs that compared records across all of ``lists`` (``dalil link``
     or ``dalil link people``), newest first."""
     hashes = {
@@ -186,7 +186,7 @@ def covering_runs(conn: sqlite3.Connection, lists: list[str]) -> list[int]:
     return out
 
 
-def _run_of(conn: sqlite3.Connection, lists: list[str], run: int | None) -> tuple[int, str, float]:
+def _run_of(conn: Db, lists: list[str], run: int | None) -> tuple[int, str, float]:
     """(run, mode, review threshold) of the linkage run to use."""
     covering = covering_runs(conn, lists)
     again = "dalil link " + " ".join(f"--list {n}" for n in lists)
@@ -208,7 +208,7 @@ def _run_of(conn: sqlite3.Connection, lists: list[str], run: int | None) -> tupl
     return run, str(mode), float(threshold)
 
 
-def _records(conn: sqlite3.Connection, lists: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
+def _records(conn: Db, lists: list[str]) -> dict[str, tuple[str, dict[str, Any]]]:
     """Record id (``LIST:ID``) → (list, canonical fields), for every record of ``lists``."""
     out: dict[str, tuple[str, dict[str, Any]]] = {}
     for name in lists:
@@ -220,7 +220,7 @@ def _records(conn: sqlite3.Connection, lists: list[str]) -> dict[str, tuple[str,
 
 
 def capture(
-    conn: sqlite3.Connection,
+    conn: Db,
     lists: list[str],
     *,
     strata: str | None = None,

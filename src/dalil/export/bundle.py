@@ -21,7 +21,6 @@ import json
 import os
 import re
 import shutil
-import sqlite3
 from collections.abc import Callable, Iterable
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
@@ -33,6 +32,7 @@ from cryptography.hazmat.primitives import serialization
 from dalil import faults, keys
 from dalil.cases import model
 from dalil.catalog import atomic
+from dalil.catalog.db import Db
 from dalil.catalog.queries import item_details, resolve_item
 from dalil.errors import UsageError
 from dalil.export import folder as folder_state
@@ -110,7 +110,7 @@ class _Tree:
 
 
 def choose_items(
-    conn: sqlite3.Connection,
+    conn: Db,
     *,
     cases: Iterable[str] = (),
     items: Iterable[str] = (),
@@ -145,7 +145,7 @@ def _safe_name(path_text: str) -> str:
 
 
 def _events(
-    conn: sqlite3.Connection, shas: set[str], case_ids: set[str], size: int
+    conn: Db, shas: set[str], case_ids: set[str], size: int
 ) -> tuple[list[dict[str, Any]], dict[int, dict[str, Any]]]:
     """Every event up to ``size`` about these items or these cases (and the cases merged into
     them), with their payloads — one pass over the log."""
@@ -185,7 +185,7 @@ def _events(
     return out, payloads
 
 
-def _checkpoint_for(conn: sqlite3.Connection, ledger: Ledger, needed: int) -> Checkpoint:
+def _checkpoint_for(conn: Db, ledger: Ledger, needed: int) -> Checkpoint:
     """The checkpoint the proofs are made against: the latest *timestamped* one that covers the
     first ``needed`` events (so its RFC 3161 tokens go in), else the latest one if it covers the
     whole ledger, else a fresh one."""
@@ -202,7 +202,7 @@ def _checkpoint_for(conn: sqlite3.Connection, ledger: Ledger, needed: int) -> Ch
         return ledger.checkpoint()
 
 
-def _timestamps(conn: sqlite3.Connection, checkpoint: Checkpoint) -> list[tuple[bytes, str | None]]:
+def _timestamps(conn: Db, checkpoint: Checkpoint) -> list[tuple[bytes, str | None]]:
     from dalil.ledger.timestamp import timestamps_for
 
     return [(t.token, t.ca_pem) for t in timestamps_for(conn, checkpoint)]
@@ -210,7 +210,7 @@ def _timestamps(conn: sqlite3.Connection, checkpoint: Checkpoint) -> list[tuple[
 
 def export_bundle(
     vault: Vault,
-    conn: sqlite3.Connection,
+    conn: Db,
     actor: str,
     out: Path,
     *,

@@ -19,10 +19,10 @@ import contextlib
 import hashlib
 import io
 import json
-import sqlite3
 from pathlib import Path
 from typing import Any
 
+from dalil.catalog.db import Db
 from dalil.errors import UsageError
 from dalil.ingest.record import Tally
 from dalil.ingest.session import IngestOptions, IngestReport, IngestSession, ProgressCallback
@@ -64,7 +64,7 @@ def _bundle_hash(bundle: Path) -> str:
     return hashlib.sha256((bundle / "manifest-sha256.txt").read_bytes()).hexdigest()
 
 
-def trusted_key(conn: sqlite3.Connection, origin: str) -> str | None:
+def trusted_key(conn: Db, origin: str) -> str | None:
     """The key fingerprint this vault trusts for bundles from ``origin``, if any."""
     row = conn.execute(
         "SELECT details FROM (SELECT json_extract(event, '$.details') AS details,"
@@ -76,7 +76,7 @@ def trusted_key(conn: sqlite3.Connection, origin: str) -> str | None:
     return None if row is None else str(json.loads(row[0])["key_sha256"])
 
 
-def _imported_in(conn: sqlite3.Connection, bundle_hash: str) -> str | None:
+def _imported_in(conn: Db, bundle_hash: str) -> str | None:
     row = conn.execute(
         "SELECT json_extract(event, '$.details.acquisition') FROM ledger"
         " WHERE event LIKE ? AND json_extract(event, '$.action') = 'item.provenance' LIMIT 1",
@@ -151,7 +151,7 @@ def import_bundle(
         options.group,
     )
 
-    def provenance(conn: sqlite3.Connection, ledger: Ledger, label: str) -> None:
+    def provenance(conn: Db, ledger: Ledger, label: str) -> None:
         if pinned != fingerprint:
             ledger.append(
                 options.actor,

@@ -19,7 +19,6 @@ import hashlib
 import io
 import os
 import secrets
-import sqlite3
 import tempfile
 import warnings
 from collections.abc import Callable, Iterable
@@ -32,6 +31,7 @@ from PIL import Image, ImageCms, ImageFilter
 
 from dalil.cases import model
 from dalil.catalog import atomic
+from dalil.catalog.db import Db
 from dalil.catalog.queries import resolve_item
 from dalil.errors import EXIT_INTEGRITY, DalilError, UsageError
 from dalil.export import folder as folder_state
@@ -144,7 +144,7 @@ class _Job:
     """One release under way: where it reads, records and writes, and how."""
 
     vault: Vault
-    conn: sqlite3.Connection
+    conn: Db
     ledger: Ledger
     actor: model.Actor
     out: Path
@@ -159,7 +159,7 @@ class _Job:
 
 def release(
     vault: Vault,
-    conn: sqlite3.Connection,
+    conn: Db,
     ledger: Ledger,
     actor: model.Actor,
     out_dir: Path,
@@ -250,9 +250,7 @@ def _check_out(vault: Vault, out_dir: Path, force: bool) -> Path:
     return out
 
 
-def _plan(
-    conn: sqlite3.Connection, case_refs: list[str], item_refs: list[str]
-) -> tuple[list[_Planned], list[str]]:
+def _plan(conn: Db, case_refs: list[str], item_refs: list[str]) -> tuple[list[_Planned], list[str]]:
     """Which items go out and under which names; each item once, under its first case."""
     chosen: dict[str, str | None] = {}
     empty: list[str] = []
@@ -284,7 +282,7 @@ def _plan(
     return planned, empty
 
 
-def _case_items(conn: sqlite3.Connection, pk: int) -> list[str]:
+def _case_items(conn: Db, pk: int) -> list[str]:
     return [
         str(r[0])
         for r in conn.execute(
@@ -559,7 +557,7 @@ def _finish(job: _Job, only_verified: bool) -> None:
 
 
 def identifier_rows(
-    conn: sqlite3.Connection, files: Iterable[ReleasedFile], only_verified: bool
+    conn: Db, files: Iterable[ReleasedFile], only_verified: bool
 ) -> list[tuple[str, str, str, str, str]]:
     """(case, identifier type, value, verified, files) per identifier of each released case;
     a case without identifiers gets one row with its files only."""

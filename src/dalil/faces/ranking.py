@@ -9,7 +9,6 @@ entry labelled with :data:`AID`.
 from __future__ import annotations
 
 import os
-import sqlite3
 from collections.abc import Callable, Iterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
@@ -18,6 +17,7 @@ from typing import Any
 
 from dalil import reports
 from dalil.catalog import atomic
+from dalil.catalog.db import Db
 from dalil.errors import UsageError
 from dalil.faces import models, store
 from dalil.faces.detect import Face, faces_in_file, similarity
@@ -59,7 +59,7 @@ def by_case(ranked: list[dict[str, Any]]) -> dict[str, dict[str, Any]]:
     return best
 
 
-def _photographs(conn: sqlite3.Connection, cases: list[str] | None) -> list[tuple[str, str]]:
+def _photographs(conn: Db, cases: list[str] | None) -> list[tuple[str, str]]:
     """(case id, item) for every image of the named cases, or of every live person case."""
     from dalil.cases.model import case_pk
 
@@ -93,7 +93,7 @@ def _report_job(vault: Vault, report_id: str, sha: str) -> Job:
 
 def rank(
     vault: Vault,
-    conn: sqlite3.Connection,
+    conn: Db,
     ledger: Ledger,
     actor: str,
     report_id: str,

@@ -10,18 +10,18 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 from typing import Any
 
 import numpy as np
 
 from dalil import reports
+from dalil.catalog.db import Db
 from dalil.faces.detect import Face
 from dalil.timeutil import utc_now
 from dalil.vault import Vault
 
 
-def _open(vault: Vault) -> sqlite3.Connection:
+def _open(vault: Vault) -> Db:
     conn = reports.personal_store(vault)
     conn.execute(
         "CREATE TABLE IF NOT EXISTS face_embeddings (subject TEXT NOT NULL, model TEXT NOT NULL,"

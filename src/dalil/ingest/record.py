@@ -7,11 +7,11 @@ ledger events that record them, so a crash leaves either both or neither.
 from __future__ import annotations
 
 import base64
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
 from dalil.catalog import atomic
+from dalil.catalog.db import Db
 from dalil.ingest.paths import describe
 from dalil.ingest.worker import THUMBNAIL_KIND, ItemResult
 from dalil.ledger.log import Ledger
@@ -34,7 +34,7 @@ class Tally:
 
 @dataclass(slots=True)
 class Recorder:
-    conn: sqlite3.Connection
+    conn: Db
     ledger: Ledger
     actor: str
     acquisition_id: int

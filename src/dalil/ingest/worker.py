@@ -10,7 +10,6 @@ import errno
 import hashlib
 import io
 import os
-import sqlite3
 import stat
 import zipfile
 import zlib
@@ -21,7 +20,7 @@ from typing import TYPE_CHECKING, Any, BinaryIO
 import PIL
 from PIL import Image
 
-from dalil.catalog import connect
+from dalil.catalog.db import Db, open_catalogue
 from dalil.errors import VaultError
 from dalil.ingest import archive as archive_stage
 from dalil.ingest import decode, identify
@@ -98,7 +97,7 @@ class _Context:
     vault_root: Path
     settings: Settings
     store: ObjectStore | S3Store
-    catalog: sqlite3.Connection
+    catalog: Db
     group: bool
 
 
@@ -124,7 +123,7 @@ def init_worker(vault_root: str, settings: Settings, group: bool = True) -> None
         root,
         settings,
         open_store(root, settings),
-        connect(root / "catalog.sqlite", readonly=True),
+        open_catalogue(root, settings.catalog, readonly=True),
         group,
     )
 

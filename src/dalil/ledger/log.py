@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass
 from typing import Any
@@ -24,6 +23,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 
 from dalil import keys, signing
+from dalil.catalog.db import Db
 from dalil.errors import UsageError, VaultError
 from dalil.ledger.canonical import canonical_json, checkpoint_message
 from dalil.ledger.merkle import RootAccumulator, inclusion_proof, leaf_hash
@@ -69,7 +69,7 @@ class Ledger:
 
     def __init__(
         self,
-        conn: sqlite3.Connection,
+        conn: Db,
         origin: str,
         public_key: Ed25519PublicKey,
         private_key: Ed25519PrivateKey | KeySource | None = None,
@@ -224,7 +224,9 @@ class Ledger:
             acc.append(bytes(leaf))
         size, stack = acc.state()
         self.conn.execute(
-            "INSERT OR REPLACE INTO frontier (id, size, stack) VALUES (1, ?, ?)", (size, stack)
+            "INSERT INTO frontier (id, size, stack) VALUES (1, ?, ?) ON CONFLICT (id) DO UPDATE"
+            " SET size = excluded.size, stack = excluded.stack",
+            (size, stack),
         )
         return size, acc.root()
 

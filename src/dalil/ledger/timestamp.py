@@ -21,7 +21,6 @@ from __future__ import annotations
 
 import hashlib
 import secrets
-import sqlite3
 import urllib.error
 import urllib.parse
 import urllib.request
@@ -38,6 +37,7 @@ from cryptography.hazmat.primitives import hashes, serialization
 from cryptography.hazmat.primitives.asymmetric import ec, ed25519, padding, rsa
 from cryptography.x509.oid import ExtendedKeyUsageOID
 
+from dalil.catalog.db import Db
 from dalil.errors import DalilError
 from dalil.ledger.log import Checkpoint, Ledger
 from dalil.timeutil import utc_now
@@ -582,7 +582,7 @@ class StoredTimestamp:
         }
 
 
-def stored_timestamps(conn: sqlite3.Connection) -> list[StoredTimestamp]:
+def stored_timestamps(conn: Db) -> list[StoredTimestamp]:
     """Every stored token, oldest first."""
     rows = conn.execute(
         "SELECT t.id, t.checkpoint_id, c.id, c.origin, c.size, c.root, c.time, c.signature,"
@@ -607,7 +607,7 @@ def stored_timestamps(conn: sqlite3.Connection) -> list[StoredTimestamp]:
     ]
 
 
-def timestamps_for(conn: sqlite3.Connection, checkpoint: Checkpoint) -> list[StoredTimestamp]:
+def timestamps_for(conn: Db, checkpoint: Checkpoint) -> list[StoredTimestamp]:
     """The stored tokens of one checkpoint (e.g. ``Ledger.latest_checkpoint()``)."""
     return [t for t in stored_timestamps(conn) if t.checkpoint == checkpoint]
 
@@ -657,7 +657,7 @@ def timestamp_checkpoint(
     created_at = utc_now()
     cursor = conn.execute(
         "INSERT INTO checkpoint_timestamps (checkpoint_id, tsa_url, token, ca_pem, gen_time,"
-        " tsa_name, ledger_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " tsa_name, ledger_seq, created_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             checkpoint_id,
             tsa_url,
@@ -669,8 +669,9 @@ def timestamp_checkpoint(
             created_at,
         ),
     )
+    stored_id = int(cursor.fetchone()[0])
     return StoredTimestamp(
-        int(cursor.lastrowid or 0),
+        stored_id,
         checkpoint_id,
         checkpoint,
         tsa_url,

@@ -12,10 +12,10 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
+from dalil.catalog.db import Db
 from dalil.errors import UsageError
 from dalil.linkage.records import COLUMNS, Source, rows_of
 
@@ -171,7 +171,7 @@ def cluster(
 
 
 def run(
-    conn: sqlite3.Connection,
+    conn: Db,
     mode: str,
     sources: list[Source],
     *,
@@ -192,7 +192,7 @@ def run(
     return result
 
 
-def saved_model(conn: sqlite3.Connection, run: int) -> dict[str, Any]:
+def saved_model(conn: Db, run: int) -> dict[str, Any]:
     """The model a recorded run used (from its ledger payload)."""
     row = conn.execute("SELECT model FROM link_runs WHERE id = ?", (run,)).fetchone()
     if row is None:
@@ -201,7 +201,7 @@ def saved_model(conn: sqlite3.Connection, run: int) -> dict[str, Any]:
     return model
 
 
-def runs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def runs(conn: Db) -> list[dict[str, Any]]:
     """Every recorded run, newest first."""
     return [
         {"run": r[0], "mode": r[1], "inputs": json.loads(r[2]), "candidates": r[3],
@@ -214,9 +214,7 @@ def runs(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def _inputs(
-    conn: sqlite3.Connection, sources: list[Source], rows: list[dict[str, Any]]
-) -> list[dict[str, Any]]:
+def _inputs(conn: Db, sources: list[Source], rows: list[dict[str, Any]]) -> list[dict[str, Any]]:
     counts: dict[str, int] = {}
     for r in rows:
         counts[r["source_dataset"]] = counts.get(r["source_dataset"], 0) + 1

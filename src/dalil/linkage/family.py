@@ -18,10 +18,10 @@ reads them.
 from __future__ import annotations
 
 import json
-import sqlite3
 from dataclasses import dataclass
 from typing import Any
 
+from dalil.catalog.db import Db
 from dalil.errors import UsageError
 from dalil.ledger.log import Ledger
 from dalil.linkage import LinkResult
@@ -62,7 +62,7 @@ def report_record(report_id: str) -> str:
     return f"reports:{report_id}"
 
 
-def _report_id(conn: sqlite3.Connection, report_id: str) -> str:
+def _report_id(conn: Db, report_id: str) -> str:
     found = report_id.strip().upper()
     if not conn.execute("SELECT 1 FROM reports WHERE report_id = ?", (found,)).fetchone():
         raise UsageError(f"no report {report_id!r} (see 'dalil reports list')")
@@ -108,7 +108,7 @@ def shown_values(fields: dict[str, Any]) -> dict[str, str | None]:
     return {k: (str(v).strip() or None) if v is not None else None for k, v in values.items()}
 
 
-def _describe_case(conn: sqlite3.Connection, case_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
+def _describe_case(conn: Db, case_id: str) -> tuple[dict[str, Any], dict[str, Any]]:
     row = conn.execute(
         "SELECT id, case_id, title, status, kind FROM cases WHERE case_id = ?", (case_id,)
     ).fetchone()
@@ -142,7 +142,7 @@ def _describe_case(conn: sqlite3.Connection, case_id: str) -> tuple[dict[str, An
     return description, case_fields(conn, pk)
 
 
-def _describe(conn: sqlite3.Connection, record: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
+def _describe(conn: Db, record: str) -> tuple[str, dict[str, Any], dict[str, Any]]:
     """(kind, description, canonical fields) of a linkage record id."""
     source, _, rid = record.partition(":")
     if source == "cases":
@@ -169,7 +169,7 @@ def _describe(conn: sqlite3.Connection, record: str) -> tuple[str, dict[str, Any
 # -- the candidates -------------------------------------------------------------------------------
 
 
-def _run_pairs(conn: sqlite3.Connection, run: int) -> list[dict[str, Any]]:
+def _run_pairs(conn: Db, run: int) -> list[dict[str, Any]]:
     row = conn.execute("SELECT data FROM payloads WHERE seq = ?", (run,)).fetchone()
     found: list[dict[str, Any]] = json.loads(row[0])["candidates"] if row else []
     return found
@@ -217,7 +217,7 @@ def _evidence(
     return out
 
 
-def _reviews(conn: sqlite3.Connection, a: str, b: str) -> list[dict[str, Any]]:
+def _reviews(conn: Db, a: str, b: str) -> list[dict[str, Any]]:
     return [
         {"reviewer": r[0], "verdict": r[1], "comment": r[2], "at": r[3]}
         for r in conn.execute(
@@ -228,7 +228,7 @@ def _reviews(conn: sqlite3.Connection, a: str, b: str) -> list[dict[str, Any]]:
     ]
 
 
-def candidates(conn: sqlite3.Connection, report_id: str) -> list[dict[str, Any]]:
+def candidates(conn: Db, report_id: str) -> list[dict[str, Any]]:
     """The records that recorded linkage runs proposed as the same person as report
     ``report_id``: confirmed links first, then the most probable.
 
@@ -289,7 +289,7 @@ class Look:
     result: LinkResult
 
 
-def look(conn: sqlite3.Connection, report_id: str, *, threshold: float | None = None) -> Look:
+def look(conn: Db, report_id: str, *, threshold: float | None = None) -> Look:
     """Linkage for report ``report_id``: a people run — every list, every report and every case,
     trained on them all as ``dalil link people`` is — keeping this report's pairs at or above
     ``threshold`` (default :data:`THRESHOLD`). Nothing is recorded (:func:`record_look`)."""
@@ -319,7 +319,7 @@ def look(conn: sqlite3.Connection, report_id: str, *, threshold: float | None = 
     return Look(report_id, least, result)
 
 
-def record_look(conn: sqlite3.Connection, ledger: Ledger, actor: str, found: Look) -> int:
+def record_look(conn: Db, ledger: Ledger, actor: str, found: Look) -> int:
     """Record what :func:`look` found (a ``link.run`` event); returns the run's number. Its
     candidates join the review queue."""
     from dalil.linkage.review import record
@@ -329,7 +329,7 @@ def record_look(conn: sqlite3.Connection, ledger: Ledger, actor: str, found: Loo
 
 
 def look_for(
-    conn: sqlite3.Connection,
+    conn: Db,
     ledger: Ledger,
     actor: str,
     report_id: str,

@@ -6,11 +6,11 @@ from __future__ import annotations
 import functools
 import json
 import re
-import sqlite3
 from collections.abc import Iterable
 from dataclasses import dataclass
 from typing import Any
 
+from dalil.catalog.db import Db
 from dalil.errors import UsageError
 
 COLUMNS = (
@@ -145,7 +145,7 @@ def row(uid: str, source: str, fields: dict[str, Any]) -> dict[str, Any]:
     }
 
 
-def list_rows(conn: sqlite3.Connection, name: str) -> list[dict[str, Any]]:
+def list_rows(conn: Db, name: str) -> list[dict[str, Any]]:
     if not conn.execute("SELECT 1 FROM lists WHERE name = ?", (name,)).fetchone():
         raise UsageError(f"no list {name!r} (see 'dalil lists')")
     return [
@@ -156,14 +156,14 @@ def list_rows(conn: sqlite3.Connection, name: str) -> list[dict[str, Any]]:
     ]
 
 
-def report_rows(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def report_rows(conn: Db) -> list[dict[str, Any]]:
     return [
         row(f"reports:{rid}", "reports", json.loads(fields))
         for rid, fields in conn.execute("SELECT report_id, fields FROM reports ORDER BY report_id")
     ]
 
 
-def case_fields(conn: sqlite3.Connection, pk: int) -> dict[str, Any]:
+def case_fields(conn: Db, pk: int) -> dict[str, Any]:
     """A case's canonical fields from what people claimed about it (verified claims last, so
     they win): detainee and branch numbers, sex, a name, a birth year."""
     fields: dict[str, Any] = {}
@@ -179,7 +179,7 @@ def case_fields(conn: sqlite3.Connection, pk: int) -> dict[str, Any]:
     return fields
 
 
-def case_rows(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def case_rows(conn: Db) -> list[dict[str, Any]]:
     """Person cases, with what people claimed about them (verified or not): identifiers, sex,
     a name when someone gave one (the title is a label, not a name, and is not used)."""
     out = []
@@ -193,7 +193,7 @@ def case_rows(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     return out
 
 
-def rows_of(conn: sqlite3.Connection, sources: Iterable[Source]) -> list[dict[str, Any]]:
+def rows_of(conn: Db, sources: Iterable[Source]) -> list[dict[str, Any]]:
     out: list[dict[str, Any]] = []
     for source in sources:
         if source.kind == "list":

@@ -10,10 +10,10 @@ them apart (:func:`dalil.linkage.cluster`).
 
 from __future__ import annotations
 
-import sqlite3
 from typing import Any
 
 from dalil.catalog import atomic
+from dalil.catalog.db import Db
 from dalil.errors import UsageError
 from dalil.ledger.log import Ledger
 
@@ -27,9 +27,7 @@ short ranked list, not only the near-certain ones."""
 CODE_VERSION = "dalil-linkage/1"
 
 
-def record(
-    conn: sqlite3.Connection, ledger: Ledger, actor: str, result: Any, review_threshold: float
-) -> int:
+def record(conn: Db, ledger: Ledger, actor: str, result: Any, review_threshold: float) -> int:
     """Record a run; returns its number."""
     candidates = [
         oriented(p)
@@ -83,7 +81,7 @@ def pair_key(left: str, right: str) -> tuple[str, str]:
     return a, b
 
 
-def decisions(conn: sqlite3.Connection) -> dict[tuple[str, str], str]:
+def decisions(conn: Db) -> dict[tuple[str, str], str]:
     """Every reviewed pair that people settled: ``confirmed`` or ``rejected``."""
     return {
         (str(a), str(b)): str(state)
@@ -106,7 +104,7 @@ def state_of(verdicts: list[tuple[str, str]]) -> str:
     return "pending"
 
 
-def queue(conn: sqlite3.Connection, limit: int | None = 50) -> tuple[list[dict[str, Any]], int]:
+def queue(conn: Db, limit: int | None = 50) -> tuple[list[dict[str, Any]], int]:
     """Candidates of the latest runs not yet settled, most probable first."""
     import json
 
@@ -147,7 +145,7 @@ def queue(conn: sqlite3.Connection, limit: int | None = 50) -> tuple[list[dict[s
 
 
 def _review(
-    conn: sqlite3.Connection,
+    conn: Db,
     ledger: Ledger,
     actor: str,
     left: str,
@@ -186,7 +184,7 @@ def _review(
     return {"left": a, "right": b, "state": state}
 
 
-def _identify(conn: sqlite3.Connection, ledger: Ledger, actor: str, a: str, b: str) -> None:
+def _identify(conn: Db, ledger: Ledger, actor: str, a: str, b: str) -> None:
     """A family report confirmed to be a case: the case is identified."""
     from dalil.cases import model
 
@@ -199,12 +197,12 @@ def _identify(conn: sqlite3.Connection, ledger: Ledger, actor: str, a: str, b: s
 
 
 def confirm(
-    conn: sqlite3.Connection, ledger: Ledger, actor: str, left: str, right: str, comment: str = ""
+    conn: Db, ledger: Ledger, actor: str, left: str, right: str, comment: str = ""
 ) -> dict[str, Any]:
     return _review(conn, ledger, actor, left, right, "confirm", comment)
 
 
 def reject(
-    conn: sqlite3.Connection, ledger: Ledger, actor: str, left: str, right: str, comment: str = ""
+    conn: Db, ledger: Ledger, actor: str, left: str, right: str, comment: str = ""
 ) -> dict[str, Any]:
     return _review(conn, ledger, actor, left, right, "reject", comment)

@@ -10,12 +10,12 @@ every record, so the list, like every fact in the catalogue, is a projection of 
 from __future__ import annotations
 
 import re
-import sqlite3
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 from dalil.catalog import atomic
+from dalil.catalog.db import Db
 from dalil.errors import UsageError
 from dalil.lists.reading import read_table
 from dalil.lists.rows import column_mapping, records_of
@@ -143,7 +143,7 @@ def import_list(
     )
 
 
-def list_lists(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def list_lists(conn: Db) -> list[dict[str, Any]]:
     keys = ("list", "from", "sha256", "file", "records", "bad_rows", "imported_by", "imported_at")
     return [
         dict(zip(keys, r, strict=True))
@@ -154,7 +154,7 @@ def list_lists(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     ]
 
 
-def records(conn: sqlite3.Connection, name: str) -> list[dict[str, Any]]:
+def records(conn: Db, name: str) -> list[dict[str, Any]]:
     """A list's records: id, line, canonical fields and the other columns."""
     import json
 

@@ -19,11 +19,11 @@ nothing; the ``catalog.bound`` event that follows them holds the catalogue as it
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
+from dalil.catalog.db import Db
 from dalil.timeutil import utc_now
 
 
@@ -52,7 +52,7 @@ class Fact:
         return found
 
 
-Projector = Callable[[sqlite3.Connection, Fact], None]
+Projector = Callable[[Db, Fact], None]
 
 _PROJECTORS: dict[str, Projector] = {}
 _MODULES = ("items", "people", "grouping", "cases", "bound", "lists", "estimates")
@@ -92,7 +92,7 @@ def projected_actions() -> frozenset[str]:
 
 
 def apply(
-    conn: sqlite3.Connection,
+    conn: Db,
     event: dict[str, Any],
     payload: dict[str, Any] | None,
     leaf_hex: str,
@@ -107,7 +107,7 @@ def apply(
     )
 
 
-def clusters_changed(conn: sqlite3.Connection, time: str) -> None:
+def clusters_changed(conn: Db, time: str) -> None:
     """Links or decisions changed: reassemble clusters now, or at the end of a replay."""
     if id(conn) in _replaying:
         _replaying[id(conn)] = time
@@ -117,11 +117,11 @@ def clusters_changed(conn: sqlite3.Connection, time: str) -> None:
     assemble(conn, time)
 
 
-def begin_replay(conn: sqlite3.Connection) -> None:
+def begin_replay(conn: Db) -> None:
     _replaying[id(conn)] = ""
 
 
-def end_replay(conn: sqlite3.Connection) -> None:
+def end_replay(conn: Db) -> None:
     time = _replaying.pop(id(conn), "")
     if time:
         from dalil.similar.clusters import assemble
@@ -129,7 +129,7 @@ def end_replay(conn: sqlite3.Connection) -> None:
         assemble(conn, time)
 
 
-def mark(conn: sqlite3.Connection) -> tuple[int | None, str]:
+def mark(conn: Db) -> tuple[int | None, str]:
     """How far the catalogue follows the ledger: (events applied or None if unbound, head)."""
     row = conn.execute("SELECT seq, head FROM projection WHERE id = 1").fetchone()
     if row is None:

@@ -11,10 +11,11 @@ from __future__ import annotations
 
 import base64
 import hashlib
-import sqlite3
 from pathlib import Path
 from typing import Any
 
+from dalil.catalog.db import Db
+from dalil.catalog.db import columns as table_columns
 from dalil.projection import Fact, clusters_changed, projects
 from dalil.users import SYSTEM_ACTOR
 
@@ -54,15 +55,11 @@ def _decode(value: Any) -> Any:
     return value
 
 
-def snapshot(conn: sqlite3.Connection, root: Path) -> dict[str, Any]:
+def snapshot(conn: Db, root: Path) -> dict[str, Any]:
     """Every fact row of the catalogue; derivative files get the SHA-256 they have now."""
     tables: dict[str, Any] = {}
     for table in FACT_TABLES:
-        key = [
-            str(row[1])
-            for row in sorted(conn.execute(f"PRAGMA main.table_info({table})"), key=lambda r: r[5])
-            if row[5]
-        ]
+        key = [name for at, name in sorted((at, n) for n, at in table_columns(conn, table)) if at]
         cursor = conn.execute(f"SELECT * FROM main.{table} ORDER BY {', '.join(key)}")
         columns = [d[0] for d in cursor.description]
         rows = [[_encode(v) for v in row] for row in cursor]
@@ -81,7 +78,7 @@ def snapshot(conn: sqlite3.Connection, root: Path) -> dict[str, Any]:
 
 
 @projects("catalog.bound")
-def _bound(conn: sqlite3.Connection, fact: Fact) -> None:
+def _bound(conn: Db, fact: Fact) -> None:
     from dalil.cases.model import fuzzy_keys, refresh
 
     tables = fact.payload["tables"]
@@ -97,7 +94,7 @@ def _bound(conn: sqlite3.Connection, fact: Fact) -> None:
             [[_decode(v) for v in row] for row in spec["rows"]],
         )
     conn.executemany(
-        "INSERT OR IGNORE INTO identifier_keys (key, annotation_id) VALUES (?, ?)",
+        "INSERT INTO identifier_keys (key, annotation_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
         [
             (key, int(aid))
             for aid, value in conn.execute(
@@ -111,7 +108,7 @@ def _bound(conn: sqlite3.Connection, fact: Fact) -> None:
     clusters_changed(conn, fact.time)
 
 
-def legacy_problems(conn: sqlite3.Connection) -> list[str]:
+def legacy_problems(conn: Db) -> list[str]:
     """What the old events can check of the catalogue about to be bound: every item and place
     found recorded with its size, every claim with its digest."""
     import json
@@ -162,7 +159,7 @@ def legacy_problems(conn: sqlite3.Connection) -> list[str]:
     return problems
 
 
-def bind(conn: sqlite3.Connection, ledger: Any, vault_id: str, root: Path) -> None:
+def bind(conn: Db, ledger: Any, vault_id: str, root: Path) -> None:
     """Record the catalogue of an old vault in one ``catalog.bound`` event (see module)."""
     from dalil.catalog import atomic
 

@@ -3,18 +3,18 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
 from dalil.cases.model import case_pk, fuzzy_keys, refresh
 from dalil.cases.review import state_after
+from dalil.catalog.db import Db
 from dalil.projection import Fact, projects
 
 
-def _touch(conn: sqlite3.Connection, pk: int, fact: Fact) -> None:
+def _touch(conn: Db, pk: int, fact: Fact) -> None:
     conn.execute("UPDATE cases SET updated_at = ? WHERE id = ?", (fact.time, pk))
 
 
-def _link(conn: sqlite3.Connection, pk: int, items: list[list[str]], fact: Fact) -> None:
+def _link(conn: Db, pk: int, items: list[list[str]], fact: Fact) -> None:
     conn.executemany(
         "INSERT INTO case_items (case_pk, sha256, role, linked_by, linked_at)"
         " VALUES (?, ?, ?, ?, ?) ON CONFLICT (case_pk, sha256) DO UPDATE SET"
@@ -24,7 +24,7 @@ def _link(conn: sqlite3.Connection, pk: int, items: list[list[str]], fact: Fact)
 
 
 @projects("identifier-type.added")
-def _identifier_type(conn: sqlite3.Connection, fact: Fact) -> None:
+def _identifier_type(conn: Db, fact: Fact) -> None:
     p = fact.payload
     conn.execute(
         "INSERT INTO identifier_types (name, label, pattern, example, created_by, created_at)"
@@ -34,11 +34,11 @@ def _identifier_type(conn: sqlite3.Connection, fact: Fact) -> None:
 
 
 @projects("case.created")
-def _created(conn: sqlite3.Connection, fact: Fact) -> None:
+def _created(conn: Db, fact: Fact) -> None:
     p = fact.payload
     cur = conn.execute(
         "INSERT INTO cases (case_id, kind, title, status, cluster, created_by, created_at,"
-        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?)",
+        " updated_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             p["case"],
             p["kind"],
@@ -50,13 +50,13 @@ def _created(conn: sqlite3.Connection, fact: Fact) -> None:
             fact.time,
         ),
     )
-    pk = int(cur.lastrowid or 0)
+    pk = int(cur.fetchone()[0])
     _link(conn, pk, p["items"], fact)
     refresh(conn, pk)
 
 
 @projects("case.status")
-def _status(conn: sqlite3.Connection, fact: Fact) -> None:
+def _status(conn: Db, fact: Fact) -> None:
     pk = case_pk(conn, fact.payload["case"])
     conn.execute("UPDATE cases SET status = ? WHERE id = ?", (fact.payload["to"], pk))
     _touch(conn, pk, fact)
@@ -64,7 +64,7 @@ def _status(conn: sqlite3.Connection, fact: Fact) -> None:
 
 
 @projects("case.titled")
-def _titled(conn: sqlite3.Connection, fact: Fact) -> None:
+def _titled(conn: Db, fact: Fact) -> None:
     pk = case_pk(conn, fact.payload["case"])
     conn.execute("UPDATE cases SET title = ? WHERE id = ?", (fact.payload["title"], pk))
     _touch(conn, pk, fact)
@@ -72,7 +72,7 @@ def _titled(conn: sqlite3.Connection, fact: Fact) -> None:
 
 
 @projects("case.linked", "case.unlinked")
-def _linked(conn: sqlite3.Connection, fact: Fact) -> None:
+def _linked(conn: Db, fact: Fact) -> None:
     pk = case_pk(conn, fact.payload["case"])
     items = [str(s) for s in fact.payload["items"]]
     if fact.event["action"] == "case.unlinked":
@@ -86,14 +86,15 @@ def _linked(conn: sqlite3.Connection, fact: Fact) -> None:
 
 
 @projects("case.merged")
-def _merged(conn: sqlite3.Connection, fact: Fact) -> None:
+def _merged(conn: Db, fact: Fact) -> None:
     """The others' photographs and claims move into the first; they stay, marked merged."""
     into = case_pk(conn, fact.payload["into"])
     others = [case_pk(conn, ref) for ref in fact.payload["merged"]]
     for pk in others:
         conn.execute(
-            "INSERT OR IGNORE INTO case_items (case_pk, sha256, role, linked_by, linked_at)"
-            " SELECT ?, sha256, role, linked_by, linked_at FROM case_items WHERE case_pk = ?",
+            "INSERT INTO case_items (case_pk, sha256, role, linked_by, linked_at)"
+            " SELECT ?, sha256, role, linked_by, linked_at FROM case_items WHERE case_pk = ?"
+            " ON CONFLICT DO NOTHING",
             (into, pk),
         )
         conn.execute("DELETE FROM case_items WHERE case_pk = ?", (pk,))
@@ -107,7 +108,7 @@ def _merged(conn: sqlite3.Connection, fact: Fact) -> None:
 
 
 @projects("case.split")
-def _split(conn: sqlite3.Connection, fact: Fact) -> None:
+def _split(conn: Db, fact: Fact) -> None:
     """Photographs leave the case (the ``case.created`` event before this one made the new
     case with them)."""
     pk = case_pk(conn, fact.payload["case"])
@@ -119,12 +120,12 @@ def _split(conn: sqlite3.Connection, fact: Fact) -> None:
 
 
 @projects("annotation.added")
-def _annotation(conn: sqlite3.Connection, fact: Fact) -> None:
+def _annotation(conn: Db, fact: Fact) -> None:
     p = fact.payload
     pk = case_pk(conn, p["case"])
     cur = conn.execute(
         "INSERT INTO annotations (case_pk, kind, field, value, source, confidence, item, region,"
-        " author, created_at, ledger_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        " author, created_at, ledger_seq) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?) RETURNING id",
         (
             pk,
             p["kind"],
@@ -139,17 +140,18 @@ def _annotation(conn: sqlite3.Connection, fact: Fact) -> None:
             fact.seq,
         ),
     )
+    annotation_id = int(cur.fetchone()[0])
     if p["kind"] == "identifier":
         conn.executemany(
-            "INSERT OR IGNORE INTO identifier_keys (key, annotation_id) VALUES (?, ?)",
-            [(k, int(cur.lastrowid or 0)) for k in fuzzy_keys(str(p["value"]))],
+            "INSERT INTO identifier_keys (key, annotation_id) VALUES (?, ?) ON CONFLICT DO NOTHING",
+            [(k, annotation_id) for k in fuzzy_keys(str(p["value"]))],
         )
     _touch(conn, pk, fact)
     refresh(conn, pk)
 
 
 @projects("annotation.confirmed", "annotation.rejected")
-def _review(conn: sqlite3.Connection, fact: Fact) -> None:
+def _review(conn: Db, fact: Fact) -> None:
     annotation = int(fact.payload["annotation"])
     verdict = "confirm" if fact.event["action"] == "annotation.confirmed" else "reject"
     conn.execute(
@@ -173,12 +175,13 @@ def _review(conn: sqlite3.Connection, fact: Fact) -> None:
 
 
 @projects("ocr.read")
-def _ocr(conn: sqlite3.Connection, fact: Fact) -> None:
+def _ocr(conn: Db, fact: Fact) -> None:
     """What OCR read on a photograph; its text becomes searchable in the photo's cases."""
     p = fact.payload
     conn.execute(
-        "INSERT OR REPLACE INTO ocr_runs (sha256, engine, readings, text, ran_at)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO ocr_runs (sha256, engine, readings, text, ran_at) VALUES (?, ?, ?, ?, ?)"
+        " ON CONFLICT (sha256, engine) DO UPDATE SET readings = excluded.readings,"
+        " text = excluded.text, ran_at = excluded.ran_at",
         (
             p["sha256"],
             p["engine"],

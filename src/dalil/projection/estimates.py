@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
+from dalil.catalog.db import Db
 from dalil.projection import Fact, projects
 
 
 @projects("estimate.saved")
-def _saved(conn: sqlite3.Connection, fact: Fact) -> None:
+def _saved(conn: Db, fact: Fact) -> None:
     """One estimate: the number and how it was made; the rest stays in the payload."""
     p = fact.payload
     result = p["result"]

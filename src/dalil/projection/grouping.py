@@ -4,18 +4,22 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 
+from dalil.catalog.db import Db
 from dalil.projection import Fact, clusters_changed, projects
 
 
 @projects("grouping.linked")
-def _linked(conn: sqlite3.Connection, fact: Fact) -> None:
+def _linked(conn: Db, fact: Fact) -> None:
     """Links found by matching (each with its evidence) and the items that went through the
     two-stage match."""
     conn.executemany(
-        "INSERT OR REPLACE INTO pair_checks (a, b, stage, linked, distance, variant, inliers,"
-        " matches, signals, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO pair_checks (a, b, stage, linked, distance, variant, inliers,"
+        " matches, signals, checked_at) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (a, b) DO UPDATE SET stage = excluded.stage, linked = excluded.linked,"
+        " distance = excluded.distance, variant = excluded.variant,"
+        " inliers = excluded.inliers, matches = excluded.matches, signals = excluded.signals,"
+        " checked_at = excluded.checked_at",
         [
             (
                 link["a"],
@@ -33,21 +37,22 @@ def _linked(conn: sqlite3.Connection, fact: Fact) -> None:
         ],
     )
     conn.executemany(
-        "INSERT OR REPLACE INTO match_checks (sha256, matched_at) VALUES (?, ?)",
+        "INSERT INTO match_checks (sha256, matched_at) VALUES (?, ?)"
+        " ON CONFLICT (sha256) DO UPDATE SET matched_at = excluded.matched_at",
         [(sha, fact.time) for sha in fact.payload.get("matched", [])],
     )
     clusters_changed(conn, fact.time)
 
 
 @projects("fingerprint.variants")
-def _variants(conn: sqlite3.Connection, fact: Fact) -> None:
+def _variants(conn: Db, fact: Fact) -> None:
     conn.executemany(
         "UPDATE fingerprints SET variants = ? WHERE sha256 = ? AND algorithm = 'pdq'",
         [(base64.b64decode(v), sha) for sha, v in sorted(fact.payload["variants"].items())],
     )
 
 
-def _decide(conn: sqlite3.Connection, fact: Fact, kind: str, a: str, b: str) -> None:
+def _decide(conn: Db, fact: Fact, kind: str, a: str, b: str) -> None:
     a, b = sorted((a, b))
     opposite = "cannot_link" if kind == "must_link" else "must_link"
     conn.execute(
@@ -62,7 +67,7 @@ def _decide(conn: sqlite3.Connection, fact: Fact, kind: str, a: str, b: str) -> 
 
 
 @projects("cluster.merged", "cluster.split")
-def _decided(conn: sqlite3.Connection, fact: Fact) -> None:
+def _decided(conn: Db, fact: Fact) -> None:
     """People's decisions: must-link and cannot-link pairs; a merge also lifts the
     cannot-links between the groups it joins."""
     for kind, a, b in fact.payload["decisions"]:

@@ -4,14 +4,14 @@ from __future__ import annotations
 
 import base64
 import json
-import sqlite3
 from typing import Any
 
+from dalil.catalog.db import Db
 from dalil.catalog.queries import METADATA_FIELDS
 from dalil.projection import Fact, projects
 
 
-def acquisition_id(conn: sqlite3.Connection, label: str) -> int:
+def acquisition_id(conn: Db, label: str) -> int:
     """The row id of an acquisition that is still open (nothing is added to a closed one)."""
     row = conn.execute(
         "SELECT id, closed_at FROM acquisitions WHERE label = ?", (label,)
@@ -31,7 +31,7 @@ def path_bytes(record: dict[str, Any]) -> bytes:
 
 
 @projects("acquisition.opened")
-def _opened(conn: sqlite3.Connection, fact: Fact) -> None:
+def _opened(conn: Db, fact: Fact) -> None:
     p = fact.payload
     conn.execute(
         "INSERT INTO acquisitions (id, label, source_label, note, actor, sources, opened_at,"
@@ -50,7 +50,7 @@ def _opened(conn: sqlite3.Connection, fact: Fact) -> None:
 
 
 @projects("acquisition.closed")
-def _closed(conn: sqlite3.Connection, fact: Fact) -> None:
+def _closed(conn: Db, fact: Fact) -> None:
     conn.execute(
         "UPDATE acquisitions SET closed_at = ?, counts = ? WHERE label = ?",
         (fact.time, json.dumps(fact.payload["counts"]), fact.payload["label"]),
@@ -58,7 +58,7 @@ def _closed(conn: sqlite3.Connection, fact: Fact) -> None:
 
 
 @projects("entry.skipped")
-def _skipped(conn: sqlite3.Connection, fact: Fact) -> None:
+def _skipped(conn: Db, fact: Fact) -> None:
     p = fact.payload
     conn.execute(
         "INSERT INTO skipped_entries (acquisition_id, path, path_text, kind, reason)"
@@ -67,7 +67,7 @@ def _skipped(conn: sqlite3.Connection, fact: Fact) -> None:
     )
 
 
-def insert_occurrence(conn: sqlite3.Connection, sha256: str, o: dict[str, Any]) -> None:
+def insert_occurrence(conn: Db, sha256: str, o: dict[str, Any]) -> None:
     conn.execute(
         "INSERT INTO occurrences (sha256, acquisition_id, source_label, path, path_text, size,"
         " mtime_ns, ctime_ns, atime_ns, mode) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
@@ -86,10 +86,14 @@ def insert_occurrence(conn: sqlite3.Connection, sha256: str, o: dict[str, Any]) 
     )
 
 
-def insert_derivative(conn: sqlite3.Connection, sha256: str, d: dict[str, Any], when: str) -> None:
+def insert_derivative(conn: Db, sha256: str, d: dict[str, Any], when: str) -> None:
     conn.execute(
-        "INSERT OR REPLACE INTO derivatives (sha256, kind, path, media_type, width, height,"
-        " recipe, created_at, file_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)",
+        "INSERT INTO derivatives (sha256, kind, path, media_type, width, height,"
+        " recipe, created_at, file_sha256) VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)"
+        " ON CONFLICT (sha256, kind) DO UPDATE SET path = excluded.path,"
+        " media_type = excluded.media_type, width = excluded.width, height = excluded.height,"
+        " recipe = excluded.recipe, created_at = excluded.created_at,"
+        " file_sha256 = excluded.file_sha256",
         (
             sha256,
             d["kind"],
@@ -105,7 +109,7 @@ def insert_derivative(conn: sqlite3.Connection, sha256: str, d: dict[str, Any], 
 
 
 @projects("item.ingested")
-def _ingested(conn: sqlite3.Connection, fact: Fact) -> None:
+def _ingested(conn: Db, fact: Fact) -> None:
     p = fact.payload
     sha = str(p["sha256"])
     occurrence = p["occurrence"]
@@ -155,11 +159,11 @@ def _ingested(conn: sqlite3.Connection, fact: Fact) -> None:
 
 
 @projects("occurrence.added")
-def _occurrence(conn: sqlite3.Connection, fact: Fact) -> None:
+def _occurrence(conn: Db, fact: Fact) -> None:
     insert_occurrence(conn, str(fact.payload["sha256"]), fact.payload["occurrence"])
 
 
 @projects("derivative.made", "release.file")
-def _derivative(conn: sqlite3.Connection, fact: Fact) -> None:
+def _derivative(conn: Db, fact: Fact) -> None:
     for d in fact.payload["derivatives"]:
         insert_derivative(conn, str(d["sha256"]), d, fact.time)

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 
+from dalil.catalog.db import Db
 from dalil.projection import Fact, projects
 
 
 @projects("list.imported")
-def _imported(conn: sqlite3.Connection, fact: Fact) -> None:
+def _imported(conn: Db, fact: Fact) -> None:
     p = fact.payload
     conn.execute(
         "INSERT INTO lists (name, source, sha256, file_name, encoding, sheet, id_column,"
@@ -57,7 +57,7 @@ def _imported(conn: sqlite3.Connection, fact: Fact) -> None:
 
 
 @projects("link.run")
-def _run(conn: sqlite3.Connection, fact: Fact) -> None:
+def _run(conn: Db, fact: Fact) -> None:
     """A linkage run: its model and inputs, and the candidate pairs it queued for review."""
     p = fact.payload
     conn.execute(
@@ -76,8 +76,9 @@ def _run(conn: sqlite3.Connection, fact: Fact) -> None:
         ),
     )
     conn.executemany(
-        "INSERT OR REPLACE INTO link_candidates (run, left_id, right_id, probability, evidence)"
-        " VALUES (?, ?, ?, ?, ?)",
+        "INSERT INTO link_candidates (run, left_id, right_id, probability, evidence)"
+        " VALUES (?, ?, ?, ?, ?) ON CONFLICT (run, left_id, right_id) DO UPDATE"
+        " SET probability = excluded.probability, evidence = excluded.evidence",
         [
             (
                 fact.seq,
@@ -91,7 +92,7 @@ def _run(conn: sqlite3.Connection, fact: Fact) -> None:
 
 
 @projects("link.confirmed", "link.rejected")
-def _link_review(conn: sqlite3.Connection, fact: Fact) -> None:
+def _link_review(conn: Db, fact: Fact) -> None:
     from dalil.linkage.review import state_of
 
     p = fact.payload
@@ -109,14 +110,15 @@ def _link_review(conn: sqlite3.Connection, fact: Fact) -> None:
         )
     ]
     conn.execute(
-        "INSERT OR REPLACE INTO link_decisions (left_id, right_id, state, updated_at)"
-        " VALUES (?, ?, ?, ?)",
+        "INSERT INTO link_decisions (left_id, right_id, state, updated_at)"
+        " VALUES (?, ?, ?, ?) ON CONFLICT (left_id, right_id) DO UPDATE"
+        " SET state = excluded.state, updated_at = excluded.updated_at",
         (p["left"], p["right"], state_of(verdicts), fact.time),
     )
 
 
 @projects("report.added")
-def _report(conn: sqlite3.Connection, fact: Fact) -> None:
+def _report(conn: Db, fact: Fact) -> None:
     """A family's report of a missing person (their contact details are never here)."""
     p = fact.payload
     conn.execute(

@@ -3,9 +3,9 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from typing import Any
 
+from dalil.catalog.db import Db
 from dalil.projection import Fact, projects
 
 
@@ -18,7 +18,7 @@ def _key(payload: dict[str, Any]) -> tuple[str | None, str | None]:
 
 
 @projects("vault.created")
-def _created(conn: sqlite3.Connection, fact: Fact) -> None:
+def _created(conn: Db, fact: Fact) -> None:
     """Whoever creates a vault is its first administrator."""
     public, sealed = _key(fact.payload)
     conn.execute(
@@ -29,7 +29,7 @@ def _created(conn: sqlite3.Connection, fact: Fact) -> None:
 
 
 @projects("user.added")
-def _added(conn: sqlite3.Connection, fact: Fact) -> None:
+def _added(conn: Db, fact: Fact) -> None:
     p = fact.payload
     public, sealed = _key(p)
     conn.execute(
@@ -40,20 +40,20 @@ def _added(conn: sqlite3.Connection, fact: Fact) -> None:
 
 
 @projects("user.role")
-def _role(conn: sqlite3.Connection, fact: Fact) -> None:
+def _role(conn: Db, fact: Fact) -> None:
     conn.execute(
         "UPDATE users SET role = ? WHERE name = ?", (fact.payload["role"], fact.payload["name"])
     )
 
 
 @projects("user.disabled", "user.enabled")
-def _disabled(conn: sqlite3.Connection, fact: Fact) -> None:
+def _disabled(conn: Db, fact: Fact) -> None:
     disabled = int(fact.event["action"] == "user.disabled")
     conn.execute("UPDATE users SET disabled = ? WHERE name = ?", (disabled, fact.payload["name"]))
 
 
 @projects("user.password")
-def _password(conn: sqlite3.Connection, fact: Fact) -> None:
+def _password(conn: Db, fact: Fact) -> None:
     """A new password; with it the private key sealed anew (the same key when its owner
     changed the password, a new key when an administrator reset it)."""
     public, sealed = _key(fact.payload)

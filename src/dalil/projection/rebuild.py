@@ -59,6 +59,11 @@ def rebuild(
                 f" first: {report.ledger_problems[0]}); a catalogue rebuilt from it would not be"
                 " trustworthy. Restore the ledger from a backup, or rebuild anyway with --force"
             )
+        if vault.on_postgres:
+            report.replaced = _rebuild_in_place(vault, actor, report, progress)
+            shutil.rmtree(vault.derived_dir / "index", ignore_errors=True)
+            report.seconds = round(time.monotonic() - started, 3)
+            return report
         new = vault.tmp_dir / "catalog.rebuild.sqlite"
         _remove_sqlite(new)
         vault.tmp_dir.mkdir(parents=True, exist_ok=True)
@@ -90,13 +95,48 @@ def rebuild(
     return report
 
 
+def _rebuild_in_place(
+    vault: Vault, actor: str, report: RebuildReport, progress: Progress | None
+) -> str:
+    """PostgreSQL: in one transaction, the catalogue's schema is renamed (kept, as the SQLite
+    file is kept beside the new one), a new one is made and the ledger replayed into it, and
+    the rebuild is recorded; a failure anywhere leaves the old catalogue in place."""
+    from dalil.timeutil import utc_now
+
+    kept = "main_replaced_" + "".join(c for c in utc_now() if c.isdigit())[:14]
+    conn = vault.connect()
+    try:
+        with atomic(conn):
+            conn.execute(f"ALTER SCHEMA main RENAME TO {kept}")
+            conn.execute("CREATE SCHEMA main")
+            migrate(conn)
+            report.events = replay(
+                conn,
+                conn,
+                progress=None if progress is None else lambda d, t: progress("events", d, t),
+            )
+            vault.ledger(conn).append(
+                actor, "catalog.rebuilt", f"vault:{vault.vault_id}", {"events": report.events}
+            )
+        _derivatives(vault, conn, actor, report, progress)
+        vault.ledger(conn).sign_tail()
+        report.items = int(conn.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+    finally:
+        conn.close()
+    return f"schema {kept}"
+
+
 def _ledger_problems(vault: Vault) -> list[str]:
     """What is wrong with the ledger alone (read from its own file, no catalogue needed)."""
     from dalil.verify.chain import Trust, check_ledger
     from dalil.verify.report import LEDGER_UNSIGNED_TAIL, VerifyReport
 
     found = VerifyReport()
-    conn = connect(vault.ledger_path, readonly=True)
+    conn = (
+        vault.connect(readonly=True)
+        if vault.on_postgres
+        else connect(vault.ledger_path, readonly=True)
+    )
     try:
         conn.execute("BEGIN")
         check_ledger(

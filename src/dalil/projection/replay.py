@@ -8,6 +8,7 @@ from collections.abc import Callable, Iterator
 from typing import TYPE_CHECKING, Any
 
 from dalil.catalog import atomic
+from dalil.catalog.db import Db
 from dalil.catalog.migrations import migrate
 from dalil.errors import CatalogueDamaged
 from dalil.projection import apply, begin_replay, end_replay, mark
@@ -21,7 +22,7 @@ _CHUNK = 2000
 
 
 def ledger_events(
-    conn: sqlite3.Connection, start: int = 0, stop: int | None = None
+    conn: Db, start: int = 0, stop: int | None = None
 ) -> Iterator[tuple[dict[str, Any], dict[str, Any] | None, str]]:
     """(event, payload, leaf hash hex) from ``start``, in order, read in chunks (so a writer
     may use the same connection meanwhile)."""
@@ -40,8 +41,8 @@ def ledger_events(
 
 
 def replay(
-    target: sqlite3.Connection,
-    source: sqlite3.Connection,
+    target: Db,
+    source: Db,
     *,
     start: int = 0,
     stop: int | None = None,
@@ -66,11 +67,11 @@ def replay(
     return done
 
 
-def _size(conn: sqlite3.Connection) -> int:
+def _size(conn: Db) -> int:
     return int(conn.execute("SELECT COALESCE(MAX(seq) + 1, 0) FROM ledger").fetchone()[0])
 
 
-def empty_catalogue() -> sqlite3.Connection:
+def empty_catalogue() -> Db:
     """An empty catalogue in memory (every migration applied), to replay the ledger into."""
     conn = sqlite3.connect(":memory:", isolation_level=None)
     conn.execute("ATTACH DATABASE ':memory:' AS ledgerdb")
@@ -80,7 +81,7 @@ def empty_catalogue() -> sqlite3.Connection:
     return conn
 
 
-def lag(conn: sqlite3.Connection) -> tuple[int | None, int, str]:
+def lag(conn: Db) -> tuple[int | None, int, str]:
     """(events the catalogue reflects or None if unbound, events in the ledger, a problem)."""
     seq, head = mark(conn)
     size = _size(conn)
@@ -95,7 +96,7 @@ def lag(conn: sqlite3.Connection) -> tuple[int | None, int, str]:
     return seq, size, ""
 
 
-def follow(vault: Vault, conn: sqlite3.Connection, *, catch_up: bool = True) -> None:
+def follow(vault: Vault, conn: Db, *, catch_up: bool = True) -> None:
     """Bind an old catalogue to the ledger; with ``catch_up``, bring the catalogue up to the
     ledger, or refuse one that went its own way."""
     from dalil.projection.bound import bind

@@ -31,6 +31,7 @@ from typing import Any
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
 from dalil.catalog import atomic
+from dalil.catalog.db import Db
 from dalil.errors import UsageError
 from dalil.ledger.log import Ledger
 from dalil.timeutil import utc_now
@@ -98,7 +99,7 @@ def _key(vault: Vault) -> bytes:
     return key
 
 
-def personal_store(vault: Vault) -> sqlite3.Connection:
+def personal_store(vault: Vault) -> Db:
     """The store of sealed personal data (``contacts.sqlite``, autocommit); close it after use.
     Nothing in it is readable without the contacts key."""
     conn = sqlite3.connect(vault.root / CONTACTS_NAME, isolation_level=None)
@@ -201,7 +202,7 @@ def check_photo(data: bytes) -> str:
 
 
 def read_contact(
-    vault: Vault, conn: sqlite3.Connection, ledger: Ledger, actor: str, report_id: str
+    vault: Vault, conn: Db, ledger: Ledger, actor: str, report_id: str
 ) -> dict[str, str]:
     """A report's contact details, for the liaison and admin roles only (the reading is a
     ledger event; what was read is not)."""
@@ -230,7 +231,7 @@ def read_contact(
 # -- reports --------------------------------------------------------------------------------------
 
 
-def _existing(conn: sqlite3.Connection, report_id: str) -> str:
+def _existing(conn: Db, report_id: str) -> str:
     report_id = report_id.strip().upper()
     if not conn.execute("SELECT 1 FROM reports WHERE report_id = ?", (report_id,)).fetchone():
         raise UsageError(f"no report {report_id!r}")
@@ -239,7 +240,7 @@ def _existing(conn: sqlite3.Connection, report_id: str) -> str:
 
 def add_report(
     vault: Vault,
-    conn: sqlite3.Connection,
+    conn: Db,
     ledger: Ledger,
     actor: str,
     fields: dict[str, str],
@@ -283,7 +284,7 @@ def add_report(
     return report_id
 
 
-def list_reports(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def list_reports(conn: Db) -> list[dict[str, Any]]:
     return [
         {"report": r[0], "fields": json.loads(r[1]), "marks": json.loads(r[2]), "photo": r[3],
          "status": r[4], "created_by": r[5], "created_at": r[6]}
@@ -294,6 +295,6 @@ def list_reports(conn: sqlite3.Connection) -> list[dict[str, Any]]:
     ]  # fmt: skip
 
 
-def report(conn: sqlite3.Connection, report_id: str) -> dict[str, Any]:
+def report(conn: Db, report_id: str) -> dict[str, Any]:
     report_id = _existing(conn, report_id)
     return next(r for r in list_reports(conn) if r["report"] == report_id)

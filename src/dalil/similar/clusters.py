@@ -10,11 +10,11 @@ from __future__ import annotations
 
 import itertools
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from typing import Any
 
 from dalil.catalog import atomic
+from dalil.catalog.db import Db
 from dalil.catalog.queries import resolve_item
 from dalil.errors import UsageError
 from dalil.ledger.log import Ledger
@@ -52,7 +52,7 @@ class _Groups:
         return True
 
 
-def assemble(conn: sqlite3.Connection, now: str) -> int:
+def assemble(conn: Db, now: str) -> int:
     """Rebuild the cluster tables from links and active decisions; returns the cluster count.
 
     Only projectors call this (:func:`dalil.projection.clusters_changed`), with the time of the
@@ -86,18 +86,19 @@ def assemble(conn: sqlite3.Connection, now: str) -> int:
             continue
         first = min(members, key=lambda s: order.get(s, ("", s)))
         cur = conn.execute(
-            "INSERT INTO clusters (label, size, updated_at) VALUES (?, ?, ?)",
+            "INSERT INTO clusters (label, size, updated_at) VALUES (?, ?, ?) RETURNING id",
             (f"C-{first[:10]}", len(members), now),
         )
+        cluster_id = int(cur.fetchone()[0])
         conn.executemany(
             "INSERT INTO cluster_members (sha256, cluster_id) VALUES (?, ?)",
-            [(m, cur.lastrowid) for m in sorted(members)],
+            [(m, cluster_id) for m in sorted(members)],
         )
         count += 1
     return count
 
 
-def _members(conn: sqlite3.Connection, label: str) -> list[str]:
+def _members(conn: Db, label: str) -> list[str]:
     rows = conn.execute(
         "SELECT m.sha256 FROM cluster_members m JOIN clusters c ON c.id = m.cluster_id"
         " WHERE c.label = ? ORDER BY m.sha256",
@@ -108,7 +109,7 @@ def _members(conn: sqlite3.Connection, label: str) -> list[str]:
     return [r[0] for r in rows]
 
 
-def merge(conn: sqlite3.Connection, ledger: Ledger, actor: str, refs: list[str]) -> str | None:
+def merge(conn: Db, ledger: Ledger, actor: str, refs: list[str]) -> str | None:
     """Merge clusters (labels) and/or single items (hashes) into one; returns its label."""
     if len(refs) < 2:
         raise UsageError("merge needs at least two clusters or items")
@@ -129,7 +130,7 @@ def merge(conn: sqlite3.Connection, ledger: Ledger, actor: str, refs: list[str])
 
 
 def split(
-    conn: sqlite3.Connection, ledger: Ledger, actor: str, label: str, move: list[str]
+    conn: Db, ledger: Ledger, actor: str, label: str, move: list[str]
 ) -> tuple[str | None, str | None]:
     """Move items out of a cluster into a group of their own; returns both new labels."""
     members = _members(conn, label)
@@ -154,13 +155,13 @@ def split(
     return _label_of(conn, remaining[0]), _label_of(conn, moved[0])
 
 
-def _resolve_group(conn: sqlite3.Connection, ref: str) -> list[str]:
+def _resolve_group(conn: Db, ref: str) -> list[str]:
     if ref.upper().startswith("C-"):
         return _members(conn, ref)
     return [resolve_item(conn, ref)]
 
 
-def _label_of(conn: sqlite3.Connection, sha256: str) -> str | None:
+def _label_of(conn: Db, sha256: str) -> str | None:
     row = conn.execute(
         "SELECT c.label FROM clusters c JOIN cluster_members m ON m.cluster_id = c.id"
         " WHERE m.sha256 = ?",
@@ -169,7 +170,7 @@ def _label_of(conn: sqlite3.Connection, sha256: str) -> str | None:
     return None if row is None else str(row[0])
 
 
-def list_clusters(conn: sqlite3.Connection, limit: int | None = None) -> list[dict[str, Any]]:
+def list_clusters(conn: Db, limit: int | None = None) -> list[dict[str, Any]]:
     rows = conn.execute(
         "SELECT label, size, updated_at FROM clusters ORDER BY size DESC, label LIMIT ?",
         (-1 if limit is None else limit,),
@@ -177,7 +178,7 @@ def list_clusters(conn: sqlite3.Connection, limit: int | None = None) -> list[di
     return [{"cluster": r[0], "size": r[1], "updated_at": r[2]} for r in rows]
 
 
-def cluster_detail(conn: sqlite3.Connection, label: str) -> dict[str, Any]:
+def cluster_detail(conn: Db, label: str) -> dict[str, Any]:
     members = _members(conn, label)
     marks = ",".join("?" * len(members))
     links = [

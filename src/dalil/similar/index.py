@@ -9,7 +9,6 @@ the catalogue whenever it does not match it.
 from __future__ import annotations
 
 import os
-import sqlite3
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -18,6 +17,7 @@ import faiss
 import numpy as np
 import numpy.typing as npt
 
+from dalil.catalog.db import Db
 from dalil.media.pdq import DIHEDRAL_NAMES
 
 # Dalil parallelises with processes; FAISS's own OpenMP threads only contend with them.
@@ -162,7 +162,7 @@ class FingerprintIndex:
 
 
 def fingerprint_rows(
-    conn: sqlite3.Connection, only: list[str] | None = None
+    conn: Db, only: list[str] | None = None
 ) -> tuple[list[str], list[bytes], list[int]]:
     """(items, variant blocks, qualities) of catalogued PDQ fingerprints."""
     sql = (
@@ -176,7 +176,7 @@ def fingerprint_rows(
     return [r[0] for r in rows], [bytes(r[1]) for r in rows], [int(r[2]) for r in rows]
 
 
-def open_index(conn: sqlite3.Connection, folder: Path) -> FingerprintIndex:
+def open_index(conn: Db, folder: Path) -> FingerprintIndex:
     """The persisted index, extended with any catalogued item it lacks (or rebuilt)."""
     index = FingerprintIndex.load(folder) or FingerprintIndex()
     items, variants, quality = fingerprint_rows(conn)

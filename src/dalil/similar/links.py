@@ -10,7 +10,6 @@ from __future__ import annotations
 
 import base64
 import os
-import sqlite3
 from collections.abc import Callable, Iterator
 from dataclasses import dataclass
 from datetime import datetime
@@ -21,6 +20,7 @@ import numpy as np
 
 from dalil import faults
 from dalil.catalog import atomic
+from dalil.catalog.db import Db
 from dalil.ingest import decode
 from dalil.ingest.worker import FEATURES_KIND
 from dalil.media import pdq
@@ -41,7 +41,7 @@ def index_folder(vault: Vault) -> Path:
 
 
 def open_indexes(
-    vault: Vault, conn: sqlite3.Connection, features: VaultFeatures | None = None
+    vault: Vault, conn: Db, features: VaultFeatures | None = None
 ) -> tuple[FingerprintIndex, KeypointIndex]:
     """Both indexes of the vault, extended with new items (or rebuilt) and saved."""
     folder = index_folder(vault)
@@ -82,7 +82,7 @@ class Shot:
     seconds: float
 
 
-def _shots(conn: sqlite3.Connection) -> dict[str, Shot]:
+def _shots(conn: Db) -> dict[str, Shot]:
     out: dict[str, Shot] = {}
     for sha, serial, captured in conn.execute(
         "SELECT sha256, camera_serial, captured_at FROM metadata"
@@ -115,7 +115,7 @@ def _same_camera_neighbours(shots: dict[str, Shot], window: int, most: int) -> d
     return out
 
 
-def backfill_variants(vault: Vault, conn: sqlite3.Connection, actor: str) -> int:
+def backfill_variants(vault: Vault, conn: Db, actor: str) -> int:
     """Compute the dihedral variants of fingerprints made before they were stored (0001)."""
     missing = [
         r[0]
@@ -182,7 +182,7 @@ def _match_chunk(chunk: _Chunk) -> list[tuple[str, Match]]:
 
 def update_links(
     vault: Vault,
-    conn: sqlite3.Connection,
+    conn: Db,
     actor: str,
     items: list[str] | None = None,
     *,
@@ -262,7 +262,7 @@ def _link(
 
 def _record_links(
     vault: Vault,
-    conn: sqlite3.Connection,
+    conn: Db,
     actor: str,
     links: list[dict[str, object]],
     matched: list[str],
@@ -280,7 +280,7 @@ def _record_links(
         )
 
 
-def pdq_links(vault: Vault, conn: sqlite3.Connection, actor: str) -> int:
+def pdq_links(vault: Vault, conn: Db, actor: str) -> int:
     """Link every pair of items whose fingerprints match (the first stage, for the whole vault
     at once, by multi-index hashing). Returns the number of new links."""
     names, blocks, quality = fingerprint_rows(conn)
@@ -309,7 +309,7 @@ def pdq_links(vault: Vault, conn: sqlite3.Connection, actor: str) -> int:
     return len(links)
 
 
-def unmatched_items(conn: sqlite3.Connection) -> list[str]:
+def unmatched_items(conn: Db) -> list[str]:
     """Fingerprinted items that never went through the two-stage match."""
     return [
         r[0]

@@ -19,9 +19,9 @@ from __future__ import annotations
 import contextlib
 import json
 import os
-import sqlite3
 import time
 
+from dalil.catalog.db import Db
 from dalil.errors import CatalogueDamaged
 from dalil.vault import Vault
 from dalil.verify.chain import Trust, check_ledger
@@ -138,7 +138,7 @@ def verify(
     return report
 
 
-def _consistent_snapshot(conn: sqlite3.Connection, tries: int = 25) -> None:
+def _consistent_snapshot(conn: Db, tries: int = 25) -> None:
     """Begin a read transaction in which catalogue and ledger agree on how far the catalogue
     follows the ledger. A writer commits the two files one after the other (the web workspace
     writes without the vault's lock), so a snapshot taken between the two commits is retried;

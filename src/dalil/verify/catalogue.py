@@ -8,11 +8,13 @@ actor must be a user who could act at that moment.
 
 from __future__ import annotations
 
-import sqlite3
 from collections.abc import Iterator
 from typing import Any
 
 from dalil.catalog import atomic
+from dalil.catalog.db import Db, is_postgres
+from dalil.catalog.db import columns as db_columns
+from dalil.catalog.db import tables as db_tables
 from dalil.projection import apply, begin_replay, end_replay
 from dalil.projection.replay import empty_catalogue, ledger_events
 from dalil.verify import report as r
@@ -23,9 +25,7 @@ MAX_PER_TABLE = 200
 _NOT_COMPARED = {"schema_migrations"}
 
 
-def replayed(
-    conn: sqlite3.Connection, report: r.VerifyReport, bound_seq: int | None
-) -> sqlite3.Connection:
+def replayed(conn: Db, report: r.VerifyReport, bound_seq: int | None) -> Db:
     """The catalogue the ledger describes, built in memory from ``conn``'s ledger."""
     from dalil.users import may_record
 
@@ -64,9 +64,7 @@ def replayed(
     return truth
 
 
-def _check_signature(
-    truth: sqlite3.Connection, event: dict[str, Any], report: r.VerifyReport
-) -> None:
+def _check_signature(truth: Db, event: dict[str, Any], report: r.VerifyReport) -> None:
     """An event by a person with a registered key must carry that person's signature."""
     from dalil import signing
 
@@ -87,8 +85,10 @@ def _check_signature(
         )
 
 
-def tables(conn: sqlite3.Connection) -> list[str]:
+def tables(conn: Db) -> list[str]:
     """Every table of the catalogue, the shadow tables of full-text indexes excepted."""
+    if is_postgres(conn):
+        return [t for t in db_tables(conn, "main") if t not in _NOT_COMPARED]
     rows = conn.execute(
         "SELECT name, sql FROM main.sqlite_master WHERE type = 'table' ORDER BY name"
     ).fetchall()
@@ -102,18 +102,17 @@ def tables(conn: sqlite3.Connection) -> list[str]:
     ]
 
 
-def _key_columns(conn: sqlite3.Connection, table: str) -> list[str]:
-    info = conn.execute(f"PRAGMA main.table_info({table})").fetchall()
-    keyed = sorted((int(row[5]), str(row[1])) for row in info if int(row[5]))
+def _key_columns(conn: Db, table: str) -> list[str]:
+    keyed = sorted((at, name) for name, at in db_columns(conn, table) if at)
     return [name for _, name in keyed] or ["rowid"]
 
 
-def _columns(conn: sqlite3.Connection, table: str) -> list[str]:
-    return [str(row[1]) for row in conn.execute(f"PRAGMA main.table_info({table})")]
+def _columns(conn: Db, table: str) -> list[str]:
+    return [name for name, _ in db_columns(conn, table)]
 
 
 def _ordered(
-    conn: sqlite3.Connection, table: str, key: list[str], columns: list[str]
+    conn: Db, table: str, key: list[str], columns: list[str]
 ) -> Iterator[tuple[tuple[Any, ...], tuple[Any, ...]]]:
     select = ", ".join(dict.fromkeys([*key, *columns]))
     cursor = conn.execute(f"SELECT {select} FROM main.{table} ORDER BY {', '.join(key)}")
@@ -158,7 +157,7 @@ def _sha_of(
     return None
 
 
-def compare(conn: sqlite3.Connection, truth: sqlite3.Connection, report: r.VerifyReport) -> None:
+def compare(conn: Db, truth: Db, report: r.VerifyReport) -> None:
     """Every table and row of ``conn``'s catalogue against the ``truth`` the ledger gives."""
     real, wanted = set(tables(conn)), set(tables(truth))
     for table in sorted(real - wanted):
@@ -174,8 +173,8 @@ def compare(conn: sqlite3.Connection, truth: sqlite3.Connection, report: r.Verif
 
 
 def _compare_table(
-    conn: sqlite3.Connection,
-    truth: sqlite3.Connection,
+    conn: Db,
+    truth: Db,
     table: str,
     columns: list[str],
     report: r.VerifyReport,

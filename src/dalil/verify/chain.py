@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -15,6 +14,7 @@ from typing import Any
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
 from dalil import keys
+from dalil.catalog.db import Db
 from dalil.errors import UsageError
 from dalil.ledger.log import Checkpoint, event_bytes
 from dalil.ledger.merkle import RootAccumulator, leaf_hash
@@ -43,11 +43,11 @@ class Walked:
     bound_seq: int | None = None  # the catalog.bound event, if this vault was bound
 
 
-def _rows(conn: sqlite3.Connection) -> Any:
+def _rows(conn: Db) -> Any:
     return conn.execute("SELECT seq, event, leaf_hash FROM ledger ORDER BY seq")
 
 
-def _recorded_key(conn: sqlite3.Connection) -> Ed25519PublicKey | None:
+def _recorded_key(conn: Db) -> Ed25519PublicKey | None:
     row = conn.execute("SELECT event FROM ledger WHERE seq = 0").fetchone()
     try:
         event = json.loads(row[0])
@@ -62,9 +62,7 @@ def _recorded_key(conn: sqlite3.Connection) -> Ed25519PublicKey | None:
         return None
 
 
-def trusted_key(
-    vault: Vault, conn: sqlite3.Connection, trust: Trust, report: r.VerifyReport
-) -> Ed25519PublicKey:
+def trusted_key(vault: Vault, conn: Db, trust: Trust, report: r.VerifyReport) -> Ed25519PublicKey:
     """The key checkpoints must be signed with; each disagreement between the key files, the
     ledger's record and what the user gave is reported."""
     recorded = _recorded_key(conn)
@@ -99,7 +97,7 @@ def trusted_key(
 
 def check_ledger(
     vault: Vault,
-    conn: sqlite3.Connection,
+    conn: Db,
     report: r.VerifyReport,
     trust: Trust,
     clock_tolerance: int,
@@ -216,7 +214,7 @@ def _check_since(
         report.extends_checkpoint = note.size
 
 
-def _payload_digests(conn: sqlite3.Connection) -> dict[int, str]:
+def _payload_digests(conn: Db) -> dict[int, str]:
     return {
         int(seq): hashlib.sha256(str(data).encode("utf-8")).hexdigest()
         for seq, data in conn.execute("SELECT seq, data FROM payloads")

@@ -7,7 +7,6 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import os
-import sqlite3
 import stat
 import tempfile
 from collections.abc import Iterator
@@ -15,6 +14,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from dalil.catalog.db import Db
 from dalil.s3store import S3Config, S3Error, S3Store, describe_error, shared_store
 from dalil.vault import Vault
 from dalil.verify import report as r
@@ -72,7 +72,7 @@ def _unprotected(path: Path, owner: int, staged: set[tuple[int, int]]) -> str | 
 
 def check_files(
     vault: Vault,
-    truth: sqlite3.Connection,
+    truth: Db,
     report: r.VerifyReport,
     jobs: int,
     progress: HashProgress | None,
@@ -106,7 +106,7 @@ def check_files(
 
 def _check_derivatives(
     vault: Vault,
-    truth: sqlite3.Connection,
+    truth: Db,
     report: r.VerifyReport,
     jobs: int,
     progress: HashProgress | None,

@@ -5,15 +5,13 @@ from __future__ import annotations
 import contextlib
 import hashlib
 import json
-import sqlite3
 from typing import Any
 
+from dalil.catalog.db import Db
 from dalil.verify import report as r
 
 
-def check_timestamps(
-    conn: sqlite3.Connection, report: r.VerifyReport, leaves: list[bytes] | None = None
-) -> None:
+def check_timestamps(conn: Db, report: r.VerifyReport, leaves: list[bytes] | None = None) -> None:
     """Every stored RFC 3161 token must be a genuine timestamp of its checkpoint (checked
     against the CA certificates stored with it, if any) and the very token that its
     ``checkpoint.timestamped`` event recorded; every recorded token must still be stored.

@@ -33,6 +33,7 @@ from fastapi import Depends, HTTPException, Request
 
 from dalil import signing, users
 from dalil.catalog import atomic
+from dalil.catalog.db import Db
 from dalil.vault import Vault
 
 COOKIE = "dalil_session"
@@ -71,11 +72,11 @@ _LOCAL = threading.local()
 
 
 @contextmanager
-def connection(vault: Vault, *, readonly: bool = True) -> Iterator[sqlite3.Connection]:
+def connection(vault: Vault, *, readonly: bool = True) -> Iterator[Db]:
     """A catalogue connection for one request. Read-only ones are kept per thread and reused
     (each statement is its own snapshot in autocommit mode); writable ones are fresh."""
     if readonly:
-        cache: dict[str, sqlite3.Connection] = getattr(_LOCAL, "connections", None) or {}
+        cache: dict[str, Db] = getattr(_LOCAL, "connections", None) or {}
         _LOCAL.connections = cache
         key = str(vault.catalog_path)
         conn = cache.get(key)
@@ -95,7 +96,7 @@ def connection(vault: Vault, *, readonly: bool = True) -> Iterator[sqlite3.Conne
         conn.close()
 
 
-def claim_attempt(conn: sqlite3.Connection, name: str, where: str) -> int | None:
+def claim_attempt(conn: Db, name: str, where: str) -> int | None:
     """Count a login attempt for ``name`` from ``where`` before its password is checked; None
     if the name or the address has used up its attempts in the window.
 
@@ -115,16 +116,18 @@ def claim_attempt(conn: sqlite3.Connection, name: str, where: str) -> int | None
         if by_user >= MAX_FAILURES_PER_USER or by_address >= MAX_FAILURES_PER_ADDRESS:
             return None
         cursor = conn.execute(
-            "INSERT INTO login_failures (user, address, at) VALUES (?, ?, ?)", (name, where, now)
+            "INSERT INTO login_failures (user, address, at) VALUES (?, ?, ?) RETURNING id",
+            (name, where, now),
         )
+        attempt = int(cursor.fetchone()[0])
         conn.execute("DELETE FROM login_failures WHERE at < ?", (now - 86400,))
-    return int(cursor.lastrowid or 0)
+    return attempt
 
 
-def attempt_succeeded(conn: sqlite3.Connection, attempt: int) -> None:
+def attempt_succeeded(conn: Db, attempt: int) -> None:
     """The attempt :func:`claim_attempt` counted was the right password: not a failure."""
     with atomic(conn):
-        conn.execute("DELETE FROM login_failures WHERE rowid = ?", (attempt,))
+        conn.execute("DELETE FROM login_failures WHERE id = ?", (attempt,))
 
 
 PASSWORD_CHECKS = 2
@@ -147,7 +150,7 @@ def password_check(wait: float = 30.0) -> Iterator[bool]:
 
 
 def start_session(
-    conn: sqlite3.Connection,
+    conn: Db,
     user: str,
     where: str,
     old: str | None,
@@ -179,12 +182,12 @@ def start_session(
     return token
 
 
-def end_session(conn: sqlite3.Connection, token: str) -> None:
+def end_session(conn: Db, token: str) -> None:
     with atomic(conn):
         conn.execute("UPDATE sessions SET revoked = 1 WHERE token_hash = ?", (_digest(token),))
 
 
-def revoke_all(conn: sqlite3.Connection, user: str) -> None:
+def revoke_all(conn: Db, user: str) -> None:
     with atomic(conn):
         conn.execute("UPDATE sessions SET revoked = 1 WHERE user = ?", (user,))
 

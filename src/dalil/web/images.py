@@ -142,7 +142,8 @@ def record_reveal(
             user.name, "item.revealed", f"sha256:{sha}", {"sha256": sha, **details}
         )
         conn.execute(
-            "INSERT OR REPLACE INTO reveal_grants (token_hash, sha256, until) VALUES (?, ?, ?)",
+            "INSERT INTO reveal_grants (token_hash, sha256, until) VALUES (?, ?, ?)"
+            " ON CONFLICT (token_hash, sha256) DO UPDATE SET until = excluded.until",
             (session.token_hash, grant, time.time() + REVEAL_SECONDS),
         )
         conn.execute("DELETE FROM reveal_grants WHERE until < ?", (time.time() - 3600,))

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import time
 from datetime import UTC, datetime
 from typing import Annotated, Any
@@ -15,6 +14,7 @@ from dalil import i18n, users
 from dalil.cases import model, review
 from dalil.cases import search as finder
 from dalil.cases import vocabulary as vocab
+from dalil.catalog.db import Db
 from dalil.catalog.queries import item_detail, list_acquisitions, resolve_item, rows_for
 from dalil.errors import NotFound, UsageError
 from dalil.ingest.flags import FLAGS
@@ -45,7 +45,7 @@ CHART_BAR = 240  # the longest bar, in the chart's units (its labels and values 
 CHART_MONTHS = 36  # more months than this: one bar per year
 
 
-def _by_month(conn: sqlite3.Connection) -> list[dict[str, Any]]:
+def _by_month(conn: Db) -> list[dict[str, Any]]:
     """One horizontal bar per capture month (per year when there are many), with its count:
     ``label``, ``count``, ``length`` (chart units) and ``y``."""
     rows = conn.execute(
@@ -72,7 +72,7 @@ def _by_month(conn: sqlite3.Connection) -> list[dict[str, Any]]:
 _DASHBOARD: dict[str, tuple[int, dict[str, Any]]] = {}
 
 
-def _dashboard_figures(vault: Vault, conn: sqlite3.Connection) -> dict[str, Any]:
+def _dashboard_figures(vault: Vault, conn: Db) -> dict[str, Any]:
     """Counts and the capture-date chart, recomputed only when the ledger has grown (every
     change to the vault is a ledger event)."""
     head = conn.execute("SELECT COALESCE(MAX(seq), -1) FROM ledger").fetchone()[0]
@@ -119,7 +119,7 @@ def dashboard(request: Request, user: Browse) -> Response:
 
 
 def _items(
-    conn: sqlite3.Connection, *, after: str, media: str, flag: str, camera: str, acquisition: str
+    conn: Db, *, after: str, media: str, flag: str, camera: str, acquisition: str
 ) -> list[dict[str, Any]]:
     where, params = ["i.sha256 > ?"], [after]
     if media:
@@ -176,7 +176,7 @@ def items_page(
     )
 
 
-def file_names(conn: sqlite3.Connection, shas: list[str]) -> dict[str, str]:
+def file_names(conn: Db, shas: list[str]) -> dict[str, str]:
     """The name each item was first found under (its first occurrence's file name): what
     people call a picture. Shown only to roles that see where files were found."""
     names: dict[str, str] = {}
@@ -274,7 +274,7 @@ def clusters_page(
 CLUSTER_THUMBS = 4  # thumbnails shown for each cluster in the list
 
 
-def _first_members(conn: sqlite3.Connection, labels: list[str]) -> dict[str, list[str]]:
+def _first_members(conn: Db, labels: list[str]) -> dict[str, list[str]]:
     """The first :data:`CLUSTER_THUMBS` items of each cluster, by hash."""
     out: dict[str, list[str]] = {}
     sql = (
@@ -326,7 +326,7 @@ def cluster_merge(
 # ---------------------------------------------------------------------------- cases
 
 
-def _first_photos(conn: sqlite3.Connection, case_ids: list[str]) -> dict[str, str]:
+def _first_photos(conn: Db, case_ids: list[str]) -> dict[str, str]:
     """Each case's first photograph (by hash), for a thumbnail in the list."""
     sql = (
         "SELECT c.case_id, MIN(ci.sha256) FROM cases c JOIN case_items ci ON ci.case_pk = c.id"
@@ -552,7 +552,7 @@ def acquisitions_page(request: Request, user: Browse) -> Response:
 
 
 def ledger_events(
-    conn: sqlite3.Connection, *, actor: str, action: str, item: str, before: int | None, limit: int
+    conn: Db, *, actor: str, action: str, item: str, before: int | None, limit: int
 ) -> list[dict[str, Any]]:
     where: list[str] = []
     params: list[Any] = []
