@@ -12,8 +12,9 @@ Four measurements, each against a baseline of the same run (no timing is asserte
 2. **The recorder.** Every result is recorded by the one process that runs the command: the
    catalogue row and the ledger event, in order (the ledger's sequencer). ``dalil ingest`` of
    SMALL tiny files, whose per-file work is next to nothing, measures how many items a second
-   that single writer records — the ceiling of any number of workers (SQLite; the PostgreSQL
-   catalogue is not built yet).
+   that single writer records — the ceiling of any number of workers — with the catalogue on
+   SQLite and on PostgreSQL (a server started here, tests/pgcluster.py, on loopback), and how
+   long ``dalil verify`` of that vault takes on each (the catalogue checks dominate it).
 3. **Object store.** Ingest and verify of the N photographs into a folder vault and into a
    vault on S3 (moto's S3 server on loopback), against ``cp`` of the same files and plain
    boto3 PUTs of them to the same server (the server's own speed).
@@ -44,18 +45,32 @@ def parse_args(argv: list[str] | None = None) -> argparse.Namespace:
         parser, workdir_help="generated photos (cached) and vaults", jobs_help="local processes"
     )
     parser.add_argument("--small", type=int, default=2000, help="tiny files for the recorder")
+    parser.add_argument(
+        "--parts",
+        default="executors,recorder,store",
+        help="which measurements (comma-separated): executors, recorder, store",
+    )
     parser.set_defaults(n=60)
     args = parser.parse_args(argv)
     common.check_run_options(parser, args)
     return args
 
 
-def _vault(workdir: Path, name: str) -> Path:
+def _vault(workdir: Path, name: str, catalog: str = "") -> Path:
     root = workdir / f"scale-{name}"
     common.remove(root)
     root.with_name(root.name + ".checkpoint-0.txt").unlink(missing_ok=True)
     done = subprocess.run(
-        [common.dalil_executable(), "init", "--vault", str(root), "--as", "bench"],
+        [
+            common.dalil_executable(),
+            "init",
+            "--vault",
+            str(root),
+            "--as",
+            "bench",
+            "--catalog",
+            catalog,
+        ],
         capture_output=True,
         text=True,
         check=False,
@@ -129,11 +144,30 @@ def recorder(workdir: Path, small: int) -> dict[str, Any]:
         source.mkdir(parents=True)
         for i in range(small):
             (source / f"note-{i:06d}.txt").write_text(f"record {i}\n")
-    common.log(f"[recorder] {small} tiny files, 2 processes")
-    run = _ingest(_vault(workdir, "tiny"), source, "--jobs", "2")
-    run["items_per_s"] = round(small / run["wall_s"], 1)
-    run["ms_per_item"] = round(1000 * run["wall_s"] / small, 3)
-    return run
+    from tests.pgcluster import Cluster, binaries
+
+    out: dict[str, Any] = {}
+    cluster = Cluster() if binaries() is not None else None
+    try:
+        for name in ("sqlite", "postgresql"):
+            if name == "postgresql" and cluster is None:
+                out[name] = None  # PostgreSQL is not installed here
+                continue
+            catalog = cluster.start() if name == "postgresql" and cluster else ""
+            common.log(f"[recorder] {small} tiny files, 2 processes, catalogue on {name}")
+            root = _vault(workdir, f"tiny-{name}", catalog)
+            run = out[name] = _ingest(root, source, "--jobs", "2")
+            run["items_per_s"] = round(small / run["wall_s"], 1)
+            run["ms_per_item"] = round(1000 * run["wall_s"] / small, 3)
+            run["verify_s"] = _verify(root)["wall_s"]
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    if out["postgresql"]:
+        out["postgresql_over_sqlite"] = round(
+            out["postgresql"]["wall_s"] / out["sqlite"]["wall_s"], 2
+        )
+    return out
 
 
 def object_store(workdir: Path, source: Path, files: list[Path]) -> dict[str, Any]:
@@ -187,41 +221,55 @@ def main(argv: list[str] | None = None) -> None:
         "n": args.n,
         "photo_mb": round(sum((source / f).stat().st_size for f in files) / len(files) / 1e6, 2),
     }
-    results["executors"] = executors(workdir, source, args.n)
-    results["recorder"] = recorder(workdir, args.small)
-    results["object_store"] = object_store(workdir, source, [source / f for f in files])
-    e, r, s = results["executors"], results["recorder"], results["object_store"]
-    rows = [
-        ("photos", f"{args.n} x {results['photo_mb']} MB (12 MP JPEG), ingest --no-group"),
-        ("local pool, 1 / 2 processes", f"{e['local-1']['wall_s']} s / {e['local-2']['wall_s']} s"),
-        ("Ray, 1 / 2 worker nodes", f"{e['ray-1']['wall_s']} s / {e['ray-2']['wall_s']} s"),
-        (
-            "Ray overhead per item",
-            f"{e['ray-1']['overhead_ms_per_item']} ms (1 node), "
-            f"{e['ray-2']['overhead_ms_per_item']} ms (2 nodes), besides joining the cluster"
-            f" once a run ({e['ray-1']['connect_s']} s, {e['ray-2']['connect_s']} s)",
-        ),
-        (
-            "recorder (one writer)",
-            f"{r['items_per_s']} items/s ({r['ms_per_item']} ms an item,"
-            f" {args.small} tiny files, SQLite)",
-        ),
-        ("cp of the photos", f"{s['cp_s']} s"),
-        (
-            "ingest: folder / S3",
-            f"{s['folder_ingest']['wall_s']} s / {s['s3_ingest']['wall_s']} s"
-            f" (x{s['s3_ingest_over_folder']})",
-        ),
-        (
-            "plain boto3 PUTs, same server",
-            f"{s['boto3_put_s']} s (S3 ingest x{s['s3_ingest_over_boto3_put']} of it)",
-        ),
-        (
-            "verify: folder / S3",
-            f"{s['folder_verify']['wall_s']} s / {s['s3_verify']['wall_s']} s"
-            f" (x{s['s3_verify_over_folder']})",
-        ),
-    ]
+    parts = set(args.parts.split(","))
+    rows = [("photos", f"{args.n} x {results['photo_mb']} MB (12 MP JPEG), ingest --no-group")]
+    if "executors" in parts:
+        e = results["executors"] = executors(workdir, source, args.n)
+        rows += [
+            (
+                "local pool, 1 / 2 processes",
+                f"{e['local-1']['wall_s']} s / {e['local-2']['wall_s']} s",
+            ),
+            ("Ray, 1 / 2 worker nodes", f"{e['ray-1']['wall_s']} s / {e['ray-2']['wall_s']} s"),
+            (
+                "Ray overhead per item",
+                f"{e['ray-1']['overhead_ms_per_item']} ms (1 node), "
+                f"{e['ray-2']['overhead_ms_per_item']} ms (2 nodes), besides joining the cluster"
+                f" once a run ({e['ray-1']['connect_s']} s, {e['ray-2']['connect_s']} s)",
+            ),
+        ]
+    if "recorder" in parts:
+        r = results["recorder"] = recorder(workdir, args.small)
+        for name in ("sqlite", "postgresql"):
+            if r[name] is None:
+                rows.append((f"recorder, {name}", "not measured: PostgreSQL is not installed"))
+                continue
+            rows.append(
+                (
+                    f"recorder (one writer), {name}",
+                    f"{r[name]['items_per_s']} items/s ({r[name]['ms_per_item']} ms an item,"
+                    f" {args.small} tiny files); verify {r[name]['verify_s']} s",
+                )
+            )
+    if "store" in parts:
+        s = results["object_store"] = object_store(workdir, source, [source / f for f in files])
+        rows += [
+            ("cp of the photos", f"{s['cp_s']} s"),
+            (
+                "ingest: folder / S3",
+                f"{s['folder_ingest']['wall_s']} s / {s['s3_ingest']['wall_s']} s"
+                f" (x{s['s3_ingest_over_folder']})",
+            ),
+            (
+                "plain boto3 PUTs, same server",
+                f"{s['boto3_put_s']} s (S3 ingest x{s['s3_ingest_over_boto3_put']} of it)",
+            ),
+            (
+                "verify: folder / S3",
+                f"{s['folder_verify']['wall_s']} s / {s['s3_verify']['wall_s']} s"
+                f" (x{s['s3_verify_over_folder']})",
+            ),
+        ]
     results["report"] = "dalil at scale (docs/scale.md)\n\n" + common.table(rows)
     common.publish("scale", results, args.json)
 

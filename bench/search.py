@@ -11,7 +11,12 @@ random values, through ``dalil.cases.search.search``, and timed: p50/p95/max ms,
 the ratio to the 50 ms goal and to a same-run baseline (one indexed primary-key lookup plus
 one row fetch, the least a query can cost).
 
-Usage: python bench/search.py [--cases 100000] [--items 1000000] [--runs 40] [--json]
+With ``--catalog postgresql`` the vault's catalogue is on PostgreSQL (a server this benchmark
+starts, as the tests do: tests/pgcluster.py), or ``--catalog postgresql://HOST:PORT/`` for a
+server of yours; the same queries, the same code, the same goal.
+
+Usage: python bench/search.py [--cases 100000] [--items 1000000] [--runs 40] [--catalog …]
+[--json]
 """
 
 from __future__ import annotations
@@ -19,7 +24,6 @@ from __future__ import annotations
 import argparse
 import json
 import random
-import sqlite3
 import statistics
 import sys
 import time
@@ -30,6 +34,7 @@ from typing import Any
 import common
 from dalil.cases.model import fuzzy_keys
 from dalil.cases.search import IdentifierFilter, SearchQuery, search
+from dalil.catalog.db import Db, write_text
 from dalil.vault import Vault
 
 WORDS = [
@@ -67,9 +72,9 @@ WORDS = [
 ]
 
 
-def build(root: Path, n_cases: int, n_items: int, seed: int) -> dict[str, Any]:
+def build(root: Path, n_cases: int, n_items: int, seed: int, catalog: str) -> dict[str, Any]:
     rng = random.Random(seed)
-    vault = Vault.init(root, "bench", "bench password 123")
+    vault = Vault.init(root, "bench", "bench password 123", catalog=catalog)
     conn = vault.connect()
     started = time.perf_counter()
     conn.execute("PRAGMA synchronous = OFF")
@@ -175,14 +180,18 @@ def build(root: Path, n_cases: int, n_items: int, seed: int) -> dict[str, Any]:
         " (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)",
         notes,
     )
-    conn.executemany("INSERT OR IGNORE INTO identifier_keys VALUES (?, ?)", keys)
-    conn.executemany("INSERT INTO case_text (rowid, case_id, body) VALUES (?, ?, ?)", texts)
+    conn.executemany("INSERT INTO identifier_keys VALUES (?, ?) ON CONFLICT DO NOTHING", keys)
+    for pk, case_id, body in texts:
+        write_text(conn, "case_text", pk, case_id, body)
     conn.execute("COMMIT")
     conn.execute("ANALYZE")
-    conn.execute("INSERT INTO case_text (case_text) VALUES ('optimize')")
+    if vault.on_postgres:
+        size = int(conn.execute("SELECT pg_database_size(current_database())").fetchone()[0])
+    else:
+        conn.execute("INSERT INTO case_text (case_text) VALUES ('optimize')")
+        size = (root / "catalog.sqlite").stat().st_size
     conn.commit()
     conn.close()
-    size = (root / "catalog.sqlite").stat().st_size
     return {
         "build_s": round(time.perf_counter() - started, 1),
         "catalogue_mb": round(size / 2**20, 1),
@@ -193,9 +202,7 @@ def build(root: Path, n_cases: int, n_items: int, seed: int) -> dict[str, Any]:
     }
 
 
-def _flush_items(
-    conn: sqlite3.Connection, batch: list[tuple[Any, ...]], meta: list[tuple[Any, ...]]
-) -> None:
+def _flush_items(conn: Db, batch: list[tuple[Any, ...]], meta: list[tuple[Any, ...]]) -> None:
     conn.executemany("INSERT INTO items VALUES (?, ?, ?, ?, ?)", batch)
     conn.executemany(
         "INSERT INTO metadata (sha256, camera_make, camera_model, camera_serial, captured_at, raw)"
@@ -222,16 +229,17 @@ def _time(fn: Callable[[], object], runs: int) -> dict[str, float]:
 
 
 def run(args: argparse.Namespace) -> dict[str, Any]:
-    root = args.workdir / f"search-{args.cases}-{args.items}-s{args.seed}"
+    where = "pg" if args.catalog else "sqlite"
+    root = args.workdir / f"search-{where}-{args.cases}-{args.items}-s{args.seed}"
     saved = root.with_suffix(".json")
-    if args.reuse and saved.is_file() and (root / "catalog.sqlite").is_file():
+    if args.reuse and saved.is_file() and (root / "dalil.toml").is_file():
         built = json.loads(saved.read_text())
         common.log(f"reusing {root}")
     else:
         common.remove(root)
         root.parent.mkdir(parents=True, exist_ok=True)
         common.log(f"building a vault with {args.cases:,} cases and {args.items:,} items ...")
-        built = build(root, args.cases, args.items, args.seed)
+        built = build(root, args.cases, args.items, args.seed, args.catalog)
         saved.write_text(json.dumps(built))
     detainees, serials = built.pop("detainees"), built.pop("serials")
     common.log(f"built in {built['build_s']} s ({built['catalogue_mb']} MB)")
@@ -301,7 +309,8 @@ def run(args: argparse.Namespace) -> dict[str, Any]:
 
 def report(results: dict[str, Any], args: argparse.Namespace) -> str:
     lines = [
-        f"case search: {args.cases:,} cases, {args.items:,} items; "
+        f"case search ({'PostgreSQL' if args.catalog else 'SQLite'}):"
+        f" {args.cases:,} cases, {args.items:,} items; "
         f"catalogue {results['setup']['catalogue_mb']} MB,"
         f" built in {results['setup']['build_s']} s",
         f"baseline (one primary-key lookup): p50 {results['baseline_pk_lookup']['p50_ms']} ms",
@@ -329,11 +338,29 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument(
         "--reuse", action="store_true", help="reuse the vault a previous run built (same sizes)"
     )
+    parser.add_argument(
+        "--catalog",
+        default="",
+        help="postgresql (a server started here) or postgresql://HOST:PORT/; default: SQLite",
+    )
     parser.add_argument("--json", action="store_true")
     args = parser.parse_args(argv)
-    results = run(args)
+    cluster = None
+    if args.catalog == "postgresql":
+        sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+        from tests.pgcluster import Cluster
+
+        cluster = Cluster()
+        args.catalog = cluster.start()
+        args.reuse = False  # the server, and its databases, end with this run
+    try:
+        results = run(args)
+    finally:
+        if cluster is not None:
+            cluster.stop()
+    results["catalog"] = "postgresql" if args.catalog else "sqlite"
     results["machine"] = common.machine()
-    path = common.write_results("search", results)
+    path = common.write_results("search-pg" if args.catalog else "search", results)
     if args.json:
         print(json.dumps(results, indent=2))
     else:

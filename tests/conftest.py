@@ -4,10 +4,14 @@ from __future__ import annotations
 
 import io
 import os
+import shutil
+import sqlite3
 import subprocess
 import sys
+import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 import pytest
@@ -78,6 +82,43 @@ def _catalogue_server() -> Iterator[None]:
         else:
             os.environ["DALIL_CATALOG"] = saved
         cluster.stop()
+
+
+def catalogue(vault: Vault | Path, part: str = "catalog", isolation_level: str | None = "") -> Any:
+    """A connection to a vault's catalogue (``part``: its catalog, ledger or state file) as a
+    test inspects or tampers with it: plain ``sqlite3`` on the file, rows as tuples; on a
+    PostgreSQL run, the vault's own connection (all three parts; rows equal to tuples)."""
+    opened = vault if isinstance(vault, Vault) else Vault.load(vault)
+    if opened.on_postgres:  # as plain sqlite3: foreign keys not checked (an attacker's view)
+        conn = opened.connect()
+        conn.execute("SET session_replication_role = replica")
+        return conn
+    return sqlite3.connect(opened.root / f"{part}.sqlite", isolation_level=isolation_level)
+
+
+def copy_vault(source: Path, target: Path, **options: Any) -> Path:
+    """A copy of a vault folder (a test's own vault made from a shared one); on a PostgreSQL
+    run its database is copied too, and the copy's dalil.toml names the new one."""
+    shutil.copytree(source, target, **options)
+    settings = Vault.load(source).settings
+    if settings.catalog:
+        from dalil.catalog import pg
+
+        old = pg.database_name(settings.catalog)
+        new = f"t{uuid.uuid4().hex}"
+        server = pg.connect(pg.with_database(settings.catalog, "postgres"))
+        try:  # a copy needs the template to itself: end what the run left connected
+            server.raw.execute(
+                "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = %s",
+                (old,),
+            )
+            server.raw.execute(f'CREATE DATABASE "{new}" TEMPLATE "{old}"')
+        finally:
+            server.close()
+        config = target / "dalil.toml"
+        text = config.read_text()
+        config.write_text(text.replace(f'/{old}"', f'/{new}"'))
+    return target
 
 
 @pytest.fixture

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import sqlite3
 import subprocess
 from pathlib import Path
 
@@ -18,7 +17,7 @@ from dalil.ledger.canonical import canonical_json, checkpoint_message
 from dalil.ledger.merkle import leaf_hash
 from dalil.vault import Vault
 from dalil.verify import verify
-from tests.conftest import PASSWORD, add_users, dalil_command, run_dalil
+from tests.conftest import PASSWORD, add_users, catalogue, dalil_command, run_dalil
 
 
 @pytest.fixture
@@ -43,7 +42,7 @@ def _claim(vault: Vault) -> int:
 
 
 def _events(vault: Vault) -> list[dict]:
-    conn = sqlite3.connect(vault.ledger_path)
+    conn = catalogue(vault, "ledger")
     return [json.loads(r[0]) for r in conn.execute("SELECT event FROM ledger ORDER BY seq")]
 
 
@@ -62,9 +61,7 @@ def test_every_decision_is_signed_by_its_author(people: Vault) -> None:
     conn = people.connect()
     review.confirm(conn, people.ledger(conn), model.Actor("omar"), claim)
     conn.close()
-    registered = dict(
-        sqlite3.connect(people.catalog_path).execute("SELECT name, public_key FROM users")
-    )
+    registered = dict(catalogue(people).execute("SELECT name, public_key FROM users"))
     for event in _events(people):
         if event["actor"] in registered:
             assert signing.check_event(event, registered[event["actor"]]) is None, event
@@ -115,7 +112,7 @@ def test_an_edited_decision_is_reported_even_with_every_hash_redone(people: Vaul
     review.reject(conn, people.ledger(conn), model.Actor("omar"), claim, "it is a 7")
     people.ledger(conn).sign_tail()
     conn.close()
-    db = sqlite3.connect(people.ledger_path, isolation_level=None)
+    db = catalogue(people, "ledger", isolation_level=None)
     seq, text = db.execute("SELECT seq, event FROM ledger ORDER BY seq DESC LIMIT 1").fetchone()
     event = json.loads(text)
     assert event["action"] == "annotation.rejected"

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 from collections.abc import Iterator
 from pathlib import Path
@@ -20,6 +19,8 @@ from hypothesis import assume, given, settings
 from hypothesis import strategies as st
 
 from dalil.cases import model, review
+from dalil.catalog.db import Db
+from dalil.catalog.db import columns as table_columns
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.projection.rebuild import rebuild
 from dalil.similar import clusters as grouping
@@ -27,7 +28,16 @@ from dalil.vault import Vault
 from dalil.verify import Problem, verify
 from dalil.verify.catalogue import compare, replayed, tables
 from dalil.verify.report import VerifyReport as Report
-from tests.conftest import PASSWORD, add_users, jpeg_bytes, run_dalil, write_photos
+from tests.conftest import (
+    PASSWORD,
+    add_users,
+    catalogue,
+    copy_vault,
+    jpeg_bytes,
+    run_dalil,
+    sqlite_only,
+    write_photos,
+)
 
 
 def _build(base: Path) -> Path:
@@ -85,12 +95,12 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 @pytest.fixture
 def vault(pristine: Path, tmp_path: Path) -> Vault:
-    shutil.copytree(pristine, tmp_path / "vault", symlinks=True)
+    copy_vault(pristine, tmp_path / "vault", symlinks=True)
     return Vault.open(tmp_path / "vault")
 
 
 def _catalogue(vault: Vault) -> sqlite3.Connection:
-    return sqlite3.connect(vault.catalog_path, isolation_level=None)
+    return catalogue(vault, isolation_level=None)
 
 
 def _problems(vault: Vault) -> list[Problem]:
@@ -198,7 +208,7 @@ def _resign_everything(vault: Vault) -> None:
     forger = Ed25519PrivateKey.generate()
     (vault.keys_dir / "vault.key").unlink()
     (vault.keys_dir / "vault.pub").write_bytes(keys.public_pem(forger.public_key()))
-    with sqlite3.connect(vault.ledger_path, isolation_level=None) as db:
+    with catalogue(vault, "ledger", isolation_level=None) as db:
         for cid, origin, size, root, time in db.execute(
             "SELECT id, origin, size, root, time FROM checkpoints"
         ).fetchall():
@@ -362,7 +372,7 @@ def test_tail_deletion_and_rollback_are_caught_by_a_kept_checkpoint(
 ) -> None:
     kept = tmp_path / "kept-off-the-vault.txt"
     old = tmp_path / "old-copy"
-    shutil.copytree(vault.root, old, symlinks=True)  # the vault as it was
+    copy_vault(vault.root, old, symlinks=True)  # the vault as it was
     conn = vault.connect()
     try:
         model.new_case(conn, vault.ledger(conn), model.Actor("amina"), "place", "Yard")
@@ -390,7 +400,7 @@ def test_tail_deletion_and_rollback_are_caught_by_a_kept_checkpoint(
     [problem] = json.loads(rolled.stdout)["problems"]
     assert problem["kind"] == "ledger_not_extended" and "rolled back" in problem["detail"]
     # the last events deleted with their checkpoints (rows and payloads too)
-    with sqlite3.connect(vault.ledger_path, isolation_level=None) as db:
+    with catalogue(vault, "ledger", isolation_level=None) as db:
         size = _first(db, "SELECT MAX(seq) FROM ledger") + 1
         db.execute("DELETE FROM ledger WHERE seq >= ?", (size - 4,))
         db.execute("DELETE FROM payloads WHERE seq >= ?", (size - 4,))
@@ -456,29 +466,31 @@ def test_a_passphrase_protected_key(tmp_path: Path) -> None:
 # -- rebuilding -------------------------------------------------------------------------------
 
 
-def _dump(path: Path) -> dict[str, list[tuple[Any, ...]]]:
-    conn = sqlite3.connect(path)
+def _dump(vault: Vault) -> dict[str, list[tuple[Any, ...]]]:
+    conn = catalogue(vault)
     out = {}
     for table in tables(conn):
         if table == "projection":
             continue
         out[table] = sorted((tuple(r) for r in conn.execute(f"SELECT * FROM {table}")), key=repr)
+    conn.close()
     return out
 
 
 def test_a_rebuilt_catalogue_equals_the_original(vault: Vault) -> None:
-    before = _dump(vault.catalog_path)
+    before = _dump(vault)
     thumb = next((vault.derived_dir / "thumbnail").rglob("*.jpg"))
     thumb.unlink()
     done = rebuild(vault, "amina")
     assert done.derivatives_remade == [f"thumbnail of {thumb.stem}"]
     assert thumb.is_file()
-    after = _dump(vault.catalog_path)
+    after = _dump(vault)
     changed = {t for t in before if before[t] != after.get(t)}
     assert changed == {"derivatives"}  # the thumbnail made again has a new time
     assert verify(vault, jobs=1).ok
 
 
+@sqlite_only  # deletes or overwrites the file catalog.sqlite
 @pytest.mark.parametrize("damage", ["delete", "garbage"])
 def test_a_lost_or_damaged_catalogue_is_reported_then_rebuilt(vault: Vault, damage: str) -> None:
     for side in vault.root.glob("catalog.sqlite*"):
@@ -508,7 +520,7 @@ def test_a_catalogue_ahead_of_its_ledger_is_refused_until_rebuilt(vault: Vault) 
 
 
 @pytest.fixture(scope="module")
-def truth(pristine: Path) -> Iterator[tuple[Path, sqlite3.Connection]]:
+def truth(pristine: Path) -> Iterator[tuple[Vault, Db]]:
     """The pristine catalogue and the one its ledger gives."""
     vault = Vault.open(pristine, follow=False)
     conn = vault.connect(readonly=True)
@@ -516,7 +528,7 @@ def truth(pristine: Path) -> Iterator[tuple[Path, sqlite3.Connection]]:
     given = replayed(conn, report, None)
     conn.close()
     assert report.ok
-    yield vault.catalog_path, given
+    yield vault, given
     given.close()
 
 
@@ -535,21 +547,17 @@ def _changed(value: Any) -> Any:
 @settings(max_examples=80, deadline=None)
 @given(data=st.data())
 def test_any_single_row_change_of_any_table_is_reported(
-    truth: tuple[Path, sqlite3.Connection], data: st.DataObject
+    truth: tuple[Vault, Db], data: st.DataObject
 ) -> None:
-    path, given_rows = truth
-    db = sqlite3.connect(path, isolation_level=None)
+    vault, given_rows = truth
+    db = catalogue(vault, isolation_level=None)
     db.execute("PRAGMA foreign_keys=OFF")
     db.execute("BEGIN")  # the change is seen by this connection only, then rolled back
     try:
         table = data.draw(st.sampled_from(tables(db)))
-        info = db.execute(f"PRAGMA table_info({table})").fetchall()
-        columns = [r[1] for r in info]
-        try:
-            db.execute(f"SELECT rowid FROM {table} LIMIT 1")
-            key = ["rowid"]
-        except sqlite3.OperationalError:  # WITHOUT ROWID: its primary key
-            key = [r[1] for r in sorted(info, key=lambda r: r[5]) if r[5]]
+        info = table_columns(db, table)
+        columns = [name for name, _ in info]
+        key = [name for at, name in sorted((at, n) for n, at in info if at)] or ["rowid"]
         rows = db.execute(f"SELECT {', '.join(key)}, * FROM {table}").fetchall()
         assume(rows)
         row = data.draw(st.sampled_from(rows))
@@ -561,10 +569,13 @@ def test_any_single_row_change_of_any_table_is_reported(
         else:
             column = data.draw(st.sampled_from(columns))
             new = _changed(row[len(key) + columns.index(column)])
+            db.execute("SAVEPOINT change")
             try:
                 db.execute(f"UPDATE {table} SET {column} = ? WHERE {where}", (new, *at))
             except sqlite3.DatabaseError:  # a constraint forbids it: nothing to detect
+                db.execute("ROLLBACK TO change")
                 assume(False)
+            db.execute("RELEASE change")
             what = f"set {table}.{column} = {new!r} in row {at}"
         report = Report()
         compare(db, given_rows, report)

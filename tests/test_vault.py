@@ -16,13 +16,16 @@ from tests.conftest import PASSWORD, REPO
 
 def test_init_layout(tmp_path: Path) -> None:
     vault = Vault.init(tmp_path / "v", "tester", PASSWORD)
-    for sub in ("dalil.toml", "catalog.sqlite", "objects/sha256", "derived", "keys", "tmp"):
+    files = ["dalil.toml", "objects/sha256", "derived", "keys", "tmp"]
+    if not vault.on_postgres:
+        files += ["catalog.sqlite", "ledger.sqlite"]
+    for sub in files:
         assert (vault.root / sub).exists(), sub
     mode = stat.S_IMODE((vault.root / "keys" / "vault.key").stat().st_mode)
     assert mode == 0o600
     reopened = Vault.open(vault.root)
     assert reopened.vault_id == vault.vault_id
-    assert reopened.settings == Settings()
+    assert reopened.settings == Settings(catalog=vault.settings.catalog)
     report = verify(reopened, jobs=1)
     assert report.ok and report.events_checked == 1
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import json
 import os
-import shutil
 import sqlite3
 from collections.abc import Callable
 from pathlib import Path
@@ -18,7 +17,7 @@ from dalil.ledger.canonical import canonical_json
 from dalil.ledger.merkle import leaf_hash
 from dalil.vault import Vault
 from dalil.verify import verify
-from tests.conftest import PASSWORD, write_photos
+from tests.conftest import PASSWORD, catalogue, copy_vault, write_photos
 
 
 @pytest.fixture(scope="module")
@@ -35,7 +34,7 @@ def pristine(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def copy(pristine: Path, tmp_path: Path) -> Vault:
     target = tmp_path / "vault"
-    shutil.copytree(pristine, target)
+    copy_vault(pristine, target)
     return Vault.open(target)
 
 
@@ -46,11 +45,11 @@ def kinds(vault: Vault) -> set[str]:
 
 
 def db(vault: Vault) -> sqlite3.Connection:
-    return sqlite3.connect(vault.catalog_path, isolation_level=None)
+    return catalogue(vault, isolation_level=None)
 
 
 def ledger_db(vault: Vault) -> sqlite3.Connection:
-    return sqlite3.connect(vault.ledger_path, isolation_level=None)
+    return catalogue(vault, "ledger", isolation_level=None)
 
 
 def some_object(vault: Vault) -> Path:

@@ -77,7 +77,7 @@ def _new_database(url: str, vault_id: str) -> str:
                 f"the database {pg.redact(url)} already holds a vault's catalogue; name an empty"
                 " one, or only the server (a database is then created)"
             )
-        if pg.collation(conn) not in ("C", "POSIX"):
+        if not pg.byte_order(pg.collation(conn)):
             raise UsageError(
                 f"the database {pg.redact(url)} sorts text by {pg.collation(conn)!r}; Dalil needs"
                 " byte order, as SQLite: CREATE DATABASE … TEMPLATE template0 LC_COLLATE 'C'"

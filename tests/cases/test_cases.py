@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import json
-import shutil
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -15,7 +13,7 @@ from dalil.demo.generate import generate_collection
 from dalil.errors import UsageError
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
-from tests.conftest import PASSWORD, add_users, run_dalil, sign_and_verify
+from tests.conftest import PASSWORD, add_users, catalogue, copy_vault, run_dalil, sign_and_verify
 
 
 @pytest.fixture(scope="module")
@@ -31,12 +29,12 @@ def demo_vault(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def vault(demo_vault: Path, tmp_path: Path) -> Vault:
     root = tmp_path / "vault"
-    shutil.copytree(demo_vault, root)
+    copy_vault(demo_vault, root)
     return Vault.open(root)
 
 
 def _events(vault: Vault) -> list[dict]:
-    conn = sqlite3.connect(vault.ledger_path)
+    conn = catalogue(vault, "ledger")
     return [json.loads(r[0]) for r in conn.execute("SELECT event FROM ledger ORDER BY seq")]
 
 

@@ -11,8 +11,9 @@ import pytest
 
 from dalil.catalog import connect, migrate
 from dalil.catalog import migrations as mig
+from dalil.catalog.db import tables
 from dalil.vault import Vault
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, catalogue, sqlite_only
 
 
 def test_fresh_catalogue_gets_every_migration(tmp_path: Path) -> None:
@@ -26,6 +27,7 @@ def test_fresh_catalogue_gets_every_migration(tmp_path: Path) -> None:
     assert conn.execute("PRAGMA foreign_keys").fetchone()[0] == 1
 
 
+@sqlite_only  # PostgreSQL runs every pending migration in one transaction (tested below)
 def test_upgrade_from_previous_version_backs_up(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
@@ -40,7 +42,7 @@ def test_upgrade_from_previous_version_backs_up(
     Vault.open(vault.root)
     backup = vault.catalog_path.with_name("catalog.sqlite.bak-9999_test_custodian")
     assert backup.is_file()
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     columns = [r[1] for r in conn.execute("PRAGMA table_info(acquisitions)")]
     assert "custodian" in columns
     old = sqlite3.connect(backup)
@@ -57,9 +59,8 @@ def test_failing_migration_rolls_back(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(mig, "MIGRATIONS", (*mig.MIGRATIONS, mig.Migration("9998_b", broken)))
     with pytest.raises(RuntimeError):
         Vault.open(vault.root)
-    conn = sqlite3.connect(vault.catalog_path)
-    tables = {r[0] for r in conn.execute("SELECT name FROM sqlite_master")}
-    assert "half_done" not in tables
+    conn = vault.connect()
+    assert "half_done" not in tables(conn)
     assert "9998_b" not in {r[0] for r in conn.execute("SELECT name FROM schema_migrations")}
 
 

@@ -7,7 +7,6 @@ import collections
 import io
 import os
 import signal
-import sqlite3
 import subprocess
 import threading
 import time
@@ -23,7 +22,7 @@ from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
 from dalil.verify import verify
 from tests.cluster.conftest import RayCluster
-from tests.conftest import PASSWORD, dalil_command, jpeg_bytes, run_dalil, write_photos
+from tests.conftest import PASSWORD, catalogue, dalil_command, jpeg_bytes, run_dalil, write_photos
 
 ROWS = {
     "items": "SELECT sha256, size, media_type FROM items",
@@ -53,7 +52,7 @@ def _collection(folder: Path) -> None:
 
 
 def _catalogue(vault: Vault) -> dict[str, Any]:
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     try:
         return {name: sorted(map(repr, conn.execute(sql))) for name, sql in ROWS.items()}
     finally:
@@ -151,7 +150,7 @@ def test_a_worker_killed_mid_run_loses_nothing(ray_cluster: RayCluster, tmp_path
     if first.returncode != 0:  # the run may stop; running it again completes it
         again = subprocess.run(command, capture_output=True, text=True, timeout=600)
         assert again.returncode == 0, again.stderr
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     items = conn.execute("SELECT COUNT(*) FROM items").fetchone()[0]
     paths = [r[0] for r in conn.execute("SELECT path_text FROM occurrences")]
     conn.close()
@@ -213,7 +212,7 @@ def test_ocr_on_ray_reads_what_the_local_pool_reads(
         dalil("cases", "accept", *dalil("cases", "propose")["proposed"])
         report = dalil("cases", "ocr", *extra)
         assert report["photos_read"] >= 4, report
-        conn = sqlite3.connect(root / "catalog.sqlite")
+        conn = catalogue(root)
         read[name] = sorted(map(tuple, conn.execute("SELECT sha256, readings FROM ocr_runs")))
         conn.close()
     assert read["here"] == read["there"]
@@ -236,7 +235,7 @@ def test_ray_workers_read_a_source_bucket_themselves(
             ray_cluster.address, "--from", "bucket", "--vault", vault.root, "--as", "tester",
         )  # fmt: skip
         assert result.returncode == 0, result.stderr
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     paths = sorted(r[0] for r in conn.execute("SELECT path_text FROM occurrences"))
     conn.close()
     assert paths == sorted(f"{bucket}/in/{p.name}" for p in (tmp_path / "stick").iterdir())

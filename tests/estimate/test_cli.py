@@ -5,7 +5,6 @@ gives a list, an estimate from linked lists is a ledger event that `rerun` repro
 from __future__ import annotations
 
 import json
-import shutil
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from typer.testing import CliRunner
 
 from dalil.cli.app import app
 from dalil.vault import Vault
-from tests.conftest import run_dalil
+from tests.conftest import copy_vault, run_dalil
 from tests.estimate.linked import Linked, make
 
 DGA_EXAMPLE = """A,B,C,count
@@ -122,7 +121,7 @@ def linked(tmp_path_factory: pytest.TempPathFactory) -> Linked:
 
 
 def _copy(linked: Linked, tmp_path: Path) -> Path:
-    shutil.copytree(linked.vault.root, tmp_path / "vault")
+    copy_vault(linked.vault.root, tmp_path / "vault")
     return tmp_path / "vault"
 
 

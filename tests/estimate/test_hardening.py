@@ -6,8 +6,6 @@ ledger's back, and output read by a program (standard JSON, nothing folded)."""
 from __future__ import annotations
 
 import json
-import shutil
-import sqlite3
 from pathlib import Path
 from typing import Any, NoReturn
 
@@ -21,7 +19,7 @@ from dalil.estimate import MAX_DRAWS, Table, TableError, estimate, read_table
 from dalil.estimate.saved import compute, record, show
 from dalil.estimate.words import meaning, percent
 from dalil.vault import Vault
-from tests.conftest import run_dalil
+from tests.conftest import catalogue, copy_vault, run_dalil
 from tests.estimate.linked import Linked, make
 
 THREE = "A,B,C,count\n1,0,0,30\n0,1,0,40\n1,1,0,20\n0,0,1,10\n1,0,1,5\n0,1,1,4\n1,1,1,2\n"
@@ -217,7 +215,7 @@ def linked(tmp_path_factory: pytest.TempPathFactory) -> Linked:
 
 
 def _copy(linked: Linked, tmp_path: Path) -> Path:
-    shutil.copytree(linked.vault.root, tmp_path / "vault")
+    copy_vault(linked.vault.root, tmp_path / "vault")
     return tmp_path / "vault"
 
 
@@ -326,7 +324,7 @@ def test_an_altered_saved_estimate_is_refused_not_shown(linked: Linked, tmp_path
     assert code == 0, err
     made = strict(out)
     number = made["saved"]
-    ledger = sqlite3.connect(vault / "ledger.sqlite")
+    ledger = catalogue(vault, "ledger")
     (data,) = ledger.execute("SELECT data FROM payloads WHERE seq = ?", (number,)).fetchone()
     payload = json.loads(data)
     assert payload["result"]["estimate"] == made["estimate"]
@@ -379,10 +377,10 @@ def test_an_altered_catalogue_row_and_a_disabled_account(linked: Linked, tmp_pat
                            "--vault", vault, "--as", "huda", "--json")  # fmt: skip
     assert code == 0, err
     number = strict(out)["saved"]
-    catalogue = sqlite3.connect(vault / "catalog.sqlite")
-    catalogue.execute("UPDATE estimates SET estimate = 1 WHERE id = ?", (number,))
-    catalogue.commit()
-    catalogue.close()
+    db = catalogue(vault)
+    db.execute("UPDATE estimates SET estimate = 1 WHERE id = ?", (number,))
+    db.commit()
+    db.close()
     done = run_dalil("verify", "--vault", vault)
     assert done.returncode != 0
     assert f"estimates (id={number}) differs: estimate is 1.0" in done.stdout + done.stderr

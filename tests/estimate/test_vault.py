@@ -17,7 +17,7 @@ from dalil.estimate import Table
 from dalil.estimate.saved import compute, record, rerun, runs, show
 from dalil.estimate.vault import capture, covering_runs, table_json, tables_from_json
 from dalil.linkage.review import reject
-from tests.conftest import sign_and_verify
+from tests.conftest import copy_vault, sign_and_verify
 from tests.estimate.linked import Linked, make
 
 
@@ -82,9 +82,8 @@ def test_no_linkage_run_of_these_lists_says_what_to_run(linked: Linked, tmp_path
 
     other = tmp_path / "other.csv"
     other.write_text("ID,Name\n1,Person 1\n2,Person 2\n", encoding="utf-8")
-    import shutil
 
-    shutil.copytree(linked.vault.root, tmp_path / "vault")
+    copy_vault(linked.vault.root, tmp_path / "vault")
     from dalil.vault import Vault
 
     vault = Vault.open(tmp_path / "vault")
@@ -115,11 +114,10 @@ def test_the_table_round_trips_through_json_in_its_order() -> None:
 def test_a_saved_estimate_is_reproduced_exactly_and_verify_passes(
     linked: Linked, tmp_path: Path
 ) -> None:
-    import shutil
 
     from dalil.vault import Vault
 
-    shutil.copytree(linked.vault.root, tmp_path / "vault")
+    copy_vault(linked.vault.root, tmp_path / "vault")
     vault = Vault.open(tmp_path / "vault")
     conn = vault.connect()
     found = capture(conn, list(linked.lists), strata="sex")

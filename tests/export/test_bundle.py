@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import json
 import shutil
-import sqlite3
 import subprocess
 import sys
 import unicodedata
@@ -16,7 +15,7 @@ import pytest
 from dalil.cases import model
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
-from tests.conftest import PASSWORD, add_users, run_dalil, write_photos
+from tests.conftest import PASSWORD, add_users, catalogue, run_dalil, write_photos
 
 
 @pytest.fixture(scope="module")
@@ -482,7 +481,7 @@ def test_a_bundle_signed_by_another_key_for_a_pinned_origin_is_refused(
     notes = " ".join(json.loads(first.stdout)["notes"])
     assert "first seen: compare it with the fingerprint" in notes
     # the same bundle again adds nothing
-    ledger = sqlite3.connect(other / "ledger.sqlite")
+    ledger = catalogue(other, "ledger")
     size = ledger.execute("SELECT COUNT(*) FROM ledger").fetchone()[0]
     again = run_dalil(
         "ingest", bundle, "--from", "prosecution", "--vault", other, "--as", "defence"

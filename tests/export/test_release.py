@@ -28,7 +28,7 @@ from dalil.export.release import (
 )
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
-from tests.conftest import PASSWORD, add_users, jpeg_bytes, run_dalil, sign_and_verify
+from tests.conftest import PASSWORD, add_users, copy_vault, jpeg_bytes, run_dalil, sign_and_verify
 
 SAMPLES = Path(__file__).resolve().parents[2].parent / "shared" / "corpus" / "exif-samples"
 
@@ -152,7 +152,7 @@ def setup(tmp_path_factory: pytest.TempPathFactory) -> Setup:
 
 def _copy_vault(setup: Setup, tmp_path: Path) -> Vault:
     root = tmp_path / "vault"
-    shutil.copytree(setup.root, root)
+    copy_vault(setup.root, root)
     return Vault.open(root)
 
 

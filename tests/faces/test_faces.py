@@ -28,6 +28,7 @@ from PIL import Image, ImageEnhance, ImageOps
 
 from dalil import faces, reports
 from dalil.cases import model
+from dalil.catalog.db import tables as catalog_tables
 from dalil.errors import UsageError
 from dalil.faces import models, ranking
 from dalil.faces import store as face_store
@@ -302,9 +303,9 @@ def test_photograph_and_embeddings_stay_sealed(scene: Scene, tmp_path: Path) -> 
         assert store.execute("SELECT COUNT(*) FROM face_embeddings").fetchone()[0] == 6
     finally:
         store.close()
-    catalog = sqlite3.connect(vault.catalog_path)
+    catalog = vault.connect()
     try:
-        names = {r[0] for r in catalog.execute("SELECT name FROM sqlite_master")}
+        names = set(catalog_tables(catalog))
     finally:
         catalog.close()
     assert not names & {"face_embeddings", "family_photos"}

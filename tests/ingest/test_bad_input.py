@@ -7,7 +7,6 @@ import io
 import json
 import os
 import random
-import sqlite3
 import zipfile
 from pathlib import Path
 
@@ -17,7 +16,7 @@ from PIL import Image
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
 from dalil.verify import verify
-from tests.conftest import PASSWORD, jpeg_bytes, run_dalil
+from tests.conftest import PASSWORD, catalogue, jpeg_bytes, run_dalil
 
 NON_UTF8 = b"caf\xe9-\xff.jpg"
 
@@ -88,7 +87,7 @@ def ingested(hostile: Path, tmp_path_factory: pytest.TempPathFactory) -> tuple[V
 
 
 def _flags(vault: Vault) -> dict[str, set[str]]:
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     out: dict[str, set[str]] = {}
     for path, flag in conn.execute(
         "SELECT o.path_text, f.flag FROM item_flags f JOIN occurrences o USING (sha256)"
@@ -139,7 +138,7 @@ def test_special_entries_are_recorded_not_followed(ingested: tuple[Vault, dict])
 
 def test_zip_members_and_nesting(ingested: tuple[Vault, dict]) -> None:
     vault, _ = ingested
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     paths = {r[0] for r in conn.execute("SELECT path_text FROM occurrences")}
     assert "stick/slip.zip!/../../evil.txt" in paths
     assert "stick/slip.zip!/inner/ok.jpg" in paths
@@ -150,14 +149,14 @@ def test_zip_members_and_nesting(ingested: tuple[Vault, dict]) -> None:
 
 def test_non_utf8_name_kept_exactly(ingested: tuple[Vault, dict]) -> None:
     vault, _ = ingested
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     raw = [bytes(r[0]) for r in conn.execute("SELECT path FROM occurrences")]
     assert b"stick/photos/" + NON_UTF8 in raw
 
 
 def test_duplicate_content_is_one_item_two_occurrences(ingested: tuple[Vault, dict]) -> None:
     vault, _ = ingested
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     digest = hashlib.sha256(jpeg_bytes(1)).hexdigest()
     count = conn.execute("SELECT COUNT(*) FROM occurrences WHERE sha256 = ?", (digest,))
     assert count.fetchone()[0] == 2

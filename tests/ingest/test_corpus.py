@@ -14,7 +14,7 @@ import pytest
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
 from dalil.verify import verify
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, catalogue
 
 
 @pytest.fixture(scope="module")
@@ -47,7 +47,7 @@ def test_every_file_preserved_byte_for_byte(vault: Vault, samples: Path) -> None
 
 
 def test_corrupt_file_flagged_and_rest_described(vault: Vault) -> None:
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     flagged = {
         r[0]: r[1]
         for r in conn.execute(
@@ -105,7 +105,7 @@ def _norm_time(value: str) -> str:
 def test_metadata_matches_exiftool(vault: Vault, samples: Path) -> None:
     records = _exiftool(samples)
     assert len(records) > 90
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     conn.row_factory = sqlite3.Row
     compared = {"make": 0, "model": 0, "time": 0, "gps": 0, "orientation": 0}
     for record in records:

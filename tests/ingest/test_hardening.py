@@ -8,7 +8,6 @@ import os
 import resource
 import shutil
 import signal
-import sqlite3
 import subprocess
 import zipfile
 from pathlib import Path
@@ -19,7 +18,7 @@ from dalil.ingest import worker
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
 from dalil.verify import verify
-from tests.conftest import dalil_command, jpeg_bytes, run_dalil
+from tests.conftest import catalogue, dalil_command, jpeg_bytes, run_dalil
 
 
 def _zip(entries: list[tuple[str, bytes]]) -> bytes:
@@ -31,7 +30,7 @@ def _zip(entries: list[tuple[str, bytes]]) -> bytes:
 
 
 def _occurrences(vault: Vault) -> list[tuple[str, bytes]]:
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     return sorted(conn.execute("SELECT source_label, path FROM occurrences").fetchall())
 
 
@@ -107,7 +106,7 @@ def test_a_full_disk_stops_cleanly_and_records_nothing_false(tmp_path: Path, siz
     assert full.returncode == 2, full.stderr
     assert "Traceback" not in full.stderr
     assert "cannot write to the vault" in full.stderr or "disk is full" in full.stderr
-    ledger = sqlite3.connect(vault / "ledger.sqlite")
+    ledger = catalogue(vault, "ledger")
     events = " ".join(r[0] for r in ledger.execute("SELECT event FROM ledger"))
     assert "unreadable" not in events  # the source was never at fault
     again = run_dalil("ingest", stick, "--from", "s", "--vault", vault, "--as", "amina", "--json")
@@ -185,7 +184,7 @@ def test_an_interrupted_bundle_export_is_started_over(tmp_path: Path) -> None:
         (tmp_path / "in" / f"{i}.jpg").write_bytes(jpeg_bytes(20 + i))
     run_dalil("ingest", tmp_path / "in", "--from", "x", "--vault", vault, "--as", "amina")
     listing = tmp_path / "items.txt"
-    conn = sqlite3.connect(vault / "catalog.sqlite")
+    conn = catalogue(vault)
     listing.write_text("\n".join(r[0] for r in conn.execute("SELECT sha256 FROM items")))
     out = tmp_path / "exhibit"
     args = ["export", "bundle", out, "--items", listing, "--no-report", "--vault", vault]

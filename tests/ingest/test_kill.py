@@ -15,7 +15,7 @@ from pathlib import Path
 
 import pytest
 
-from tests.conftest import dalil_command, jpeg_bytes, run_dalil
+from tests.conftest import ON_POSTGRES, catalogue, dalil_command, jpeg_bytes, run_dalil
 
 
 @pytest.fixture(scope="module")
@@ -36,7 +36,10 @@ def big_source(tmp_path_factory: pytest.TempPathFactory) -> Path:
 
 def _open_acquisition(vault: Path) -> bool:
     try:
-        conn = sqlite3.connect(f"file:{vault / 'catalog.sqlite'}?mode=ro", uri=True)
+        if ON_POSTGRES:
+            conn = catalogue(vault)
+        else:
+            conn = sqlite3.connect(f"file:{vault / 'catalog.sqlite'}?mode=ro", uri=True)
         try:
             row = conn.execute("SELECT 1 FROM acquisitions WHERE closed_at IS NULL").fetchone()
         finally:
@@ -80,7 +83,7 @@ def test_kill_nine_then_rerun_completes(big_source: Path, tmp_path: Path) -> Non
     assert report["ok"], report["problems"]
     assert check.returncode == 0
 
-    conn = sqlite3.connect(vault / "catalog.sqlite")
+    conn = catalogue(vault)
     # 160 loose photos + 30 zip members (+1 duplicate member) + the zip itself
     assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == 160 + 30 + 1
     assert conn.execute("SELECT COUNT(*) FROM occurrences").fetchone()[0] == 160 + 31 + 1

@@ -10,7 +10,6 @@ from __future__ import annotations
 import io
 import os
 import signal
-import sqlite3
 import subprocess
 import zipfile
 from pathlib import Path
@@ -19,7 +18,7 @@ import pytest
 
 from dalil.vault import Vault
 from dalil.verify import verify
-from tests.conftest import dalil_command, jpeg_bytes, run_dalil
+from tests.conftest import catalogue, dalil_command, jpeg_bytes, run_dalil
 
 POINTS = [
     "ingest.walked",
@@ -78,7 +77,7 @@ def _ingest(vault: Path, sources: list[Path], kill_at: str | None = None) -> int
 
 
 def _state(vault_root: Path) -> dict[str, object]:
-    conn = sqlite3.connect(vault_root / "catalog.sqlite")
+    conn = catalogue(vault_root)
     clusters: dict[int, set[str]] = {}
     for cid, sha in conn.execute("SELECT cluster_id, sha256 FROM cluster_members"):
         clusters.setdefault(cid, set()).add(sha)

@@ -3,12 +3,11 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 import subprocess
 import zipfile
 from pathlib import Path
 
-from tests.conftest import dalil_command, jpeg_bytes, run_dalil
+from tests.conftest import catalogue, dalil_command, jpeg_bytes, run_dalil
 
 
 def _set(vault: Path, name: str, value: int) -> None:
@@ -34,7 +33,7 @@ def test_streamed_files_are_described_like_in_memory_ones(tmp_path: Path) -> Non
     assert result.returncode == 0, result.stderr
     report = json.loads(result.stdout)
     assert report["items_new"] == 5 and report["flagged"] == []
-    conn = sqlite3.connect(vault / "catalog.sqlite")
+    conn = catalogue(vault)
     assert conn.execute("SELECT COUNT(*) FROM derivatives").fetchone()[0] == 4
     serials = {r[0] for r in conn.execute("SELECT camera_serial FROM metadata")}
     assert serials == {"SN-0001"}

@@ -28,7 +28,7 @@ from dalil.catalog import atomic
 from dalil.ledger import timestamp as ts
 from dalil.vault import Vault
 from dalil.verify import TIMESTAMP_INVALID, verify
-from tests.conftest import PASSWORD, run_dalil
+from tests.conftest import PASSWORD, catalogue, copy_vault, run_dalil
 
 pytestmark = pytest.mark.skipif(shutil.which("openssl") is None, reason="needs openssl")
 
@@ -310,9 +310,9 @@ def test_tampering_is_reported(
     tamper: Callable[[sqlite3.Connection, Path], None],
     says: str,
 ) -> None:
-    shutil.copytree(stamped, tmp_path / "vault")
+    copy_vault(stamped, tmp_path / "vault")
     vault = Vault.open(tmp_path / "vault")
-    db = sqlite3.connect(vault.ledger_path, isolation_level=None)
+    db = catalogue(vault, "ledger", isolation_level=None)
     tamper(db, pki)
     db.close()
     problems = [p for p in verify(vault, jobs=1).problems if p.kind == TIMESTAMP_INVALID]
@@ -321,8 +321,8 @@ def test_tampering_is_reported(
 
 
 def test_dalil_verify_names_a_tampered_token(stamped: Path, tmp_path: Path, pki: Path) -> None:
-    shutil.copytree(stamped, tmp_path / "vault")
-    db = sqlite3.connect(tmp_path / "vault" / "ledger.sqlite", isolation_level=None)
+    copy_vault(stamped, tmp_path / "vault")
+    db = catalogue(tmp_path / "vault", "ledger", None)
     _flip_token_byte(db, pki)
     db.close()
     for command in (["verify"], ["ledger", "verify"]):

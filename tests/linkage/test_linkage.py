@@ -13,7 +13,7 @@ from dalil.cases import model
 from dalil.demo.people import people, write_lists
 from dalil.lists import import_list
 from dalil.vault import Vault
-from tests.conftest import PASSWORD, add_users, run_dalil, sign_and_verify
+from tests.conftest import PASSWORD, add_users, copy_vault, run_dalil, sign_and_verify
 
 
 @pytest.fixture(scope="module")
@@ -96,9 +96,8 @@ def test_dedupe_one_list_and_link_two(linked: tuple[Vault, dict[str, dict[str, i
 def test_two_reviewers_confirm_and_a_rejection_keeps_people_apart(
     linked: tuple[Vault, dict[str, dict[str, int]]], tmp_path: Path
 ) -> None:
-    import shutil
 
-    shutil.copytree(linked[0].root, tmp_path / "vault")
+    copy_vault(linked[0].root, tmp_path / "vault")
     vault = Vault.open(tmp_path / "vault")
     run_dalil("link", "people", "--vault", vault.root, "--as", "amina")
     queue = json.loads(run_dalil("link", "review", "--vault", vault.root, "--json").stdout)
@@ -165,9 +164,8 @@ def test_a_report_confirmed_to_be_a_case_identifies_it(tmp_path: Path) -> None:
 def test_a_run_keeps_its_model_and_the_same_links_come_again(
     linked: tuple[Vault, dict[str, dict[str, int]]], tmp_path: Path
 ) -> None:
-    import shutil
 
-    shutil.copytree(linked[0].root, tmp_path / "vault")
+    copy_vault(linked[0].root, tmp_path / "vault")
     root = tmp_path / "vault"
     first = run_dalil("link", "dedupe", "--list", "latin", "--vault", root, "--as", "amina",
                       "--json")  # fmt: skip
@@ -199,9 +197,8 @@ def test_a_run_keeps_its_model_and_the_same_links_come_again(
 def test_only_reviewers_decide_links(
     linked: tuple[Vault, dict[str, dict[str, int]]], tmp_path: Path
 ) -> None:
-    import shutil
 
-    shutil.copytree(linked[0].root, tmp_path / "vault")
+    copy_vault(linked[0].root, tmp_path / "vault")
     vault = Vault.open(tmp_path / "vault")
     add_users(vault, "amina", "layla", role="liaison")
     run_dalil("link", "people", "--vault", vault.root, "--as", "layla")

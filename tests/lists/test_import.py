@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ import pytest
 from dalil.errors import UsageError
 from dalil.lists import import_list, records
 from dalil.vault import Vault
-from tests.conftest import run_dalil, sign_and_verify
+from tests.conftest import catalogue, run_dalil, sign_and_verify
 
 ROWS = [
     ["الرقم", "الاسم", "اسم الأب", "مواليد", "الجنس", "ملاحظة خاصة"],
@@ -137,4 +136,4 @@ def test_the_command_line(vault: Vault, tmp_path: Path) -> None:
     assert shown["total"] == 3
     missing = run_dalil("lists", "show", "nope", "--vault", vault.root)
     assert missing.returncode == 2 and "no list 'nope'" in missing.stderr
-    assert sqlite3.connect(vault.catalog_path).execute("SELECT COUNT(*) FROM lists").fetchone()
+    assert catalogue(vault).execute("SELECT COUNT(*) FROM lists").fetchone()

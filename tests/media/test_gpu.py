@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import sqlite3
 from pathlib import Path
 
 import numpy as np
@@ -12,7 +11,7 @@ from dalil.ingest import decode
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.media import gpu, pdq
 from dalil.vault import Vault
-from tests.conftest import PASSWORD, jpeg_bytes, write_photos
+from tests.conftest import PASSWORD, catalogue, jpeg_bytes, write_photos
 from tests.store.conftest import set_settings
 
 ROWS = (
@@ -23,7 +22,7 @@ ROWS = (
 
 
 def _rows(vault: Vault) -> list[list[tuple[object, ...]]]:
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     try:
         return [sorted(conn.execute(sql)) for sql in ROWS]
     finally:

@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
@@ -13,7 +12,7 @@ from PIL import Image, ImageDraw, ImageOps
 from dalil.demo.generate import generate_collection
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
-from tests.conftest import PASSWORD, run_dalil
+from tests.conftest import PASSWORD, catalogue, copy_vault, run_dalil
 
 
 def _save(image: Image.Image, path: Path, quality: int = 85) -> Path:
@@ -130,7 +129,7 @@ def scene(tmp_path_factory: pytest.TempPathFactory) -> dict[str, object]:
 
 
 def _cluster_of(vault: Vault) -> dict[str, str]:
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     return dict(
         conn.execute(
             "SELECT m.sha256, c.label FROM cluster_members m JOIN clusters c ON c.id = m.cluster_id"
@@ -146,7 +145,7 @@ def test_copies_land_in_the_originals_cluster(scene: dict) -> None:
 
 
 def test_how_each_copy_was_linked(scene: dict) -> None:
-    conn = sqlite3.connect(scene["vault"].catalog_path)
+    conn = catalogue(scene["vault"])
     links = {
         (a, b): (stage, variant)
         for a, b, stage, variant in conn.execute(
@@ -184,22 +183,21 @@ def test_similar_image_finds_the_original_and_where_it_came_from(scene: dict) ->
     found = {m["item"]: m for m in answer["matches"]}
     assert scene["original"] in found
     assert found[scene["original"]]["occurrences"][0]["acquisition"] == "A0001"
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     assert conn.execute("SELECT COUNT(*) FROM items").fetchone()[0] == len(
         {*_all_items(vault)}
     )  # the query image was not ingested
 
 
 def _all_items(vault: Vault) -> list[str]:
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     return [r[0] for r in conn.execute("SELECT sha256 FROM items")]
 
 
 def test_split_and_merge_survive_recompute(scene: dict, tmp_path: Path) -> None:
-    import shutil
 
     root = tmp_path / "vault"
-    shutil.copytree(scene["vault"].root, root)
+    copy_vault(scene["vault"].root, root)
     vault = Vault.open(root)
     clusters = _cluster_of(vault)
     label = clusters[scene["original"]]
@@ -304,10 +302,9 @@ def test_default_query_finds_a_rotated_copy_through_keypoint_votes(scene: dict) 
 
 
 def test_recompute_matches_only_items_never_matched(scene: dict, tmp_path: Path) -> None:
-    import shutil
 
     root = tmp_path / "vault"
-    shutil.copytree(scene["vault"].root, root)
+    copy_vault(scene["vault"].root, root)
     extra = tmp_path / "later"
     _save(Image.open(scene["rotated"]), extra / "rotated-copy.jpg")
     out = run_dalil(
@@ -329,7 +326,7 @@ def test_recompute_matches_only_items_never_matched(scene: dict, tmp_path: Path)
     assert again["items_rematched"] == 0 and again["new_links"] == 0
     assert again["clusters"] == first["clusters"]
     everything = recompute("--rematch")
-    conn = sqlite3.connect(Vault.open(root).catalog_path)
+    conn = catalogue(Vault.open(root))
     images = conn.execute("SELECT COUNT(*) FROM fingerprints WHERE algorithm = 'pdq'").fetchone()
     assert everything["items_rematched"] == images[0]
     assert everything["clusters"] == first["clusters"]

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import hashlib
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -15,7 +14,7 @@ from dalil.s3store import S3Config, S3Location, S3Store, StoreConflict
 from dalil.store import open_store
 from dalil.vault import Vault
 from dalil.verify import verify
-from tests.conftest import PASSWORD, run_dalil, sign_and_verify, write_photos
+from tests.conftest import PASSWORD, catalogue, run_dalil, sign_and_verify, write_photos
 from tests.store.conftest import KEY_ID, SECRET, S3Server, closed_port_url, set_settings
 
 
@@ -351,7 +350,7 @@ def test_ingest_from_a_bucket_is_ingest_from_the_same_files_and_leaves_the_bucke
     assert json.loads(done.stdout)["items_new"] == len(files)
     rows = {}
     for name, v in (("folder", here), ("bucket", vault)):
-        conn = sqlite3.connect(v.catalog_path)
+        conn = catalogue(v)
         rows[name] = [
             sorted(conn.execute(sql))
             for sql in (

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import re
-import shutil
 import socket
 import threading
 import time
@@ -20,7 +19,7 @@ from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
 from dalil.web import auth
 from dalil.web.app import create_app
-from tests.conftest import PASSWORD
+from tests.conftest import PASSWORD, copy_vault
 
 ROLE_USERS = {role: f"{role}-user" for role in users.ROLES}
 
@@ -53,7 +52,7 @@ def web_vault_template(tmp_path_factory: pytest.TempPathFactory) -> Path:
 @pytest.fixture
 def web_vault(web_vault_template: Path, tmp_path: Path) -> Vault:
     root = tmp_path / "vault"
-    shutil.copytree(web_vault_template, root)
+    copy_vault(web_vault_template, root)
     return Vault.open(root)
 
 

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import hashlib
 import socket
-import sqlite3
 import threading
 import time
 from collections.abc import Iterable, Iterator
@@ -16,6 +15,7 @@ from pathlib import Path
 
 from dalil.vault import Vault
 from dalil.web import auth
+from tests.conftest import catalogue
 
 
 def free_port() -> int:
@@ -168,7 +168,7 @@ def files_under(folder: Path) -> list[Path]:
 
 
 def user_exists(vault: Vault, name: str) -> bool:
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     try:
         return conn.execute("SELECT 1 FROM users WHERE name = ?", (name,)).fetchone() is not None
     finally:

@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import json
 import socket
-import sqlite3
 import tempfile
 import time
 from pathlib import Path
@@ -15,6 +14,7 @@ import pytest
 
 from dalil.vault import Vault
 from dalil.web import upload
+from tests.conftest import catalogue
 from tests.web import live
 from tests.web.conftest import ROLE_USERS
 
@@ -23,7 +23,7 @@ PROMPT = 5.0
 
 
 def _case(vault: Vault) -> str:
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     try:
         return str(conn.execute("SELECT case_id FROM cases ORDER BY id LIMIT 1").fetchone()[0])
     finally:

@@ -5,12 +5,12 @@
 from __future__ import annotations
 
 import json
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from dalil.vault import Vault
+from tests.conftest import catalogue
 from tests.web.browser import ARTIFACTS, CHROMIUM, launch
 from tests.web.conftest import PASSWORD, ROLE_USERS
 
@@ -24,7 +24,7 @@ def test_browse_reveal_annotate_confirm_and_liaison_denied(server: str, web_vaul
 
     shots = ARTIFACTS / "screenshots"
     shots.mkdir(parents=True, exist_ok=True)
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = catalogue(web_vault)
     sha = conn.execute(
         "SELECT sha256 FROM items WHERE media_type LIKE 'image/%' ORDER BY sha256 LIMIT 1"
     ).fetchone()[0]
@@ -106,7 +106,7 @@ def test_browse_reveal_annotate_confirm_and_liaison_denied(server: str, web_vaul
         context.close()
         browser.close()
 
-    ledger = sqlite3.connect(web_vault.ledger_path)
+    ledger = catalogue(web_vault, "ledger")
     events = [json.loads(r[0]) for r in ledger.execute("SELECT event FROM ledger")]
     reveals = [e for e in events if e["action"] == "item.revealed"]
     assert [(e["actor"], e["details"]["sha256"]) for e in reveals] == [

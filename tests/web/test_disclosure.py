@@ -8,7 +8,6 @@ import base64
 import io
 import json
 import re
-import sqlite3
 import struct
 from collections.abc import Callable
 from pathlib import Path
@@ -19,6 +18,7 @@ from PIL import Image, ImageDraw
 
 from dalil.ingest.session import IngestOptions, IngestSession
 from dalil.vault import Vault
+from tests.conftest import catalogue
 from tests.web.conftest import ROLE_USERS, login
 
 GPS_SHOWN = re.compile(r"(?<![\d:.])(33\.5|36\.28)")
@@ -109,7 +109,7 @@ def adobe_item(web_vault: Vault, tmp_path: Path) -> tuple[str, bytes, bytes]:
     )
     (folder / "exported.jpg").write_bytes(out.getvalue())
     IngestSession(web_vault, IngestOptions([folder], SOURCE, "founder")).run()
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = catalogue(web_vault)
     sha = conn.execute("SELECT sha256 FROM metadata WHERE camera_serial = ?", (SERIAL,)).fetchone()
     conn.close()
     assert sha is not None

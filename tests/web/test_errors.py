@@ -5,7 +5,6 @@ server's disk."""
 from __future__ import annotations
 
 import re
-import sqlite3
 import types
 from collections.abc import Callable
 from typing import Any
@@ -17,6 +16,7 @@ from fastapi.testclient import TestClient
 from dalil.errors import VaultError
 from dalil.vault import Vault
 from dalil.web import auth
+from tests.conftest import catalogue
 from tests.web.conftest import ROLE_USERS
 from tests.web.conftest import login as log_in
 
@@ -48,7 +48,7 @@ def _routes(routes: list[Any]) -> list[Any]:
 
 
 def _sample(vault: Vault) -> dict[str, str]:
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     try:
         return {
             "ref": str(conn.execute("SELECT sha256 FROM items LIMIT 1").fetchone()[0]),

@@ -17,7 +17,7 @@ from dalil.vault import Vault
 from dalil.web import auth
 from dalil.web.app import create_app
 from dalil.web.charts import ticks
-from tests.conftest import sign_and_verify
+from tests.conftest import catalogue, copy_vault, sign_and_verify
 from tests.estimate.linked import Linked, make
 from tests.web.conftest import login
 
@@ -29,9 +29,8 @@ def linked(tmp_path_factory: pytest.TempPathFactory) -> Linked:
 
 @pytest.fixture
 def vault(linked: Linked, tmp_path: Path) -> Vault:
-    import shutil
 
-    shutil.copytree(linked.vault.root, tmp_path / "vault")
+    copy_vault(linked.vault.root, tmp_path / "vault")
     return Vault.open(tmp_path / "vault")
 
 
@@ -213,7 +212,6 @@ def test_too_many_strata_for_one_request(
 
 def test_an_altered_estimate_is_refused_not_shown(client: TestClient, vault: Vault) -> None:
     import json
-    import sqlite3
 
     csrf = login(client, "huda")
     form = {**FORM, "method": "dga", "strata": "", "level": "0.99", "csrf": csrf}
@@ -221,7 +219,7 @@ def test_an_altered_estimate_is_refused_not_shown(client: TestClient, vault: Vau
     number = int(done.headers["location"].rsplit("/", 1)[1])
     page = client.get(f"/estimates/{number}").text
     assert "99% interval" in page and "99% credible interval" in page
-    ledger = sqlite3.connect(vault.root / "ledger.sqlite")
+    ledger = catalogue(vault, "ledger")
     (data,) = ledger.execute("SELECT data FROM payloads WHERE seq = ?", (number,)).fetchone()
     payload = json.loads(data)
     payload["result"]["estimate"] = 12345.0

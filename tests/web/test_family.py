@@ -10,9 +10,7 @@ import io
 import json
 import logging
 import re
-import shutil
 import socket
-import sqlite3
 import threading
 import time
 from collections.abc import Callable, Iterator
@@ -34,6 +32,7 @@ from dalil.lists import import_list
 from dalil.vault import Vault
 from dalil.web import family as family_web
 from dalil.web.app import create_app
+from tests.conftest import catalogue, copy_vault
 from tests.web.browser import ARTIFACTS, CHROMIUM, launch, log_in
 from tests.web.conftest import ROLE_USERS, login
 
@@ -97,7 +96,7 @@ def _report_fields(p: Person) -> dict[str, str]:
 @pytest.fixture(scope="session")
 def family_template(web_vault_template: Path, tmp_path_factory: pytest.TempPathFactory) -> Path:
     base = tmp_path_factory.mktemp("family")
-    shutil.copytree(web_vault_template, base / "vault")
+    copy_vault(web_vault_template, base / "vault")
     vault = Vault.open(base / "vault")
     person = _person(base / "lists")
     import_list(vault, base / "lists" / "arabic.csv", "arabic", "an Arabic list", "founder",
@@ -142,7 +141,7 @@ def _set_key(vault: Vault, key: str) -> None:
 def web_vault(family_template: Path, tmp_path: Path) -> Vault:
     """This module's vault (``app_for`` and ``server`` serve it): the web test vault with two
     lists, a person case with photographs, and a contacts key outside the vault."""
-    shutil.copytree(family_template, tmp_path / "vault")
+    copy_vault(family_template, tmp_path / "vault")
     return Vault.open(tmp_path / "vault")
 
 
@@ -382,7 +381,7 @@ def test_contact_details_appear_nowhere_else(
     # nothing in the vault holds them but their sealed store: ledger, payloads, catalogue
     assert _scan(web_vault.root, skip=frozenset({"contacts.sqlite"})) == {}
     assert not _leaks((web_vault.root / "contacts.sqlite").read_bytes())
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = catalogue(web_vault)
     assert conn.execute("SELECT COUNT(*) FROM reports").fetchone()[0] == 1
     conn.close()
 

@@ -5,17 +5,17 @@ giant bars."""
 from __future__ import annotations
 
 import re
-import sqlite3
 
 from fastapi.testclient import TestClient
 
 from dalil.vault import Vault
 from dalil.web.app import create_app
+from tests.conftest import catalogue
 from tests.web.conftest import ROLE_USERS, login
 
 
 def _image(vault: Vault) -> str:
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     try:
         return str(
             conn.execute(
@@ -79,7 +79,7 @@ def test_the_capture_chart_has_a_bar_and_a_value_per_month(web_vault: Vault) -> 
 
 
 def test_a_position_is_coordinates_and_a_link_to_the_readers_own_map(web_vault: Vault) -> None:
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = catalogue(web_vault)
     row = conn.execute(
         "SELECT sha256, gps_lat, gps_lon FROM metadata WHERE gps_lat IS NOT NULL LIMIT 1"
     ).fetchone()
@@ -108,7 +108,7 @@ def test_clusters_are_shown_by_their_pictures(web_vault: Vault) -> None:
 
 
 def test_accepting_a_proposal_on_its_page_stays_on_that_page(web_vault: Vault) -> None:
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = catalogue(web_vault)
     case_id = conn.execute("SELECT case_id FROM cases WHERE status = 'proposed' LIMIT 1").fetchone()
     conn.close()
     assert case_id, "the test vault has a proposed case"
@@ -123,7 +123,7 @@ def test_accepting_a_proposal_on_its_page_stays_on_that_page(web_vault: Vault) -
 
 
 def test_a_refused_identifier_keeps_what_was_typed_and_says_why(web_vault: Vault) -> None:
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = catalogue(web_vault)
     case_id = conn.execute("SELECT case_id FROM cases WHERE status = 'open' LIMIT 1").fetchone()[0]
     conn.close()
     typed = "12ab!?"
@@ -140,7 +140,7 @@ def test_a_refused_identifier_keeps_what_was_typed_and_says_why(web_vault: Vault
 
 
 def test_a_cluster_is_split_and_merged_from_its_page(web_vault: Vault) -> None:
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = catalogue(web_vault)
     label, _size = conn.execute(
         "SELECT c.label, COUNT(*) FROM clusters c JOIN cluster_members m ON m.cluster_id = c.id"
         " GROUP BY c.id HAVING COUNT(*) >= 2 ORDER BY c.label LIMIT 1"
@@ -162,7 +162,7 @@ def test_a_cluster_is_split_and_merged_from_its_page(web_vault: Vault) -> None:
         assert 'form="split"' in client.get(f"/clusters/{label}").text
         split = client.post(f"/clusters/{label}/split", data={"csrf": csrf, "item": members[:1]})
         assert split.status_code == 200 and members[0] not in split.text.split("<h2>")[0]
-        after = sqlite3.connect(web_vault.catalog_path)
+        after = catalogue(web_vault)
         together_sql = (
             "SELECT COUNT(*) FROM cluster_members a JOIN cluster_members b"
             " ON a.cluster_id = b.cluster_id WHERE a.sha256 = ? AND b.sha256 = ?"

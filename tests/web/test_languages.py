@@ -7,7 +7,6 @@ languages go to ``test-artifacts/screenshots/languages/``."""
 from __future__ import annotations
 
 import re
-import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -16,6 +15,7 @@ from fastapi.testclient import TestClient
 
 from dalil.vault import Vault
 from dalil.web.app import create_app
+from tests.conftest import catalogue
 from tests.web.browser import ARTIFACTS, CHROMIUM, launch
 from tests.web.conftest import PASSWORD, ROLE_USERS, login
 
@@ -69,7 +69,7 @@ def test_names_keep_their_own_direction(web_vault: Vault) -> None:
 
 
 def _pages(vault: Vault) -> list[str]:
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     sha = conn.execute(
         "SELECT sha256 FROM items WHERE media_type LIKE 'image/%' ORDER BY sha256 LIMIT 1"
     ).fetchone()[0]

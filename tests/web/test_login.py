@@ -6,7 +6,6 @@ from __future__ import annotations
 
 import os
 import re
-import sqlite3
 import subprocess
 import sys
 import threading
@@ -23,6 +22,7 @@ from fastapi.testclient import TestClient
 from dalil import users
 from dalil.cases import model
 from dalil.vault import Vault
+from tests.conftest import catalogue
 from tests.web import live
 from tests.web.conftest import PASSWORD, ROLE_USERS, login
 
@@ -124,7 +124,7 @@ def _dalil_serve(vault: Vault, *args: str) -> Iterator[int]:
 
 
 def _session_addresses(vault: Vault) -> list[str]:
-    conn = sqlite3.connect(vault.state_path)
+    conn = catalogue(vault, "state")
     try:
         return [str(r[0]) for r in conn.execute("SELECT address FROM sessions ORDER BY created_at")]
     finally:

@@ -7,7 +7,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import sqlite3
 from collections.abc import Callable
 
 import numpy as np
@@ -16,6 +15,7 @@ from PIL import Image
 
 from dalil.vault import Vault
 from dalil.web import crops
+from tests.conftest import catalogue
 from tests.web.conftest import REGION, ROLE_USERS, login
 
 HTMX = {"HX-Request": "true"}
@@ -28,7 +28,7 @@ def _detail(data: bytes) -> float:
 
 
 def _events(vault: Vault, action: str) -> list[dict]:  # type: ignore[type-arg]
-    conn = sqlite3.connect(vault.ledger_path)
+    conn = catalogue(vault, "ledger")
     try:
         rows = conn.execute("SELECT event FROM ledger").fetchall()
     finally:
@@ -51,7 +51,7 @@ def test_each_claim_is_shown_with_its_evidence(
     assert ids[:3] == ocr_claims and len(ids) == 4
     assert "showing 4 of 4 claim(s)" in page
     first = page.split(f'id="claim-{ocr_claims[0]}"')[1].split("</article>")[0]
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = catalogue(web_vault)
     item, case = conn.execute(
         "SELECT a.item, c.case_id FROM annotations a JOIN cases c ON c.id = a.case_pk"
         " WHERE a.id = ?",
@@ -75,7 +75,7 @@ def test_the_queue_filters_and_explains_bad_filters(
     login(client, ROLE_USERS["reviewer"])
     assert len(_cards(client.get("/review", params={"max_confidence": "0.7"}).text)) == 2
     assert len(_cards(client.get("/review", params={"kind": "mark"}).text)) == 0
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = catalogue(web_vault)
     case = conn.execute(
         "SELECT c.case_id FROM annotations a JOIN cases c ON c.id = a.case_pk WHERE a.id = ?",
         (ocr_claims[1],),
@@ -145,7 +145,7 @@ def test_the_region_is_blurred_until_shown_and_the_showing_is_recorded(
     assert 'class="show"' not in page and "/crop/view" not in page
     assert len(_events(web_vault, "item.revealed")) == 1
     # a claim not read from a photograph has no region
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = catalogue(web_vault)
     plain = conn.execute("SELECT id FROM annotations WHERE item IS NULL LIMIT 1").fetchone()[0]
     assert client.get(f"/review/{plain}/crop").status_code == 404
 
@@ -209,7 +209,7 @@ def test_progress_is_shown_wherever_claims_are_listed(
     client = app_for()
     csrf = login(client, ROLE_USERS["reviewer"])
     client.post(f"/review/{ocr_claims[0]}/confirm", data={"csrf": csrf})
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = catalogue(web_vault)
     case = conn.execute(
         "SELECT c.case_id FROM annotations a JOIN cases c ON c.id = a.case_pk WHERE a.id = ?",
         (ocr_claims[0],),
@@ -277,7 +277,7 @@ def test_match_evidence_is_in_plain_words(
 ) -> None:
     client = app_for()
     login(client, ROLE_USERS["liaison"])
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = catalogue(web_vault)
     label = conn.execute("SELECT label FROM clusters ORDER BY size DESC LIMIT 1").fetchone()[0]
     page = client.get(f"/clusters/{label}").text
     words = re.findall(r'<span class="evidence" title="([^"]*)">([^<]+)</span>', page)

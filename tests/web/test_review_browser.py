@@ -5,12 +5,12 @@ from __future__ import annotations
 
 import json
 import re
-import sqlite3
 from pathlib import Path
 
 import pytest
 
 from dalil.vault import Vault
+from tests.conftest import catalogue
 from tests.web.browser import ARTIFACTS, CHROMIUM, launch, log_in
 from tests.web.conftest import ROLE_USERS
 
@@ -43,7 +43,7 @@ LOADED = "img => img.complete && img.naturalWidth > 0"
 
 
 def _events(vault: Vault) -> list[dict]:  # type: ignore[type-arg]
-    conn = sqlite3.connect(vault.ledger_path)
+    conn = catalogue(vault, "ledger")
     try:
         return [json.loads(r[0]) for r in conn.execute("SELECT event FROM ledger")]
     finally:

@@ -19,6 +19,7 @@ from PIL import Image
 from dalil import users
 from dalil.vault import Vault
 from dalil.web import auth, upload
+from tests.conftest import catalogue
 from tests.web.conftest import PASSWORD, ROLE_USERS, login
 
 
@@ -29,7 +30,7 @@ def _first(conn: sqlite3.Connection, sql: str) -> str:
 
 
 def _path_values(vault: Vault) -> dict[str, str]:
-    conn = sqlite3.connect(vault.catalog_path)
+    conn = catalogue(vault)
     return {
         "ref": _first(conn, "SELECT sha256 FROM items WHERE media_type LIKE 'image/%' LIMIT 1"),
         "case_id": _first(conn, "SELECT case_id FROM cases ORDER BY id LIMIT 1"),
@@ -191,7 +192,7 @@ def test_no_unblurred_byte_without_a_reveal_event(
     assert detail(blurred.content) < 0.35 * detail(original_thumb)
     for route in ("view", "original"):
         assert client.get(f"/items/{sha}/{route}").status_code == 428  # reveal first
-    conn = sqlite3.connect(web_vault.ledger_path)
+    conn = catalogue(web_vault, "ledger")
 
     def reveals() -> list[dict]:
         rows = conn.execute("SELECT event FROM ledger WHERE event LIKE '%item.revealed%'")
@@ -278,7 +279,7 @@ def test_uploads_are_limited_and_ingested(
             break
         time.sleep(0.2)
     assert "done" in status, status
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = catalogue(web_vault)
     label = conn.execute(
         "SELECT label, actor FROM acquisitions WHERE source_label = 'USB stick 7'"
     ).fetchone()
@@ -305,7 +306,7 @@ def test_hostile_metadata_is_escaped(
     folder.mkdir()
     image.save(folder / "x.jpg", "JPEG", exif=exif.tobytes())
     IngestSession(web_vault, IngestOptions([folder], payload, "founder")).run()
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = catalogue(web_vault)
     sha = conn.execute("SELECT sha256 FROM metadata WHERE camera_model LIKE '%script%'").fetchone()[
         0
     ]

@@ -6,7 +6,6 @@ from __future__ import annotations
 import io
 import json
 import re
-import sqlite3
 import threading
 import time
 from collections.abc import Callable
@@ -16,6 +15,7 @@ from PIL import Image
 
 from dalil import users
 from dalil.vault import Vault
+from tests.conftest import catalogue
 from tests.web import live
 from tests.web.conftest import ROLE_USERS, login
 
@@ -83,7 +83,7 @@ def test_parallel_uploads_wait_their_turn(
     for job in jobs:
         text = _wait(client, job, "done", "failed")
         assert "<b>done</b>" in text, text
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = catalogue(web_vault)
     sources = {r[0] for r in conn.execute("SELECT source_label FROM acquisitions")}
     conn.close()
     assert {f"parallel stick {i}" for i in range(3)} <= sources
@@ -133,7 +133,7 @@ def test_names_no_file_system_takes_are_kept(web_vault: Vault) -> None:
                 break
             time.sleep(0.2)
     assert state["state"] == "done", state
-    conn = sqlite3.connect(web_vault.catalog_path)
+    conn = catalogue(web_vault)
     acquisition = conn.execute(
         "SELECT id, note FROM acquisitions WHERE source_label = 'stick with odd names'"
     ).fetchone()

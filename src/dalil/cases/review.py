@@ -244,7 +244,7 @@ def conflicts(conn: Db, limit: int | None = 50) -> list[dict[str, Any]]:
         "SELECT c.case_id, a.kind, a.field, group_concat(a.id) FROM annotations a"
         " JOIN cases c ON c.id = a.case_pk"
         " WHERE a.kind IN ('identifier', 'attribute') AND a.state IN ('unverified', 'verified')"
-        " GROUP BY a.case_pk, a.kind, a.field HAVING COUNT(DISTINCT a.value) > 1"
+        " GROUP BY c.id, c.case_id, a.kind, a.field HAVING COUNT(DISTINCT a.value) > 1"
         " ORDER BY c.id LIMIT ?",
         (-1 if limit is None else limit,),
     ):
@@ -257,7 +257,8 @@ def conflicts(conn: Db, limit: int | None = 50) -> list[dict[str, Any]]:
         )
     for (annotation_id,) in conn.execute(
         "SELECT annotation_id FROM reviews GROUP BY annotation_id"
-        " HAVING SUM(verdict = 'confirm') > 0 AND SUM(verdict = 'reject') > 0 LIMIT ?",
+        " HAVING SUM(CASE WHEN verdict = 'confirm' THEN 1 ELSE 0 END) > 0"
+        " AND SUM(CASE WHEN verdict = 'reject' THEN 1 ELSE 0 END) > 0 LIMIT ?",
         (-1 if limit is None else limit,),
     ):
         row = annotation_row(conn, int(annotation_id))

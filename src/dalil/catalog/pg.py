@@ -27,6 +27,7 @@ from __future__ import annotations
 import functools
 import re
 import sqlite3
+import weakref
 from collections.abc import Iterable, Iterator, Sequence
 from typing import Any
 from urllib.parse import urlsplit, urlunsplit
@@ -35,6 +36,8 @@ import psycopg
 from psycopg import adapt, errors, postgres
 from psycopg.conninfo import conninfo_to_dict, make_conninfo
 from psycopg.pq import Format
+
+from dalil.errors import VaultError
 
 SCHEMAS = ("main", "ledgerdb", "statedb")
 # The key of the advisory lock every write transaction takes (ASCII "dalil").
@@ -83,7 +86,26 @@ class Row:
     def __eq__(self, other: object) -> bool:
         if isinstance(other, Row):
             return self._names == other._names and self._values == other._values
+        if isinstance(other, tuple):
+            return self._values == other
         return NotImplemented
+
+    def _tuple(self, other: object) -> tuple[Any, ...] | None:
+        if isinstance(other, Row):
+            return other._values
+        return other if isinstance(other, tuple) else None
+
+    def __lt__(self, other: object) -> bool:
+        theirs = self._tuple(other)
+        if theirs is None:
+            return NotImplemented
+        return self._values < theirs
+
+    def __gt__(self, other: object) -> bool:
+        theirs = self._tuple(other)
+        if theirs is None:
+            return NotImplemented
+        return self._values > theirs
 
     def __hash__(self) -> int:
         return hash((tuple(self._names), self._values))
@@ -143,6 +165,7 @@ _CODE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\?"), "%s"),
     (re.compile(r"(?<![\w.\"])user\b(?!\s*\()"), '"user"'),
     (re.compile(r"=="), "="),
+    (re.compile(r"\bLIMIT\s+%s", re.IGNORECASE), "LIMIT NULLIF(%s, -1)"),  # SQLite: -1 is none
     (re.compile(r"\bIS\s+NOT\s+%s", re.IGNORECASE), "IS DISTINCT FROM %s"),
     (re.compile(r"\bIS\s+%s", re.IGNORECASE), "IS NOT DISTINCT FROM %s"),
     (re.compile(r"\bIFNULL\(", re.IGNORECASE), "COALESCE("),
@@ -160,7 +183,7 @@ _SCHEMA_INDEX = re.compile(
 )
 _FTS = re.compile(r"^\s*CREATE\s+VIRTUAL\s+TABLE\s+(\w+)\s+USING\s+fts5\(", re.IGNORECASE)
 _PRAGMA = re.compile(r"^\s*PRAGMA\s+(?:\w+\.)?(\w+)\s*(?:=\s*(\w+))?\s*$", re.IGNORECASE)
-_COMMENTS = re.compile(r"^(\s*--[^\n]*\n)+")
+_LINE_COMMENT = re.compile(r"(?m)^\s*--.*$")
 _BEGIN = re.compile(r"^\s*BEGIN(\s+(DEFERRED|IMMEDIATE|EXCLUSIVE))?(\s+TRANSACTION)?\s*$", re.I)
 
 
@@ -192,6 +215,7 @@ def translate(sql: str) -> tuple[str, ...]:
             " body TEXT NOT NULL, terms tsvector NOT NULL)",
             f"CREATE INDEX {table}_terms ON {table} USING GIN (terms)",
         )
+    sql = _LINE_COMMENT.sub("", sql)  # first: a comment may hold a quote
     sql = _JSON_EXTRACT.sub(
         lambda m: f"(CAST({m.group(1)} AS jsonb) #>> '{{{m.group(2).replace('.', ',')}}}')", sql
     )
@@ -199,7 +223,6 @@ def translate(sql: str) -> tuple[str, ...]:
     sql = sql.replace("%", "%%")
     parts = _LITERAL.split(sql)
     text = "".join(part if i % 2 else _code(part) for i, part in enumerate(parts))
-    text = _COMMENTS.sub("", text)
     index = _SCHEMA_INDEX.match(text)
     if index:  # SQLite names an index's schema; PostgreSQL, its table's
         text = _SCHEMA_INDEX.sub(r"\1\3\4\2.\5", text, count=1)
@@ -216,6 +239,8 @@ def translate(sql: str) -> tuple[str, ...]:
         text,
         f"CREATE OR REPLACE TRIGGER {name} BEFORE INSERT ON {table} FOR EACH ROW"
         f" WHEN (NEW.{column} IS NULL) EXECUTE FUNCTION {_HELPERS}.next_id('{column}')",
+        # numbers rows in every session, also one that skips the checks of foreign keys
+        f"ALTER TABLE {table} ENABLE ALWAYS TRIGGER {name}",
     )
 
 
@@ -280,6 +305,18 @@ class PgCursor:
             self._cursor.close()
 
 
+_INT64 = (-(2**63), 2**63 - 1)
+
+
+def _checked(parameters: Sequence[Any]) -> tuple[Any, ...]:
+    """The parameters, refused as SQLite refuses them: an integer no 64-bit column holds."""
+    values = tuple(parameters)
+    for value in values:
+        if type(value) is int and not _INT64[0] <= value <= _INT64[1]:
+            raise OverflowError("Python int too large to convert to a 64-bit integer")
+    return values
+
+
 class PgConnection:
     """A catalogue on PostgreSQL, used as Dalil uses an ``sqlite3.Connection``."""
 
@@ -287,6 +324,9 @@ class PgConnection:
 
     def __init__(self, raw: psycopg.Connection[Any]) -> None:
         self.raw = raw
+        # as an sqlite3 connection is: one dropped without close() is closed (an open
+        # transaction rolled back), quietly; the finalizer holds the connection until then
+        weakref.finalize(self, raw.close)
 
     @property
     def in_transaction(self) -> bool:
@@ -296,11 +336,12 @@ class PgConnection:
         statements = translate(sql)
         if not statements:
             return PgCursor(None)
+        values = _checked(parameters)
         cursor = self.raw.cursor()
         try:
             for statement in statements[:-1]:
                 cursor.execute(statement.replace("%%", "%"))
-            cursor.execute(statements[-1], tuple(parameters))
+            cursor.execute(statements[-1], values)
         except psycopg.Error as exc:
             raise _translate_error(exc) from exc
         return PgCursor(cursor)
@@ -309,10 +350,20 @@ class PgConnection:
         statements = translate(sql)
         cursor = self.raw.cursor()
         try:
-            cursor.executemany(statements[-1], [tuple(p) for p in seq])
+            cursor.executemany(statements[-1], [_checked(p) for p in seq])
         except psycopg.Error as exc:
             raise _translate_error(exc) from exc
         return PgCursor(cursor)
+
+    def __enter__(self) -> PgConnection:
+        return self
+
+    def __exit__(self, kind: object, value: object, traceback: object) -> None:
+        # as ``with sqlite3_connection:``: commit what is open, or roll it back on an error
+        if value is None:
+            self.commit()
+        else:
+            self.rollback()
 
     def commit(self) -> None:
         if self.in_transaction:
@@ -344,7 +395,7 @@ def connect(url: str, *, readonly: bool = False, application: str = "dalil") -> 
             make_conninfo("", **params), autocommit=True, row_factory=_row_factory
         )
     except psycopg.Error as exc:
-        raise sqlite3.OperationalError(
+        raise VaultError(
             f"cannot connect to the catalogue at {redact(url)}: {_first_line(exc)}"
         ) from exc
     _prepare(raw)
@@ -410,16 +461,25 @@ def create_database(url: str, name: str) -> None:
                 " LC_COLLATE 'C' LC_CTYPE 'C'"
             )
     except psycopg.Error as exc:
-        raise sqlite3.OperationalError(
+        raise VaultError(
             f"cannot create the database {name} at {redact(url)}: {_first_line(exc)}"
         ) from exc
 
 
 def collation(conn: PgConnection) -> str:
+    """How the database orders text: its libc collation, or ``icu:LOCALE``."""
     row = conn.raw.execute(
-        "SELECT datcollate FROM pg_database WHERE datname = current_database()"
+        "SELECT datcollate, datlocprovider, daticulocale FROM pg_database"
+        " WHERE datname = current_database()"
     ).fetchone()
-    return "" if row is None else str(row[0])
+    if row is None:
+        return ""
+    return f"icu:{row[2]}" if row[1] == "i" else str(row[0])
+
+
+def byte_order(collation: str) -> bool:
+    """Does this collation order text as SQLite does (by code point)?"""
+    return collation in ("C", "POSIX", "C.UTF-8", "C.utf8")
 
 
 def holds_vault(conn: PgConnection) -> bool:

@@ -95,7 +95,8 @@ def list_items(
     if where:
         sql += " WHERE " + " AND ".join(where)
     if counted is not None:  # the caller wants to know how many match in all
-        counted.append(int(conn.execute(f"SELECT COUNT(*) FROM ({sql})", params).fetchone()[0]))
+        count = f"SELECT COUNT(*) FROM ({sql}) AS matching"
+        counted.append(int(conn.execute(count, params).fetchone()[0]))
     sql += " ORDER BY i.sha256" if after is not None else " ORDER BY i.ingested_at, i.sha256"
     sql += " LIMIT ? OFFSET ?"
     params += [-1 if limit is None else limit, offset]

@@ -69,7 +69,7 @@ def trusted_key(conn: Db, origin: str) -> str | None:
     row = conn.execute(
         "SELECT details FROM (SELECT json_extract(event, '$.details') AS details,"
         " json_extract(event, '$.action') AS action, seq FROM ledger"
-        " WHERE event LIKE '%origin.trusted%') WHERE action = 'origin.trusted'"
+        " WHERE event LIKE '%origin.trusted%') AS trusted WHERE action = 'origin.trusted'"
         " AND json_extract(details, '$.origin') = ? ORDER BY seq DESC LIMIT 1",
         (origin,),
     ).fetchone()

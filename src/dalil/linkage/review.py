@@ -108,14 +108,16 @@ def queue(conn: Db, limit: int | None = 50) -> tuple[list[dict[str, Any]], int]:
     """Candidates of the latest runs not yet settled, most probable first."""
     import json
 
+    # each pair once: the run that gave it its highest probability (the latest among equals)
     sql = (
-        "SELECT c.left_id, c.right_id, MAX(c.probability), c.evidence, c.run,"
+        "SELECT c.left_id, c.right_id, c.probability, c.evidence, c.run,"
         " COALESCE(d.state, 'pending') FROM link_candidates c"
         " LEFT JOIN link_decisions d ON d.left_id = c.left_id AND d.right_id = c.right_id"
         " WHERE COALESCE(d.state, 'pending') IN ('pending', 'conflict')"
-        " GROUP BY c.left_id, c.right_id"
+        " AND c.run = (SELECT b.run FROM link_candidates b WHERE b.left_id = c.left_id"
+        " AND b.right_id = c.right_id ORDER BY b.probability DESC, b.run DESC LIMIT 1)"
     )
-    total = int(conn.execute(f"SELECT COUNT(*) FROM ({sql})").fetchone()[0])
+    total = int(conn.execute(f"SELECT COUNT(*) FROM ({sql}) AS pairs").fetchone()[0])
     rows = conn.execute(
         sql + " ORDER BY 3 DESC, 1, 2 LIMIT ?", (-1 if limit is None else limit,)
     ).fetchall()

@@ -1,0 +1,231 @@
+"""The catalogue on PostgreSQL: what only that back-end has to prove (the whole suite also runs
+on it: DALIL_TEST_CATALOG=postgresql, scripts/test.sh). These tests run in both passes, on the
+pass's own server or on one they start."""
+
+from __future__ import annotations
+
+import itertools
+import json
+import os
+from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
+from pathlib import Path
+
+import pytest
+
+from dalil.cases import model
+from dalil.cases.search import SearchQuery, search
+from dalil.catalog import pg
+from dalil.errors import UsageError, VaultError
+from dalil.vault import Vault
+from tests.conftest import ON_POSTGRES, PASSWORD, catalogue, run_dalil
+from tests.pgcluster import Cluster, binaries
+
+pytestmark = pytest.mark.skipif(
+    binaries() is None, reason="PostgreSQL is not installed (scripts/setup.sh installs it)"
+)
+
+
+@pytest.fixture(scope="module")
+def server() -> Iterator[str]:
+    """A server's address, without a database: the run's own, or one started here."""
+    if ON_POSTGRES:
+        yield os.environ["DALIL_CATALOG"]
+        return
+    cluster = Cluster()
+    try:
+        yield cluster.start()
+    finally:
+        cluster.stop()
+
+
+def _pg_vault(root: Path, server: str) -> Vault:
+    return Vault.init(root, "tester", PASSWORD, catalog=server)
+
+
+def test_a_vault_on_postgres_keeps_nothing_of_its_catalogue_in_the_folder(
+    tmp_path: Path, server: str
+) -> None:
+    vault = _pg_vault(tmp_path / "vault", server)
+    assert vault.on_postgres
+    assert pg.database_name(vault.settings.catalog) == "dalil_" + vault.vault_id.replace("-", "")
+    assert not list(vault.root.glob("*.sqlite"))
+    conn = vault.connect()
+    try:
+        assert isinstance(conn, pg.PgConnection)
+        schemas = {
+            r[0]
+            for r in conn.execute(
+                "SELECT schema_name FROM information_schema.schemata"
+                " WHERE schema_name IN ('main', 'ledgerdb', 'statedb')"
+            )
+        }
+        assert schemas == {"main", "ledgerdb", "statedb"}
+        assert conn.execute("SELECT COUNT(*) FROM ledgerdb.ledger").fetchone()[0] == 1
+    finally:
+        conn.close()
+    assert run_dalil("verify", "--vault", str(vault.root)).returncode == 0
+
+
+def test_a_database_holding_a_vault_or_sorting_otherwise_is_refused(
+    tmp_path: Path, server: str
+) -> None:
+    first = _pg_vault(tmp_path / "one", server)
+    with pytest.raises(UsageError, match="already holds a vault"):
+        Vault.init(tmp_path / "two", "tester", PASSWORD, catalog=first.settings.catalog)
+    assert not (tmp_path / "two" / "dalil.toml").exists()
+    admin = pg.connect(pg.with_database(server, "postgres"))
+    try:
+        admin.raw.execute(
+            "CREATE DATABASE sorted_by_language TEMPLATE template0 LOCALE_PROVIDER icu"
+            " ICU_LOCALE 'ar-SY'"
+        )
+    finally:
+        admin.close()
+    with pytest.raises(UsageError, match="byte order"):
+        Vault.init(
+            tmp_path / "three",
+            "tester",
+            PASSWORD,
+            catalog=pg.with_database(server, "sorted_by_language"),
+        )
+
+
+def test_a_password_in_the_address_is_refused_and_never_repeated(tmp_path: Path) -> None:
+    address = "postgresql://dalil:hunter2-secret@127.0.0.1:1/x"
+    with pytest.raises(VaultError) as caught:
+        Vault.init(tmp_path / "vault", "tester", PASSWORD, catalog=address)
+    assert "hunter2" not in str(caught.value)
+    done = run_dalil("init", "--vault", str(tmp_path / "v2"), "--as", "tester",
+                     "--catalog", address)  # fmt: skip
+    assert done.returncode != 0
+    assert "hunter2" not in done.stdout + done.stderr
+    assert not (tmp_path / "v2" / "dalil.toml").exists()
+
+
+def test_an_unreachable_server_is_named_without_credentials(tmp_path: Path) -> None:
+    with pytest.raises(Exception, match="cannot") as caught:
+        Vault.init(
+            tmp_path / "vault", "tester", PASSWORD, catalog="postgresql://someone@127.0.0.1:1/"
+        )
+    assert "127.0.0.1:1" in str(caught.value)
+
+
+def _writer(vault: Vault, n: int, who: int) -> list[str]:
+    """One writer with its own connection (as each web request and each worker has)."""
+    conn = vault.connect()
+    try:
+        ledger = vault.ledger(conn)
+        return [
+            model.new_case(conn, ledger, model.Actor("tester"), "place", f"writer {who} case {i}")
+            for i in range(n)
+        ]
+    finally:
+        vault.ledger(conn).sign_tail()
+        conn.close()
+
+
+def test_many_writers_at_once_make_one_ledger(tmp_path: Path, server: str) -> None:
+    """Eight connections record at once: the database's writer lock is the sequencer, so every
+    event has its own number, the numbers run without a gap, and the Merkle log verifies."""
+    vault = _pg_vault(tmp_path / "vault", server)
+    with ThreadPoolExecutor(8) as pool:
+        made = [c for cases in pool.map(lambda w: _writer(vault, 10, w), range(8)) for c in cases]
+    assert len(made) == len(set(made)) == 80  # no case number given twice
+    conn = vault.connect()
+    try:
+        seqs = [int(r[0]) for r in conn.execute("SELECT seq FROM ledger ORDER BY seq")]
+        events = [json.loads(r[0]) for r in conn.execute("SELECT event FROM ledger ORDER BY seq")]
+    finally:
+        conn.close()
+    assert seqs == list(range(len(seqs)))
+    assert sum(e["action"] == "case.created" for e in events) == 80
+    for before, after in itertools.pairwise(events):
+        assert after["seq"] == before["seq"] + 1
+    done = run_dalil("verify", "--vault", str(vault.root))
+    assert done.returncode == 0, done.stdout + done.stderr
+
+
+def test_search_finds_the_same_cases_on_both_back_ends(tmp_path: Path, server: str) -> None:
+    """The same cases, made on SQLite and on PostgreSQL, are found by the same searches (FTS5
+    there, tsvector here): words in any order, the last one a prefix, accents and case and
+    Arabic spellings folded, Arabic-Indic digits read as digits."""
+    titles = [
+        "Mohammad al-Halabi, card 7731",
+        "Muḥammad Ḥalabī at the yard",
+        "محمد الحلبي ٧٧٣١",
+        "Yard near the bakery",
+        "Ahmad Kurdi, branch 215",
+        "احمد كردي فرع ٢١٥",
+        "ÉCOLE Sainte-Marie",
+    ]
+    queries = ["7731", "٧٧٣١", "halabi", "Halab", "محمد", "yard", "ecole", "sainte mar",
+               "215", "branch 21", "كردي", "nothing-here"]  # fmt: skip
+    found = {}
+    for name, catalog in (("sqlite", ""), ("postgresql", server)):
+        vault = Vault.init(tmp_path / name, "tester", PASSWORD, catalog=catalog)
+        conn = vault.connect()
+        try:
+            ledger = vault.ledger(conn)
+            for title in titles:
+                model.new_case(conn, ledger, model.Actor("tester"), "place", title)
+            found[name] = {
+                q: sorted(c["case_id"] for c in search(conn, SearchQuery(text=q))["results"])
+                for q in queries
+            }
+        finally:
+            conn.close()
+    assert found["postgresql"] == found["sqlite"]
+    assert found["sqlite"]["7731"] == found["sqlite"]["٧٧٣١"] != []
+    assert found["sqlite"]["nothing-here"] == []
+
+
+def test_a_rebuild_keeps_the_old_catalogue_and_verifies(tmp_path: Path, server: str) -> None:
+    vault = _pg_vault(tmp_path / "vault", server)
+    conn = vault.connect()
+    try:
+        model.new_case(conn, vault.ledger(conn), model.Actor("tester"), "place", "Yard")
+        conn.execute("UPDATE cases SET title = 'edited behind the ledger'")
+    finally:
+        conn.close()
+    assert run_dalil("verify", "--vault", str(vault.root)).returncode == 1
+    done = run_dalil("catalog", "rebuild", "--vault", str(vault.root), "--as", "tester", "--json")
+    assert done.returncode == 0, done.stderr
+    kept = json.loads(done.stdout)["replaced"]
+    assert kept.startswith("schema main_replaced_")
+    db = catalogue(vault)
+    try:
+        assert db.execute("SELECT title FROM cases").fetchall() == [("Yard",)]
+        old = kept.split()[1]
+        assert db.execute(f"SELECT title FROM {old}.cases").fetchall() == [
+            ("edited behind the ledger",)
+        ]
+    finally:
+        db.close()
+    assert run_dalil("verify", "--vault", str(vault.root)).returncode == 0
+
+
+def test_the_statements_are_rewritten_once_into_postgresql() -> None:
+    assert pg.translate("SELECT a FROM t WHERE b = ? AND c LIKE '%x?'") == (
+        "SELECT a FROM t WHERE b = %s AND c ILIKE '%%x?'",
+    )
+    assert pg.translate("BEGIN IMMEDIATE") == (
+        "BEGIN",
+        f"SELECT pg_advisory_xact_lock({pg.WRITER_LOCK})",
+    )
+    assert pg.translate("PRAGMA foreign_keys=ON") == ()
+    create = pg.translate("CREATE TABLE t (id INTEGER PRIMARY KEY, x BLOB, y REAL) WITHOUT ROWID")
+    assert create[0] == "CREATE TABLE t (id BIGINT PRIMARY KEY, x BYTEA, y DOUBLE PRECISION)"
+    assert "EXECUTE FUNCTION dalil.next_id('id')" in create[1]
+    assert pg.translate("SELECT json_extract(event, '$.details.a') FROM ledger") == (
+        "SELECT (CAST(event AS jsonb) #>> '{details,a}') FROM ledger",
+    )
+    assert pg.translate("SELECT user FROM sessions WHERE user = ?") == (
+        'SELECT "user" FROM sessions WHERE "user" = %s',
+    )
+
+
+def test_the_suite_can_run_on_postgresql() -> None:
+    """scripts/test.sh runs every test a second time on PostgreSQL."""
+    script = (Path(__file__).resolve().parents[2] / "scripts" / "test.sh").read_text()
+    assert "DALIL_TEST_CATALOG=postgresql" in script
