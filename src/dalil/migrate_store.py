@@ -22,9 +22,8 @@ from dalil.catalog import atomic
 from dalil.catalog.db import Db
 from dalil.errors import UsageError
 from dalil.s3store import S3Config, S3Store, StoreConflict, describe_error
-from dalil.settings import Settings, read_config, render_config
 from dalil.users import check_actor
-from dalil.vault import CONFIG_NAME, Vault
+from dalil.vault import Vault, update_settings
 
 Progress = Callable[[int, int], None]  # (done, total): each original copied, then proved
 
@@ -178,10 +177,8 @@ def _prove_all(
 
 def _switch(vault: Vault, config: S3Config) -> None:
     """Rewrite ``dalil.toml`` so that the vault reads and writes its originals on S3."""
-    path = vault.root / CONFIG_NAME
-    raw = read_config(path)
-    values = dict(raw.get("settings", {}))
-    values.update(
+    update_settings(
+        vault.root,
         store=config.location.url,
         s3_endpoint=config.endpoint,
         s3_region=config.region,
@@ -189,9 +186,3 @@ def _switch(vault: Vault, config: S3Config) -> None:
         s3_part_size_mib=config.part_size // (1024 * 1024),
         s3_lock_days=config.lock_days,
     )
-    settings = Settings.from_mapping(values)
-    meta = raw.get("vault", {})
-    text = render_config(str(meta["id"]), str(meta.get("created_at", "")), settings)
-    tmp = path.with_name(f".{CONFIG_NAME}.tmp")
-    tmp.write_text(text)
-    tmp.replace(path)

@@ -12,7 +12,7 @@ from collections.abc import Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Any
 
 from dalil import keys
 from dalil.catalog import atomic, migrate
@@ -61,7 +61,7 @@ def _has_table(path: Path, table: str) -> bool:
     return row is not None
 
 
-def _new_database(url: str, vault_id: str) -> str:
+def new_database(url: str, vault_id: str) -> str:
     """The address of an empty database for a new vault: the one ``url`` names, or one created
     on its server; refused if it holds a vault or orders text otherwise than SQLite does."""
     from dalil.catalog import pg
@@ -87,6 +87,21 @@ def _new_database(url: str, vault_id: str) -> str:
     finally:
         conn.close()
     return url
+
+
+def update_settings(root: Path, **values: Any) -> Settings:
+    """Rewrite ``dalil.toml`` with some settings changed (checked as when read), in one step."""
+    path = root / CONFIG_NAME
+    raw = read_config(path)
+    merged = dict(raw.get("settings", {}))
+    merged.update(values)
+    settings = Settings.from_mapping(merged)
+    meta = raw.get("vault", {})
+    text = render_config(str(meta["id"]), str(meta.get("created_at", "")), settings)
+    tmp = path.with_name(f".{CONFIG_NAME}.tmp")
+    tmp.write_text(text)
+    tmp.replace(path)
+    return settings
 
 
 def default_vault_path() -> Path:
@@ -190,7 +205,7 @@ class Vault:
         vault_id = str(uuid.uuid4())
         created_at = utc_now()
         if catalog:
-            catalog = _new_database(catalog, vault_id)
+            catalog = new_database(catalog, vault_id)
         for sub in ("objects/sha256", "derived", "keys", "tmp"):
             (root / sub).mkdir(parents=True, exist_ok=True)
         os.chmod(root / "keys", 0o700)

@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -18,7 +19,15 @@ from dalil.cases.search import SearchQuery, search
 from dalil.catalog import pg
 from dalil.errors import UsageError, VaultError
 from dalil.vault import Vault
-from tests.conftest import ON_POSTGRES, PASSWORD, catalogue, run_dalil
+from tests.conftest import (
+    ON_POSTGRES,
+    PASSWORD,
+    add_users,
+    catalogue,
+    dalil_command,
+    run_dalil,
+    write_photos,
+)
 from tests.pgcluster import Cluster, binaries
 
 pytestmark = pytest.mark.skipif(
@@ -229,3 +238,66 @@ def test_the_suite_can_run_on_postgresql() -> None:
     """scripts/test.sh runs every test a second time on PostgreSQL."""
     script = (Path(__file__).resolve().parents[2] / "scripts" / "test.sh").read_text()
     assert "DALIL_TEST_CATALOG=postgresql" in script
+
+
+def test_a_folder_vault_moves_to_postgresql_proved_row_for_row(tmp_path: Path, server: str) -> None:
+    vault = Vault.init(tmp_path / "vault", "tester", PASSWORD, catalog="")
+    write_photos(tmp_path / "stick", 4)
+    done = run_dalil("ingest", tmp_path / "stick", "--from", "stick 1", "--vault", vault.root,
+                     "--as", "tester")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    conn = vault.connect()
+    try:
+        model.new_case(conn, vault.ledger(conn), model.Actor("tester"), "place", "Yard 7")
+        root_before = vault.ledger(conn).head_root()
+        items = [r[0] for r in conn.execute("SELECT sha256 FROM items ORDER BY sha256")]
+    finally:
+        conn.close()
+    run_dalil("ledger", "checkpoint", "--vault", str(vault.root), "--as", "tester")
+    done = run_dalil("catalog", "move", server, "--vault", str(vault.root), "--as", "tester",
+                     "--json")  # fmt: skip
+    assert done.returncode == 0, done.stderr
+    report = json.loads(done.stdout)
+    assert report["events"] >= 8 and report["rows_compared"] > 0
+    moved = Vault.open(vault.root)
+    assert moved.on_postgres and "password" not in moved.settings.catalog
+    assert not (vault.root / "catalog.sqlite").exists()
+    assert sorted(report["kept"])[0].startswith("catalog.sqlite.moved-")
+    conn = moved.connect()
+    try:
+        assert [r[0] for r in conn.execute("SELECT sha256 FROM items ORDER BY sha256")] == items
+        ledger = moved.ledger(conn)
+        events = [json.loads(r[0]) for r in conn.execute("SELECT event FROM ledger ORDER BY seq")]
+        # the same log, grown by one event: the move itself
+        assert ledger.root(root_before[0]) == root_before[1]
+        assert events[-1]["action"] == "catalog.moved" and events[-1]["actor"] == "tester"
+        hits = search(conn, SearchQuery(text="yard"))["results"]
+        assert [h["title"] for h in hits] == ["Yard 7"]
+    finally:
+        conn.close()
+    assert run_dalil("verify", "--vault", str(vault.root)).returncode == 0
+    again = run_dalil("catalog", "move", server, "--vault", str(vault.root), "--as", "tester")
+    assert again.returncode == 2 and "already on" in again.stderr
+
+
+def test_a_move_is_refused_before_anything_is_written(tmp_path: Path, server: str) -> None:
+    vault = Vault.init(tmp_path / "vault", "tester", PASSWORD, catalog="")
+    add_users(vault, "tester", "omar", role="reviewer")
+    target = pg.with_database(server, "dalil_move_refused")
+    done = run_dalil("catalog", "move", target, "--vault", str(vault.root), "--as", "omar")
+    assert done.returncode == 2 and "administrator" in done.stderr
+    unproved = subprocess.run(
+        dalil_command("catalog", "move", target, "--vault", vault.root, "--as", "tester"),
+        capture_output=True, text=True, stdin=subprocess.DEVNULL, check=False,
+        env={k: v for k, v in os.environ.items() if k != "DALIL_PASSWORD"},
+    )  # fmt: skip
+    assert unproved.returncode == 2 and "proved" in unproved.stderr, unproved.stderr
+    admin = pg.connect(pg.with_database(server, "postgres"))
+    try:
+        made = admin.raw.execute(
+            "SELECT 1 FROM pg_database WHERE datname = 'dalil_move_refused'"
+        ).fetchone()
+    finally:
+        admin.close()
+    assert made is None  # nothing was created on the server
+    assert not Vault.open(vault.root).on_postgres

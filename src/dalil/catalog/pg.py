@@ -456,6 +456,8 @@ def create_database(url: str, name: str) -> None:
     params["dbname"] = "postgres"
     try:
         with psycopg.connect(make_conninfo("", **params), autocommit=True) as raw:
+            if raw.execute("SELECT 1 FROM pg_database WHERE datname = %s", (name,)).fetchone():
+                return  # made by an earlier try that stopped before its vault was recorded
             raw.execute(
                 f"CREATE DATABASE \"{name}\" TEMPLATE template0 ENCODING 'UTF8'"
                 " LC_COLLATE 'C' LC_CTYPE 'C'"
@@ -483,8 +485,11 @@ def byte_order(collation: str) -> bool:
 
 
 def holds_vault(conn: PgConnection) -> bool:
+    """Does the database hold a vault's ledger (one event at least)?"""
     row = conn.raw.execute(
         "SELECT 1 FROM information_schema.tables WHERE table_schema = 'ledgerdb'"
         " AND table_name = 'ledger'"
     ).fetchone()
-    return row is not None
+    if row is None:
+        return False
+    return conn.raw.execute("SELECT 1 FROM ledgerdb.ledger LIMIT 1").fetchone() is not None

@@ -1,4 +1,5 @@
-"""``dalil catalog rebuild``: a new catalogue from the ledger and the objects alone."""
+"""``dalil catalog rebuild`` (a new catalogue from the ledger and the objects alone) and
+``dalil catalog move`` (the catalogue and the ledger into PostgreSQL)."""
 
 from __future__ import annotations
 
@@ -67,3 +68,39 @@ def catalog_rebuild(
     if report.replaced:
         console.print(f"The previous catalogue is kept as {report.replaced}.")
     console.print("Run 'dalil verify' to check the result.")
+
+
+@catalog_app.command("move")
+def catalog_move(
+    target: Annotated[
+        str,
+        typer.Argument(
+            help="postgresql://USER@HOST:PORT/DATABASE (an empty database), or"
+            " postgresql://USER@HOST:PORT/ (a database dalil_<vault id> is created)."
+        ),
+    ],
+    as_: ActorOption = None,
+    vault: VaultOption = DEFAULT_VAULT_PATH,
+    json_: JsonOption = False,
+) -> None:
+    """Move the catalogue and the ledger into PostgreSQL (administrators).
+
+    The ledger is copied row for row, the catalogue replayed from it there and compared with
+    this one row by row; only when they are equal is the move recorded and dalil.toml
+    switched. The SQLite files are kept, renamed *.moved-<time>. The password comes from
+    ~/.pgpass or PGPASSWORD, never from the address.
+    """
+    from dalil.cli.progress import counter
+    from dalil.move_catalog import move
+
+    opened = Vault.open(vault)
+    with counter(console_err, "Replaying the ledger in PostgreSQL") as progress:
+        report = move(opened, actor_name(as_), target, progress=progress)
+    if json_:
+        emit_json(report.to_dict())
+        return
+    console.print(
+        f"Moved to {report.target}: {report.events} ledger events, {report.items} items;"
+        f" {report.rows_compared} catalogue rows compared, equal. dalil.toml now names it."
+    )
+    console.print(f"The SQLite files are kept as {', '.join(report.kept)}.")

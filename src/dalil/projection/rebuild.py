@@ -52,7 +52,7 @@ def rebuild(
     started = time.monotonic()
     report = RebuildReport()
     with vault.writer_lock():
-        report.ledger_problems = _ledger_problems(vault)
+        report.ledger_problems = ledger_problems(vault)
         if report.ledger_problems and not force:
             raise UsageError(
                 f"the ledger itself fails verification ({len(report.ledger_problems)} problem(s);"
@@ -126,7 +126,7 @@ def _rebuild_in_place(
     return f"schema {kept}"
 
 
-def _ledger_problems(vault: Vault) -> list[str]:
+def ledger_problems(vault: Vault) -> list[str]:
     """What is wrong with the ledger alone (read from its own file, no catalogue needed)."""
     from dalil.verify.chain import Trust, check_ledger
     from dalil.verify.report import LEDGER_UNSIGNED_TAIL, VerifyReport

@@ -1,0 +1,140 @@
+"""``dalil catalog move``: a folder vault's catalogue, ledger and settings into PostgreSQL.
+
+What moves is the truth, and the rest is made from it: the ledger (events, payloads, signed
+checkpoints, RFC 3161 tokens, the Merkle frontier) and people's display settings are copied row
+for row; the catalogue is then replayed from that ledger in the new database (the projection
+design: it needs nothing else) and compared, table by table and row by row, with the folder's
+catalogue. Only when they are equal is the move recorded (``catalog.moved``, by an
+administrator, in the moved ledger), signed, and ``dalil.toml`` switched; the SQLite files are
+then renamed ``*.moved-<time>`` (kept, never read again). Anything that fails leaves the vault
+as it was: the copy is one transaction, and the settings change last. Web sessions are not
+moved: people log in again.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from dalil.catalog import atomic, migrate
+from dalil.catalog.db import Db, columns
+from dalil.errors import UsageError
+from dalil.projection.replay import replay
+from dalil.settings import check_catalog_url
+from dalil.timeutil import utc_now
+from dalil.users import check_actor
+from dalil.vault import Vault, new_database, update_settings
+
+Progress = Callable[[int, int], None]
+
+# What is copied as it is: (schema, table), in an order foreign keys accept.
+COPIED = (
+    ("ledgerdb", "ledger"),
+    ("ledgerdb", "payloads"),
+    ("ledgerdb", "checkpoints"),
+    ("ledgerdb", "checkpoint_timestamps"),
+    ("ledgerdb", "frontier"),
+    ("statedb", "user_settings"),
+)
+_BATCH = 2000
+
+
+@dataclass(slots=True)
+class MoveReport:
+    target: str
+    events: int = 0
+    items: int = 0
+    rows_copied: int = 0
+    rows_compared: int = 0
+    kept: list[str] = field(default_factory=list)
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def move(vault: Vault, actor: str, url: str, *, progress: Progress | None = None) -> MoveReport:
+    """Move the vault's catalogue to the PostgreSQL database at ``url`` (an empty one, or a
+    server, where ``dalil_<vault id>`` is created). Administrators only."""
+    from dalil.catalog import pg
+    from dalil.projection.rebuild import ledger_problems
+    from dalil.verify.catalogue import compare
+    from dalil.verify.report import VerifyReport
+
+    if vault.on_postgres:
+        raise UsageError(
+            f"this vault's catalogue is already on {pg.redact(vault.settings.catalog)}"
+        )
+    check_catalog_url(url, "the catalogue address")
+    with vault.writer_lock():
+        source = vault.connect()
+        try:
+            if check_actor(source, actor) != "admin":
+                raise UsageError(f"only an administrator can move the catalogue ({actor} is not)")
+            vault.ledger(source).prove(actor)  # before anything is written anywhere
+            problems = ledger_problems(vault)
+            if problems:
+                raise UsageError(
+                    f"the ledger fails verification ({problems[0]}); a moved catalogue would"
+                    " carry that on. Run 'dalil verify' and repair the vault first"
+                )
+            url = new_database(url, vault.vault_id)
+            report = MoveReport(pg.redact(url))
+            target = pg.connect(url)
+            try:
+                migrate(target)
+                with atomic(target):
+                    for schema, table in COPIED:
+                        report.rows_copied += _copy(source, target, schema, table)
+                    report.events = replay(target, target, progress=progress)
+                    compared = VerifyReport()
+                    compare(target, source, compared)
+                    if not compared.ok:
+                        first = compared.problems[0]
+                        raise UsageError(
+                            f"the catalogue replayed in PostgreSQL differs from the folder's"
+                            f" ({first.kind}: {first.detail}); nothing was moved. Run"
+                            " 'dalil verify' on the vault"
+                        )
+                    report.rows_compared = compared.rows_checked
+                    vault.ledger(target).append(
+                        actor,
+                        "catalog.moved",
+                        f"vault:{vault.vault_id}",
+                        {
+                            "to": "postgresql",
+                            "database": pg.database_name(url),
+                            "events": report.events,
+                            "rows_compared": report.rows_compared,
+                        },
+                    )
+                vault.ledger(target).sign_tail()
+                report.items = int(target.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+            finally:
+                target.close()
+        finally:
+            source.close()
+        update_settings(vault.root, catalog=url)
+        stamp = "".join(c for c in utc_now() if c.isdigit())[:14]
+        for path in (vault.catalog_path, vault.ledger_path, vault.state_path):
+            for suffix in ("", "-wal", "-shm"):
+                old = path.with_name(path.name + suffix)
+                if old.exists():
+                    kept = old.with_name(f"{path.name}.moved-{stamp}{suffix}")
+                    os.replace(old, kept)
+                    if not suffix:
+                        report.kept.append(kept.name)
+    return report
+
+
+def _copy(source: Db, target: Db, schema: str, table: str) -> int:
+    names = [name for name, _ in columns(source, table, schema)]
+    listed = ", ".join(names)
+    rows = source.execute(f"SELECT {listed} FROM {schema}.{table} ORDER BY 1")
+    insert = f"INSERT INTO {schema}.{table} ({listed}) VALUES ({', '.join('?' * len(names))})"
+    copied = 0
+    while batch := rows.fetchmany(_BATCH):
+        target.executemany(insert, [tuple(r) for r in batch])
+        copied += len(batch)
+    return copied
