@@ -350,7 +350,9 @@ def main(argv: list[str] | None = None) -> int:
         sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
         from tests.pgcluster import Cluster
 
-        cluster = Cluster()
+        # memory as a server for a catalogue of this size would be given (PostgreSQL's
+        # defaults are for a small machine: 128 MB of shared buffers)
+        cluster = Cluster("-c shared_buffers=1GB -c effective_cache_size=4GB -c work_mem=64MB")
         args.catalog = cluster.start()
         args.reuse = False  # the server, and its databases, end with this run
     try:

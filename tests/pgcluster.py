@@ -42,7 +42,8 @@ def _free_port() -> int:
 
 
 class Cluster:
-    def __init__(self) -> None:
+    def __init__(self, settings: str = "") -> None:
+        """``settings``: more ``-c name=value`` options for the server (a benchmark's)."""
         bin_dir = binaries()
         if bin_dir is None:
             raise RuntimeError(
@@ -57,6 +58,7 @@ class Cluster:
         if self.as_root:
             shutil.chown(self.folder, "nobody")
         self.url = f"postgresql://{SUPERUSER}@127.0.0.1:{self.port}/"
+        self.settings = settings
 
     def _run(self, *args: str) -> None:
         command = [str(self.bin / args[0]), *args[1:]]
@@ -71,9 +73,11 @@ class Cluster:
             "initdb", "-D", str(self.data), "-U", SUPERUSER, "--auth=trust", "--locale=C",
             "-E", "UTF8", "--no-sync",
         )  # fmt: skip
+        # loopback TCP only: no Unix socket, whose path length a deep temporary folder breaks
         options = (
-            f"-p {self.port} -k {self.folder} -c listen_addresses=127.0.0.1 -c fsync=off"
-            " -c synchronous_commit=off -c full_page_writes=off -c max_connections=300"
+            f"-p {self.port} -c unix_socket_directories='' -c listen_addresses=127.0.0.1"
+            " -c fsync=off -c synchronous_commit=off -c full_page_writes=off"
+            f" -c max_connections=300 {self.settings}"
         )
         self._run(
             "pg_ctl", "-D", str(self.data), "-o", options, "-l", str(self.folder / "log"),

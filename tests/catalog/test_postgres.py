@@ -7,6 +7,7 @@ from __future__ import annotations
 import itertools
 import json
 import os
+import socket
 import subprocess
 from collections.abc import Iterator
 from concurrent.futures import ThreadPoolExecutor
@@ -18,7 +19,7 @@ from dalil.cases import model
 from dalil.cases.search import SearchQuery, search
 from dalil.catalog import pg
 from dalil.errors import UsageError, VaultError
-from dalil.vault import Vault
+from dalil.vault import Vault, update_settings
 from tests.conftest import (
     ON_POSTGRES,
     PASSWORD,
@@ -301,3 +302,18 @@ def test_a_move_is_refused_before_anything_is_written(tmp_path: Path, server: st
         admin.close()
     assert made is None  # nothing was created on the server
     assert not Vault.open(vault.root).on_postgres
+
+
+def test_a_catalogue_server_that_is_down_is_a_clear_error(tmp_path: Path, server: str) -> None:
+    vault = _pg_vault(tmp_path / "vault", server)
+    with socket.socket() as s:  # a port just freed: nothing listens there
+        s.bind(("127.0.0.1", 0))
+        port = s.getsockname()[1]
+    down = vault.settings.catalog.replace(f":{pg.connect_port(server)}/", f":{port}/")
+    update_settings(vault.root, catalog=down)
+    for args in (("items",), ("verify",), ("items", "--json")):
+        done = run_dalil(*args, "--vault", vault.root)
+        assert done.returncode == 2, (args, done.stdout, done.stderr)
+        assert "cannot connect to the catalogue" in done.stderr
+        assert "Traceback" not in done.stderr
+    assert json.loads(run_dalil("items", "--json", "--vault", vault.root).stderr)["code"] == 2

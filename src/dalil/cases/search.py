@@ -181,7 +181,7 @@ def search(conn: Db, q: SearchQuery, text_index: TextIndex | None = None) -> dic
         add("c.photographed_on >= ?", [vocab.parse_date(q.date_from, "--from")])
     if q.date_to:
         add("c.photographed_on <= ?", [vocab.parse_date(q.date_to, "--to") + "\U0010ffff"])
-    clause = " AND ".join(where) if where else "1"
+    clause = " AND ".join(where) if where else "1 = 1"
     if q.sort not in SORTS:
         raise UsageError(f"sort by one of: {', '.join(SORTS)}")
     source: str = "cases c"
@@ -208,14 +208,16 @@ def search(conn: Db, q: SearchQuery, text_index: TextIndex | None = None) -> dic
     ).fetchall()
     keys = ("case_id", "kind", "title", "status", "items", "branch", "photographed_on", "updated")
     results = [dict(zip(keys, r, strict=True)) for r in rows]
+    shown: dict[str, list[dict[str, Any]]] = {str(r["case_id"]): [] for r in results}
+    if shown:  # the page's identifiers in one query, not one a case
+        for case_id, t, v, st in conn.execute(
+            "SELECT c.case_id, a.field, a.value, a.state FROM annotations a JOIN cases c"
+            f" ON c.id = a.case_pk WHERE c.case_id IN ({','.join('?' * len(shown))})"
+            " AND a.kind = 'identifier' AND a.state IN ('unverified', 'verified')"
+            " ORDER BY c.case_id, a.field, a.id",
+            list(shown),
+        ):
+            shown[str(case_id)].append({"type": t, "value": v, "state": st})
     for r in results:
-        r["identifiers"] = [
-            {"type": t, "value": v, "state": s}
-            for t, v, s in conn.execute(
-                "SELECT a.field, a.value, a.state FROM annotations a JOIN cases c"
-                " ON c.id = a.case_pk WHERE c.case_id = ? AND a.kind = 'identifier'"
-                " AND a.state IN ('unverified', 'verified') ORDER BY a.field, a.id",
-                (r["case_id"],),
-            )
-        ]
+        r["identifiers"] = shown[str(r["case_id"])]
     return {"total": total, "page": page, "per_page": per_page, "results": results}

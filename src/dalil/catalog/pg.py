@@ -247,9 +247,15 @@ def translate(sql: str) -> tuple[str, ...]:
 # --------------------------------------------------------------------------- connections
 
 
-def _translate_error(exc: psycopg.Error) -> sqlite3.Error:
-    """The error as the ``sqlite3`` exception the callers handle (DB-API classes)."""
+def _translate_error(exc: psycopg.Error) -> Exception:
+    """The error as the ``sqlite3`` exception the callers handle (DB-API classes); a lost
+    connection to the server as a vault error that says so (no traceback for the user)."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
+    state = exc.sqlstate or ""
+    if isinstance(exc, errors.OperationalError) and (
+        not state or state.startswith(("08", "57P"))
+    ):
+        return VaultError(f"the connection to the catalogue's database failed: {message}")
     if isinstance(exc, errors.IntegrityError):
         return sqlite3.IntegrityError(message)
     if isinstance(exc, errors.DiskFull):
@@ -435,6 +441,10 @@ def has_password(url: str) -> bool:
         return "password" in conninfo_to_dict(url)
     except psycopg.Error:
         return False
+
+
+def connect_port(url: str) -> str:
+    return str(conninfo_to_dict(url).get("port", "5432"))
 
 
 def database_name(url: str) -> str:
