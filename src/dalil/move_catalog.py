@@ -13,6 +13,7 @@ moved: people log in again.
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, field
@@ -20,7 +21,7 @@ from typing import Any
 
 from dalil.catalog import atomic, migrate
 from dalil.catalog.db import Db, columns
-from dalil.errors import UsageError
+from dalil.errors import UsageError, VaultError
 from dalil.projection.replay import replay
 from dalil.settings import check_catalog_url
 from dalil.timeutil import utc_now
@@ -79,6 +80,12 @@ def move(vault: Vault, actor: str, url: str, *, progress: Progress | None = None
                     f"the ledger fails verification ({problems[0]}); a moved catalogue would"
                     " carry that on. Run 'dalil verify' and repair the vault first"
                 )
+            finished = _moved_before(vault, source, url)
+            if finished is not None:  # an earlier move stopped after its database was done
+                update_settings(vault.root, catalog=finished)
+                report = MoveReport(pg.redact(finished))
+                _keep_files(vault, report)
+                return report
             url = new_database(url, vault.vault_id)
             report = MoveReport(pg.redact(url))
             target = pg.connect(url)
@@ -116,16 +123,53 @@ def move(vault: Vault, actor: str, url: str, *, progress: Progress | None = None
         finally:
             source.close()
         update_settings(vault.root, catalog=url)
-        stamp = "".join(c for c in utc_now() if c.isdigit())[:14]
-        for path in (vault.catalog_path, vault.ledger_path, vault.state_path):
-            for suffix in ("", "-wal", "-shm"):
-                old = path.with_name(path.name + suffix)
-                if old.exists():
-                    kept = old.with_name(f"{path.name}.moved-{stamp}{suffix}")
-                    os.replace(old, kept)
-                    if not suffix:
-                        report.kept.append(kept.name)
+        _keep_files(vault, report)
     return report
+
+
+def _keep_files(vault: Vault, report: MoveReport) -> None:
+    """The SQLite files, renamed: kept, never read again."""
+    stamp = "".join(c for c in utc_now() if c.isdigit())[:14]
+    for path in (vault.catalog_path, vault.ledger_path, vault.state_path):
+        for suffix in ("", "-wal", "-shm"):
+            old = path.with_name(path.name + suffix)
+            if old.exists():
+                kept = old.with_name(f"{path.name}.moved-{stamp}{suffix}")
+                os.replace(old, kept)
+                if not suffix:
+                    report.kept.append(kept.name)
+
+
+def _moved_before(vault: Vault, source: Db, url: str) -> str | None:
+    """The address of a database that already holds this vault's moved ledger — every event of
+    the folder's, in the same order with the same leaf hashes, then ``catalog.moved`` — or
+    None (a kill between the move's commit and the switch of dalil.toml)."""
+    from dalil.catalog import pg
+
+    if not pg.database_name(url):
+        url = pg.with_database(url, "dalil_" + vault.vault_id.replace("-", ""))
+    try:
+        target = pg.connect(url, readonly=True)
+    except VaultError:
+        return None
+    try:
+        if not pg.holds_vault(target):
+            return None
+        ours = [bytes(r[0]) for r in source.execute("SELECT leaf_hash FROM ledger ORDER BY seq")]
+        theirs = target.execute(
+            "SELECT leaf_hash, event FROM ledger ORDER BY seq LIMIT ?", (len(ours) + 1,)
+        ).fetchall()
+        if [bytes(r[0]) for r in theirs[: len(ours)]] != ours or len(theirs) != len(ours) + 1:
+            return None
+        last = json.loads(theirs[-1][1])
+        if (
+            last.get("action") != "catalog.moved"
+            or last.get("subject") != f"vault:{vault.vault_id}"
+        ):
+            return None
+        return url
+    finally:
+        target.close()
 
 
 def _copy(source: Db, target: Db, schema: str, table: str) -> int:

@@ -317,3 +317,30 @@ def test_a_catalogue_server_that_is_down_is_a_clear_error(tmp_path: Path, server
         assert "cannot connect to the catalogue" in done.stderr
         assert "Traceback" not in done.stderr
     assert json.loads(run_dalil("items", "--json", "--vault", vault.root).stderr)["code"] == 2
+
+
+def test_a_move_killed_before_the_switch_is_finished_by_the_next(
+    tmp_path: Path, server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dalil import move_catalog
+
+    vault = Vault.init(tmp_path / "vault", "tester", PASSWORD, catalog="")
+
+    def killed(*args: object, **kwargs: object) -> None:
+        raise KeyboardInterrupt  # the process dies after the database committed
+
+    monkeypatch.setattr(move_catalog, "update_settings", killed)
+    with pytest.raises(KeyboardInterrupt):
+        move_catalog.move(vault, "tester", server)
+    assert not Vault.load(vault.root).on_postgres  # the folder's catalogue is still the one
+    monkeypatch.undo()
+    report = move_catalog.move(Vault.open(vault.root), "tester", server)
+    moved = Vault.open(vault.root)
+    assert moved.on_postgres and report.kept
+    conn = moved.connect()
+    try:
+        actions = [json.loads(r[0])["action"] for r in conn.execute("SELECT event FROM ledger")]
+    finally:
+        conn.close()
+    assert actions.count("catalog.moved") == 1
+    assert run_dalil("verify", "--vault", vault.root).returncode == 0

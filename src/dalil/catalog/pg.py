@@ -252,9 +252,7 @@ def _translate_error(exc: psycopg.Error) -> Exception:
     connection to the server as a vault error that says so (no traceback for the user)."""
     message = str(exc).strip().splitlines()[0] if str(exc).strip() else type(exc).__name__
     state = exc.sqlstate or ""
-    if isinstance(exc, errors.OperationalError) and (
-        not state or state.startswith(("08", "57P"))
-    ):
+    if isinstance(exc, errors.OperationalError) and (not state or state.startswith(("08", "57P"))):
         return VaultError(f"the connection to the catalogue's database failed: {message}")
     if isinstance(exc, errors.IntegrityError):
         return sqlite3.IntegrityError(message)
