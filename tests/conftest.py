@@ -66,8 +66,11 @@ sqlite_only = pytest.mark.skipif(
 def _catalogue_server() -> Iterator[None]:
     """With DALIL_TEST_CATALOG=postgresql, a server for the run; every vault made (in this
     process or a subprocess) gets a database of its own there ($DALIL_CATALOG)."""
-    if not ON_POSTGRES:
+    if not ON_POSTGRES:  # a developer's own $DALIL_CATALOG must not get the tests' vaults
+        saved = os.environ.pop("DALIL_CATALOG", None)
         yield
+        if saved is not None:
+            os.environ["DALIL_CATALOG"] = saved
         return
     from tests.pgcluster import Cluster
 

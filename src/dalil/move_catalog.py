@@ -60,8 +60,6 @@ def move(vault: Vault, actor: str, url: str, *, progress: Progress | None = None
     server, where ``dalil_<vault id>`` is created). Administrators only."""
     from dalil.catalog import pg
     from dalil.projection.rebuild import ledger_problems
-    from dalil.verify.catalogue import compare
-    from dalil.verify.report import VerifyReport
 
     if vault.on_postgres:
         raise UsageError(
@@ -80,50 +78,69 @@ def move(vault: Vault, actor: str, url: str, *, progress: Progress | None = None
                     f"the ledger fails verification ({problems[0]}); a moved catalogue would"
                     " carry that on. Run 'dalil verify' and repair the vault first"
                 )
+            # from here the folder's catalogue is held still: a writer left running (a web
+            # server: stop it first) waits, and records nothing the move would leave behind
+            source.execute("BEGIN IMMEDIATE")
             finished = _moved_before(vault, source, url)
             if finished is not None:  # an earlier move stopped after its database was done
-                update_settings(vault.root, catalog=finished)
-                report = MoveReport(pg.redact(finished))
-                _keep_files(vault, report)
-                return report
-            url = new_database(url, vault.vault_id)
-            report = MoveReport(pg.redact(url))
-            target = pg.connect(url)
-            try:
-                migrate(target)
-                with atomic(target):
-                    for schema, table in COPIED:
-                        report.rows_copied += _copy(source, target, schema, table)
-                    report.events = replay(target, target, progress=progress)
-                    compared = VerifyReport()
-                    compare(target, source, compared)
-                    if not compared.ok:
-                        first = compared.problems[0]
-                        raise UsageError(
-                            f"the catalogue replayed in PostgreSQL differs from the folder's"
-                            f" ({first.kind}: {first.detail}); nothing was moved. Run"
-                            " 'dalil verify' on the vault"
-                        )
-                    report.rows_compared = compared.rows_checked
-                    vault.ledger(target).append(
-                        actor,
-                        "catalog.moved",
-                        f"vault:{vault.vault_id}",
-                        {
-                            "to": "postgresql",
-                            "database": pg.database_name(url),
-                            "events": report.events,
-                            "rows_compared": report.rows_compared,
-                        },
-                    )
-                vault.ledger(target).sign_tail()
-                report.items = int(target.execute("SELECT COUNT(*) FROM items").fetchone()[0])
-            finally:
-                target.close()
+                url, report = finished, MoveReport(pg.redact(finished))
+                target = pg.connect(url)
+                try:
+                    vault.ledger(target).sign_tail()
+                finally:
+                    target.close()
+            else:
+                url = new_database(url, vault.vault_id)
+                report = _fill(vault, source, url, actor, progress)
+            update_settings(vault.root, catalog=url)
         finally:
+            if source.in_transaction:
+                source.rollback()  # nothing was written to the folder's files
             source.close()
-        update_settings(vault.root, catalog=url)
         _keep_files(vault, report)
+    return report
+
+
+def _fill(vault: Vault, source: Db, url: str, actor: str, progress: Progress | None) -> MoveReport:
+    """Copy the ledger into the empty database at ``url``, replay the catalogue there and
+    compare it with the folder's, then record and sign the move (one transaction)."""
+    from dalil.catalog import pg
+    from dalil.verify.catalogue import compare
+    from dalil.verify.report import VerifyReport
+
+    report = MoveReport(pg.redact(url))
+    target = pg.connect(url)
+    try:
+        migrate(target)
+        with atomic(target):
+            for schema, table in COPIED:
+                report.rows_copied += _copy(source, target, schema, table)
+            report.events = replay(target, target, progress=progress)
+            compared = VerifyReport()
+            compare(target, source, compared)
+            if not compared.ok:
+                first = compared.problems[0]
+                raise UsageError(
+                    f"the catalogue replayed in PostgreSQL differs from the folder's"
+                    f" ({first.kind}: {first.detail}); nothing was moved. Run"
+                    " 'dalil verify' on the vault"
+                )
+            report.rows_compared = compared.rows_checked
+            vault.ledger(target).append(
+                actor,
+                "catalog.moved",
+                f"vault:{vault.vault_id}",
+                {
+                    "to": "postgresql",
+                    "database": pg.database_name(url),
+                    "events": report.events,
+                    "rows_compared": report.rows_compared,
+                },
+            )
+        vault.ledger(target).sign_tail()
+        report.items = int(target.execute("SELECT COUNT(*) FROM items").fetchone()[0])
+    finally:
+        target.close()
     return report
 
 

@@ -238,8 +238,10 @@ def check_catalog_url(url: str, where: str) -> None:
         raise VaultError(
             f"{where} must be empty (SQLite in the vault folder) or postgresql://HOST:PORT/DATABASE"
         )
-    from dalil.catalog.pg import has_password
+    from dalil.catalog.pg import has_password, readable
 
+    if not readable(url):
+        raise VaultError(f"{where} is not an address PostgreSQL can read (it is not repeated here)")
     if has_password(url):
         raise VaultError(
             f"{where} holds a password; put it in ~/.pgpass or PGPASSWORD, never in an address"

@@ -214,11 +214,13 @@ class Vault:
         vault = cls(root, vault_id, settings)
         person, sealed = signing.new_key(password)
         signing.remember(vault.origin, actor, person)
-        conn = vault.connect()
+        conn = vault.connect(create=True)
         try:
             migrate(conn)
             ledger = Ledger(conn, vault.origin, private.public_key(), private)
             with atomic(conn):
+                if ledger.size():  # another init took this database a moment ago
+                    raise UsageError("the catalogue's database already holds a vault")
                 ledger.append(
                     actor,
                     "vault.created",
@@ -310,9 +312,10 @@ class Vault:
                 " until it is restored from a backup"
             )
 
-    def connect(self, *, readonly: bool = False) -> Db:
-        """The catalogue, with the ledger and the working state attached."""
-        return open_catalogue(self.root, self.settings.catalog, readonly=readonly)
+    def connect(self, *, readonly: bool = False, create: bool = False) -> Db:
+        """The catalogue, with the ledger and the working state attached (``create``: a new
+        vault's, made)."""
+        return open_catalogue(self.root, self.settings.catalog, readonly=readonly, create=create)
 
     def ledger(self, conn: Db, *, signing: bool = True) -> Ledger:
         """The ledger over ``conn``; with ``signing``, the signing key is loaded when first

@@ -4,6 +4,7 @@ pass's own server or on one they start."""
 
 from __future__ import annotations
 
+import contextlib
 import itertools
 import json
 import os
@@ -220,8 +221,11 @@ def test_the_statements_are_rewritten_once_into_postgresql() -> None:
         "SELECT a FROM t WHERE b = %s AND c ILIKE '%%x?'",
     )
     assert pg.translate("BEGIN IMMEDIATE") == (
-        "BEGIN",
+        "BEGIN ISOLATION LEVEL READ COMMITTED",
         f"SELECT pg_advisory_xact_lock({pg.WRITER_LOCK})",
+    )
+    assert pg.translate("SELECT 1 FROM t WHERE a LIKE ?") == (
+        "SELECT 1 FROM t WHERE a ILIKE %s ESCAPE ''",  # no escape character, as in SQLite
     )
     assert pg.translate("PRAGMA foreign_keys=ON") == ()
     create = pg.translate("CREATE TABLE t (id INTEGER PRIMARY KEY, x BLOB, y REAL) WITHOUT ROWID")
@@ -344,3 +348,26 @@ def test_a_move_killed_before_the_switch_is_finished_by_the_next(
         conn.close()
     assert actions.count("catalog.moved") == 1
     assert run_dalil("verify", "--vault", vault.root).returncode == 0
+
+
+def test_a_failed_statement_swallowed_in_a_transaction_is_not_a_silent_loss(
+    tmp_path: Path, server: str
+) -> None:
+    """On SQLite the rest of the transaction would commit; PostgreSQL would roll all of it
+    back without a word at COMMIT. Dalil says so instead."""
+    import sqlite3
+
+    from dalil.catalog import atomic
+
+    vault = _pg_vault(tmp_path / "vault", server)
+    conn = vault.connect()
+    try:
+        refused = pytest.raises(sqlite3.OperationalError, match="none of it was recorded")
+        with refused, atomic(conn):
+            conn.execute("UPDATE cases SET title = 'kept?'")
+            with contextlib.suppress(sqlite3.IntegrityError):  # no annotation 1: refused
+                conn.execute("INSERT INTO identifier_keys VALUES ('k', 1)")
+        assert not conn.in_transaction
+        assert conn.execute("SELECT COUNT(*) FROM identifier_keys").fetchone()[0] == 0
+    finally:
+        conn.close()

@@ -62,21 +62,37 @@ class Db(Protocol):
 _SYNCHRONOUS = {"ledgerdb": "FULL"}
 
 
-def _uri(path: Path, readonly: bool) -> str:
-    return f"file:{quote(str(path))}?mode={'ro' if readonly else 'rwc'}"
+def _uri(path: Path, readonly: bool, create: bool = True) -> str:
+    mode = "ro" if readonly else "rwc" if create else "rw"
+    return f"file:{quote(str(path))}?mode={mode}"
 
 
 def connect(
-    path: Path, *, readonly: bool = False, attach: Mapping[str, Path] | None = None
+    path: Path,
+    *,
+    readonly: bool = False,
+    attach: Mapping[str, Path] | None = None,
+    create: bool = True,
 ) -> sqlite3.Connection:
     """Open ``path`` in WAL mode with foreign keys on (autocommit; use ``atomic``), with the
-    files in ``attach`` attached under their schema names."""
+    files in ``attach`` attached under their schema names. Without ``create``, a missing
+    ``path`` is an error, not a new empty catalogue (one moved or deleted under a running
+    server stays gone)."""
+    if sqlite3.sqlite_version_info < (3, 35, 0):
+        from dalil.errors import VaultError
+
+        raise VaultError(
+            f"this Python's SQLite is {sqlite3.sqlite_version}; Dalil needs 3.35 or newer"
+            " (Debian 12, Ubuntu 22.04 and Python's own builds have it)"
+        )
     if readonly:
         conn = sqlite3.connect(
             _uri(path, True), uri=True, isolation_level=None, check_same_thread=False
         )
     else:
-        conn = sqlite3.connect(_uri(path, False), uri=True, isolation_level=None, timeout=60)
+        conn = sqlite3.connect(
+            _uri(path, False, create), uri=True, isolation_level=None, timeout=60
+        )
         conn.execute("PRAGMA journal_mode=WAL")
         conn.execute("PRAGMA synchronous=NORMAL")
     for schema, file in (attach or {}).items():
@@ -90,9 +106,12 @@ def connect(
     return conn
 
 
-def open_catalogue(root: Path, url: str = "", *, readonly: bool = False) -> Db:
+def open_catalogue(
+    root: Path, url: str = "", *, readonly: bool = False, create: bool = False
+) -> Db:
     """A vault's catalogue: the database at ``url`` (PostgreSQL), or the SQLite files in the
-    vault folder ``root`` (the ledger and the working state attached)."""
+    vault folder ``root`` (the ledger and the working state attached; ``create``: a new
+    vault's)."""
     if url:
         from dalil.catalog import pg
 
@@ -101,6 +120,7 @@ def open_catalogue(root: Path, url: str = "", *, readonly: bool = False) -> Db:
         root / "catalog.sqlite",
         readonly=readonly,
         attach={"ledgerdb": root / "ledger.sqlite", "statedb": root / "state.sqlite"},
+        create=create,
     )
 
 

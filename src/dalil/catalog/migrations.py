@@ -688,10 +688,23 @@ def migrate(conn: Db, db_path: Path | None = None) -> list[str]:
     if is_postgres(conn):
         from dalil.catalog import pg
 
+        if _up_to_date(conn):  # the common case: no lock, no schema statement
+            return []
         with atomic(conn):
             pg.prepare_schemas(conn)  # type: ignore[arg-type]
             return _migrate(conn, None)
     return _migrate(conn, db_path)
+
+
+def _up_to_date(conn: Db) -> bool:
+    if "schema_migrations" not in _tables(conn, "main"):
+        return False
+    if not {"sealed_key"} <= _columns(conn, "statedb", "sessions"):
+        return False
+    if not {"language", "digits"} <= _columns(conn, "statedb", "user_settings"):
+        return False
+    done = {str(r[0]) for r in conn.execute("SELECT name FROM schema_migrations")}
+    return all(m.name in done for m in MIGRATIONS)
 
 
 def _migrate(conn: Db, db_path: Path | None) -> list[str]:

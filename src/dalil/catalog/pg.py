@@ -169,7 +169,9 @@ _CODE_RULES: tuple[tuple[re.Pattern[str], str], ...] = (
     (re.compile(r"\bIS\s+NOT\s+%s", re.IGNORECASE), "IS DISTINCT FROM %s"),
     (re.compile(r"\bIS\s+%s", re.IGNORECASE), "IS NOT DISTINCT FROM %s"),
     (re.compile(r"\bIFNULL\(", re.IGNORECASE), "COALESCE("),
-    (re.compile(r"\bLIKE\b", re.IGNORECASE), "ILIKE"),  # SQLite's LIKE ignores case
+    # SQLite's LIKE ignores case, and has no escape character unless one is named
+    (re.compile(r"\bLIKE\s+%s(?!\s+ESCAPE)", re.IGNORECASE), "ILIKE %s ESCAPE ''"),
+    (re.compile(r"\bLIKE\b", re.IGNORECASE), "ILIKE"),  # a pattern of ours, written out
     (re.compile(r"\bINTEGER\b"), "BIGINT"),
     (re.compile(r"\bREAL\b"), "DOUBLE PRECISION"),
     (re.compile(r"\bBLOB\b"), "BYTEA"),
@@ -205,7 +207,11 @@ def translate(sql: str) -> tuple[str, ...]:
     begin = _BEGIN.match(sql)
     if begin:
         if (begin.group(2) or "").upper() in ("IMMEDIATE", "EXCLUSIVE"):
-            return ("BEGIN", f"SELECT pg_advisory_xact_lock({WRITER_LOCK})")
+            # read committed: each statement sees what the writers before this one committed
+            return (
+                "BEGIN ISOLATION LEVEL READ COMMITTED",
+                f"SELECT pg_advisory_xact_lock({WRITER_LOCK})",
+            )
         return ("BEGIN ISOLATION LEVEL REPEATABLE READ",)
     fts = _FTS.match(sql)
     if fts:
@@ -341,19 +347,36 @@ class PgConnection:
         if not statements:
             return PgCursor(None)
         values = _checked(parameters)
-        cursor = self.raw.cursor()
+        if statements[0] == "COMMIT" and self._failed():
+            # SQLite would have committed what succeeded; PostgreSQL would silently roll back
+            # everything: say so instead
+            self.rollback()
+            raise sqlite3.OperationalError(
+                "a statement of this transaction failed, so none of it was recorded"
+            )
         try:
+            cursor = self.raw.cursor()
             for statement in statements[:-1]:
                 cursor.execute(statement.replace("%%", "%"))
             cursor.execute(statements[-1], values)
         except psycopg.Error as exc:
+            if len(statements) > 1 and statements[0].startswith("BEGIN"):
+                self.rollback()  # the transaction began, its lock was not had: none
             raise _translate_error(exc) from exc
         return PgCursor(cursor)
 
+    def _failed(self) -> bool:
+        return self.raw.info.transaction_status == psycopg.pq.TransactionStatus.INERROR
+
+    @property
+    def broken(self) -> bool:
+        """Lost (the server went away or ended it): open a new connection."""
+        return self.raw.closed or self.raw.broken
+
     def executemany(self, sql: str, seq: Iterable[Sequence[Any]], /) -> PgCursor:
         statements = translate(sql)
-        cursor = self.raw.cursor()
         try:
+            cursor = self.raw.cursor()
             cursor.executemany(statements[-1], [_checked(p) for p in seq])
         except psycopg.Error as exc:
             raise _translate_error(exc) from exc
@@ -371,11 +394,14 @@ class PgConnection:
 
     def commit(self) -> None:
         if self.in_transaction:
-            self.raw.execute("COMMIT")
+            self.execute("COMMIT")
 
     def rollback(self) -> None:
-        if self.in_transaction:
-            self.raw.execute("ROLLBACK")
+        if self.in_transaction and not self.broken:
+            try:
+                self.raw.execute("ROLLBACK")
+            except psycopg.Error as exc:
+                raise _translate_error(exc) from exc
 
     def close(self) -> None:
         self.raw.close()
@@ -404,6 +430,7 @@ def connect(url: str, *, readonly: bool = False, application: str = "dalil") -> 
         ) from exc
     _prepare(raw)
     raw.execute(f"SET search_path = {', '.join(SCHEMAS)}, {_HELPERS}")
+    raw.execute("SET lock_timeout = 60000")  # as SQLite's busy timeout: wait a minute, then say so
     if readonly:
         raw.execute("SET default_transaction_read_only = on")
     return PgConnection(raw)
@@ -435,10 +462,20 @@ def redact(url: str) -> str:
 
 
 def has_password(url: str) -> bool:
+    """Does the address hold a password (or is it one PostgreSQL cannot read, so that it
+    might)?"""
     try:
-        return "password" in conninfo_to_dict(url)
-    except psycopg.Error:
+        return "password" in conninfo_to_dict(url) or bool(urlsplit(url).password)
+    except (psycopg.Error, ValueError):
+        return True
+
+
+def readable(url: str) -> bool:
+    try:
+        conninfo_to_dict(url)
+    except (psycopg.Error, ValueError):
         return False
+    return True
 
 
 def connect_port(url: str) -> str:

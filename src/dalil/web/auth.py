@@ -80,6 +80,9 @@ def connection(vault: Vault, *, readonly: bool = True) -> Iterator[Db]:
         _LOCAL.connections = cache
         key = str(vault.catalog_path)
         conn = cache.get(key)
+        if conn is not None and getattr(conn, "broken", False):  # the database went away
+            cache.pop(key, None)
+            conn = None
         if conn is None:
             conn = cache[key] = vault.connect(readonly=True)
         if conn.in_transaction:  # never left open by a request, but never trust it
