@@ -2,7 +2,8 @@
 
 What moves is the truth, and the rest is made from it: the ledger (events, payloads, signed
 checkpoints, RFC 3161 tokens, the Merkle frontier) and people's display settings are copied row
-for row; the catalogue is then replayed from that ledger in the new database (the projection
+for row, and the copy is verified there as ``dalil verify`` verifies a ledger (every event,
+hash, signature, checkpoint and token); the catalogue is then replayed from that ledger in the new database (the projection
 design: it needs nothing else) and compared, table by table and row by row, with the folder's
 catalogue. Only when they are equal is the move recorded (``catalog.moved``, by an
 administrator, in the moved ledger), signed, and ``dalil.toml`` switched; the SQLite files are
@@ -105,6 +106,7 @@ def _fill(vault: Vault, source: Db, url: str, actor: str, progress: Progress | N
     """Copy the ledger into the empty database at ``url``, replay the catalogue there and
     compare it with the folder's, then record and sign the move (one transaction)."""
     from dalil.catalog import pg
+    from dalil.projection.rebuild import ledger_problems
     from dalil.verify.catalogue import compare
     from dalil.verify.report import VerifyReport
 
@@ -115,6 +117,12 @@ def _fill(vault: Vault, source: Db, url: str, actor: str, progress: Progress | N
         with atomic(target):
             for schema, table in COPIED:
                 report.rows_copied += _copy(source, target, schema, table)
+            copied = ledger_problems(vault, target)  # every event, signature, checkpoint, token
+            if copied:
+                raise UsageError(
+                    f"the ledger copied into PostgreSQL fails verification ({copied[0]});"
+                    " nothing was moved"
+                )
             report.events = replay(target, target, progress=progress)
             compared = VerifyReport()
             compare(target, source, compared)

@@ -371,3 +371,27 @@ def test_a_failed_statement_swallowed_in_a_transaction_is_not_a_silent_loss(
         assert conn.execute("SELECT COUNT(*) FROM identifier_keys").fetchone()[0] == 0
     finally:
         conn.close()
+
+
+def test_a_ledger_damaged_in_the_copy_is_not_moved(
+    tmp_path: Path, server: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from dalil import move_catalog
+
+    vault = Vault.init(tmp_path / "vault", "tester", PASSWORD, catalog="")
+    real_copy = move_catalog._copy
+
+    def damaging(source: object, target: object, schema: str, table: str) -> int:
+        copied = real_copy(source, target, schema, table)  # type: ignore[arg-type]
+        if table == "ledger":  # one event's text changed on its way
+            target.execute(  # type: ignore[attr-defined]
+                "UPDATE ledger SET event = replace(event, 'vault.created', 'vault.creatEd')"
+            )
+        return copied
+
+    monkeypatch.setattr(move_catalog, "_copy", damaging)
+    with pytest.raises(UsageError, match="copied into PostgreSQL fails verification"):
+        move_catalog.move(Vault.open(vault.root), "tester", server)
+    assert not Vault.load(vault.root).on_postgres
+    assert (vault.root / "catalog.sqlite").is_file()
+    assert run_dalil("verify", "--vault", vault.root).returncode == 0

@@ -24,6 +24,7 @@ from pathlib import Path
 from typing import Any
 
 from dalil.catalog import atomic, connect, migrate
+from dalil.catalog.db import Db
 from dalil.errors import UsageError
 from dalil.projection.replay import replay
 from dalil.vault import Vault
@@ -126,25 +127,28 @@ def _rebuild_in_place(
     return f"schema {kept}"
 
 
-def ledger_problems(vault: Vault) -> list[str]:
-    """What is wrong with the ledger alone (read from its own file, no catalogue needed)."""
+def ledger_problems(vault: Vault, conn: Db | None = None) -> list[str]:
+    """What is wrong with the ledger alone (read from its own file, no catalogue needed; or
+    from ``conn``, inside the caller's transaction)."""
     from dalil.verify.chain import Trust, check_ledger
     from dalil.verify.report import LEDGER_UNSIGNED_TAIL, VerifyReport
 
     found = VerifyReport()
-    conn = (
+    trust = Trust(allow_unsigned_tail=True)
+    if conn is not None:
+        check_ledger(vault, conn, found, trust, vault.settings.clock_tolerance)
+        return [f"{p.kind}: {p.detail}" for p in found.problems if p.kind != LEDGER_UNSIGNED_TAIL]
+    own = (
         vault.connect(readonly=True)
         if vault.on_postgres
         else connect(vault.ledger_path, readonly=True)
     )
     try:
-        conn.execute("BEGIN")
-        check_ledger(
-            vault, conn, found, Trust(allow_unsigned_tail=True), vault.settings.clock_tolerance
-        )
-        conn.execute("COMMIT")
+        own.execute("BEGIN")
+        check_ledger(vault, own, found, trust, vault.settings.clock_tolerance)
+        own.execute("COMMIT")
     finally:
-        conn.close()
+        own.close()
     return [f"{p.kind}: {p.detail}" for p in found.problems if p.kind != LEDGER_UNSIGNED_TAIL]
 
 
