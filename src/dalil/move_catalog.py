@@ -5,11 +5,11 @@ checkpoints, RFC 3161 tokens, the Merkle frontier) and people's display settings
 for row, and the copy is verified there as ``dalil verify`` verifies a ledger (every event,
 hash, signature, checkpoint and token); the catalogue is then replayed from that ledger in the
 new database (the projection design: it needs nothing else) and compared, table by table and
-row by row, with the folder's catalogue. Only when they are equal is the move recorded (``catalog.moved``, by an
-administrator, in the moved ledger), signed, and ``dalil.toml`` switched; the SQLite files are
-then renamed ``*.moved-<time>`` (kept, never read again). Anything that fails leaves the vault
-as it was: the copy is one transaction, and the settings change last. Web sessions are not
-moved: people log in again.
+row by row, with the folder's catalogue. Only when they are equal is the move recorded
+(``catalog.moved``, by an administrator, in the moved ledger), signed, and ``dalil.toml``
+switched; the SQLite files are then renamed ``*.moved-<time>`` (kept, never read again).
+Anything that fails leaves the vault as it was: the copy is one transaction, and the settings
+change last. Web sessions are not moved: people log in again.
 """
 
 from __future__ import annotations
